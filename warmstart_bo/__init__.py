@@ -1,5 +1,6 @@
 """warmstart-bo: Gaussian-process Bayesian optimization in JAX, built for warm start."""
 
+from warmstart_bo import acquisition, gp, kernels, optimize
 from warmstart_bo.optimizer import Optimizer
 from warmstart_bo.space import (
     CategoricalParameter,
@@ -17,4 +18,8 @@ __all__ = [
     "Optimizer",
     "SearchSpace",
     "__version__",
+    "acquisition",
+    "gp",
+    "kernels",
+    "optimize",
 ]

@@ -1,0 +1,152 @@
+import jax
+import numpy as np
+import pytest
+
+from warmstart_bo import CategoricalParameter, ContinuousParameter, IntegerParameter, Optimizer
+from warmstart_bo.testfunctions import BRANIN_SPACE, branin
+
+SPACE_2D = {"x": ContinuousParameter(0.0, 1.0), "y": ContinuousParameter(0.0, 1.0)}
+
+
+def quadratic(p):
+    return (p["x"] - 0.3) ** 2 + (p["y"] - 0.7) ** 2
+
+
+def run(opt, f, steps, batch=1):
+    for _ in range(steps):
+        ps = opt.ask(batch)
+        opt.tell(ps, [f(p) for p in ps])
+    return opt
+
+
+def test_same_seed_same_history_same_proposals():
+    a = run(Optimizer(SPACE_2D, random_seed=3, n_initial_points=4), quadratic, 6)
+    b = run(Optimizer(SPACE_2D, random_seed=3, n_initial_points=4), quadratic, 6)
+    assert a.observations()[0] == b.observations()[0]
+    assert a.ask(2) == b.ask(2)
+    c = run(Optimizer(SPACE_2D, random_seed=4, n_initial_points=4), quadratic, 6)
+    assert c.observations()[0] != a.observations()[0]
+
+
+def test_finds_quadratic_minimum_and_respects_direction():
+    opt = run(Optimizer(SPACE_2D, random_seed=0, n_initial_points=5), quadratic, 15)
+    best, value = opt.best()
+    assert value < 1e-3 and abs(best["x"] - 0.3) < 0.05
+    up = run(Optimizer(SPACE_2D, objective_type="Maximize", random_seed=0, n_initial_points=5), lambda p: -quadratic(p), 15)
+    assert up.best()[1] > -1e-3
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), "1.0", None])
+def test_non_finite_values_rejected_and_nothing_recorded(bad):
+    opt = Optimizer(SPACE_2D)
+    opt.tell([{"x": 0.1, "y": 0.2}], [1.0])
+    with pytest.raises(ValueError, match="objective value"):
+        opt.tell([{"x": 0.5, "y": 0.5}, {"x": 0.3, "y": 0.3}], [2.0, bad])
+    assert opt.num_observations == 1
+
+
+def test_bad_tell_arguments_are_named():
+    opt = Optimizer(SPACE_2D)
+    with pytest.raises(ValueError, match="2 parameter dicts but 1 values"):
+        opt.tell([{"x": 0.1, "y": 0.2}, {"x": 0.3, "y": 0.2}], [1.0])
+    with pytest.raises(ValueError, match="'z' is not in the search space"):
+        opt.tell([{"x": 0.1, "y": 0.2, "z": 1}], [1.0])
+    with pytest.raises(ValueError, match="'x': value 1.5 is outside"):
+        opt.tell([{"x": 1.5, "y": 0.2}], [1.0])
+    with pytest.raises(ValueError, match="objective_type"):
+        Optimizer(SPACE_2D, objective_type="Minimise")
+
+
+def test_mixed_space_proposals_are_valid_points():
+    space = {
+        "lr": ContinuousParameter(1e-4, 1e-1, "Logarithmic"),
+        "layers": IntegerParameter(1, 8),
+        "opt": CategoricalParameter(["sgd", "adam", "rmsprop"]),
+    }
+
+    def f(p):
+        return np.log10(p["lr"]) ** 2 + (p["layers"] - 5) ** 2 + {"sgd": 1.0, "adam": 0.0, "rmsprop": 2.0}[p["opt"]]
+
+    opt = Optimizer(space, random_seed=1, n_initial_points=6)
+    for _ in range(10):
+        ps = opt.ask(2)
+        for p in ps:
+            assert type(p["layers"]) is int and 1 <= p["layers"] <= 8
+            assert p["opt"] in ("sgd", "adam", "rmsprop")
+            assert 1e-4 <= p["lr"] <= 1e-1
+        opt.tell(ps, [f(p) for p in ps])
+    best, _ = opt.best()
+    assert best["opt"] == "adam" and abs(best["layers"] - 5) <= 1
+
+
+def test_batch_and_pending_points_spread_out():
+    opt = run(Optimizer(SPACE_2D, random_seed=0, n_initial_points=6), quadratic, 6)
+    first = opt.ask(1)
+    assert len(opt.pending) == 1
+    batch = opt.ask(3)
+    pts = np.array([[p["x"], p["y"]] for p in first + batch])
+    dists = np.linalg.norm(pts[:, None] - pts[None], axis=-1)[np.triu_indices(4, 1)]
+    assert dists.min() > 1e-3
+    opt.tell(first, [quadratic(first[0])])
+    opt.cancel(batch[:1])
+    assert len(opt.pending) == 2
+
+
+@pytest.mark.parametrize(
+    "name, values",
+    [
+        ("duplicates", lambda rng, xs: [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0]),
+        ("constant", lambda rng, xs: [5.0] * len(xs)),
+        ("huge", lambda rng, xs: [1e9 + 1e3 * quadratic(p) for p in xs]),
+        ("tiny", lambda rng, xs: [1e-9 * (1 + quadratic(p)) for p in xs]),
+    ],
+)
+def test_adversarial_histories_still_propose_valid_points(name, values):
+    rng = np.random.default_rng(0)
+    if name == "duplicates":
+        xs = [{"x": 0.25, "y": 0.5}, {"x": 1.0, "y": 1.0}] * 4  # repeated points, box corner
+    else:
+        corners = [{"x": float(a), "y": float(b)} for a in (0, 1) for b in (0, 1)]
+        xs = corners + [{"x": float(a), "y": float(b)} for a, b in rng.random((4, 2))]
+    opt = Optimizer(SPACE_2D, random_seed=0, n_initial_points=2)
+    opt.tell(xs, values(rng, xs))
+    ps = opt.ask(2)
+    for p in ps:
+        assert 0.0 <= p["x"] <= 1.0 and 0.0 <= p["y"] <= 1.0
+    assert all(np.all(np.isfinite(np.asarray(v))) for v in opt.fitted_params())
+    if name == "tiny":
+        opt.tell(ps, [1e-9 * (1 + quadratic(p)) for p in ps])
+        run(opt, lambda p: 1e-9 * (1 + quadratic(p)), 4)
+        assert opt.best()[1] < 1e-9 * 1.01
+
+
+def test_single_observation():
+    opt = Optimizer(SPACE_2D, random_seed=0, n_initial_points=1)
+    opt.tell([{"x": 0.5, "y": 0.5}], [3.0])
+    (p,) = opt.ask()
+    assert 0 <= p["x"] <= 1
+
+
+class CompileCounter:
+    """Counts XLA compilations (the optax test_utils idea, via JAX's monitoring events)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            self.count += 1
+
+
+def test_no_recompilation_within_a_padding_bucket():
+    opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4)
+    run(opt, branin, 8)  # 8 observations: bucket 16, warm fits compiled
+    counter = CompileCounter()
+    jax.monitoring.register_event_duration_secs_listener(counter)
+    try:
+        run(opt, branin, 5)  # 13 observations: still inside the bucket of 16
+        assert counter.count == 0
+        run(opt, branin, 5)  # crossing 16 compiles for the new bucket: the counter is live
+        assert counter.count > 0
+    finally:
+        jax.monitoring.unregister_event_duration_listener(counter)
