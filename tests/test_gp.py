@@ -129,3 +129,19 @@ def test_fit_recovers_lengthscale_order(x64):
     assert ls[0] < 1.0 and ls[1] > 5 * ls[0]
     # The MAP beats the prior's centre by a wide margin.
     assert loss < gp.neg_log_posterior(gp.prior_mode(2, priors, jnp.float64), data, priors) - 10
+
+
+def test_fast_gram_matches_pairwise_kernel(x64):
+    rng = np.random.default_rng(5)
+    categorical = np.array([False, True, False, True])
+    x = rng.random((20, 4))
+    x[:, categorical] = (rng.integers(0, 3, (20, 2)) + 0.5) / 3
+    x[5] = x[3]  # a duplicate: zero distance
+    ls, s2 = jnp.asarray(rng.uniform(0.1, 2.0, 4)), jnp.asarray(1.3)
+    slow = kernels.gram(kernels.mixed, x, x, ls, s2, categorical)
+    fast = kernels.mixed_gram(jnp.asarray(x), jnp.asarray(x), ls, s2, jnp.asarray(categorical))
+    np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-13)
+    g_slow = jax.grad(lambda l: jnp.sum(kernels.gram(kernels.mixed, x, x, l, s2, categorical) ** 2))(ls)
+    g_fast = jax.grad(lambda l: jnp.sum(kernels.mixed_gram(jnp.asarray(x), jnp.asarray(x), l, s2, jnp.asarray(categorical)) ** 2))(ls)
+    assert np.all(np.isfinite(g_fast))
+    np.testing.assert_allclose(g_fast, g_slow, rtol=1e-7)

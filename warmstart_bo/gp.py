@@ -182,7 +182,7 @@ def lengthscales(params: GPParams) -> jax.Array:
 
 def train_covariance(params: GPParams, data: GPData) -> jax.Array:
     """``K + noise I`` over the real rows, the identity on padded ones."""
-    k = kernels.gram(kernels.mixed, data.x, data.x, lengthscales(params), jnp.exp(params.log_signal_variance), data.categorical)
+    k = kernels.mixed_gram(data.x, data.x, lengthscales(params), jnp.exp(params.log_signal_variance), data.categorical)
     n = data.x.shape[0]
     eye = jnp.eye(n, dtype=k.dtype)
     k = k + jnp.exp(params.log_noise_variance) * eye
@@ -320,7 +320,7 @@ def condition(params: GPParams, data: GPData) -> Posterior:
 def predict(post: Posterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Posterior mean and variance of the latent ``f`` (no observation noise) at x (m, d)."""
     p, data = post.params, post.data
-    ks = kernels.gram(kernels.mixed, x, data.x, lengthscales(p), jnp.exp(p.log_signal_variance), data.categorical)
+    ks = kernels.mixed_gram(x, data.x, lengthscales(p), jnp.exp(p.log_signal_variance), data.categorical)
     ks = jnp.where(data.mask[None, :], ks, 0.0)
     mean = p.mean + ks @ post.alpha
     v = ks @ post.linv.T
