@@ -150,3 +150,13 @@ def test_no_recompilation_within_a_padding_bucket():
         assert counter.count > 0
     finally:
         jax.monitoring.unregister_event_duration_listener(counter)
+
+
+def test_cli_demo_runs_and_reports_regret(capsys):
+    from warmstart_bo import cli
+
+    assert cli.main(["demo", "--trials", "14", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("trial ") == 14 and "regret" in out
+    regret = float(out.rsplit("regret ", 1)[1].split(")")[0])
+    assert 0 <= regret < 5.0

@@ -230,17 +230,27 @@ class Optimizer:
         return out
 
     def _fit_hyperparameters(self, data: gp.GPData, capacity: int, dtype) -> gp.GPParams:
+        """MAP hyperparameters, warm-started from the previous fit when there is one.
+
+        Inside a bucket one more observation moves the optimum little, so the previous
+        optimum alone is refined for a few iterations. A fresh fit (first one, or a new
+        bucket) uses several starts: the previous optimum if any, the prior's centre and
+        prior draws; fewer and shorter on large buckets, where one likelihood costs O(n^3).
+        """
         key = jax.random.fold_in(jax.random.key(self.random_seed), len(self._y))
         d = self.space.dim
-        max_iter = 100
-        if self._last_fit is not None and self._last_fit[0] == capacity:
-            # One new observation moves the optimum little: refine the previous one.
-            starts = jax.tree.map(lambda a: jnp.asarray(a, dtype)[None], self._last_fit[1])
-            max_iter = 10
+        previous = None if self._last_fit is None else jax.tree.map(lambda a: jnp.asarray(a, dtype), self._last_fit[1])
+        if previous is not None and self._last_fit[0] == capacity:
+            starts, max_iter = jax.tree.map(lambda a: a[None], previous), 10
         else:
-            starts = gp.sample_prior(key, d, self.priors, self.num_fit_starts, dtype)
-            mode = gp.prior_mode(d, self.priors, dtype)
-            starts = jax.tree.map(lambda s, m: s.at[0].set(m), starts, mode)
+            num = self.num_fit_starts if capacity <= 256 else max(2, self.num_fit_starts // 4)
+            max_iter = 100 if capacity <= 256 else 40
+            starts = gp.sample_prior(key, d, self.priors, num, dtype)
+            first = previous if previous is not None else gp.prior_mode(d, self.priors, dtype)
+            starts = jax.tree.map(lambda s, m: s.at[0].set(m), starts, first)
+            if previous is not None and num > 1:
+                mode = gp.prior_mode(d, self.priors, dtype)
+                starts = jax.tree.map(lambda s, m: s.at[1].set(m), starts, mode)
         params, _ = _fit(data, self.priors, starts, max_iter=max_iter)
         self._last_fit = (capacity, jax.tree.map(np.asarray, params))
         return params
