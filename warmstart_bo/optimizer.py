@@ -233,7 +233,8 @@ class Optimizer:
         """MAP hyperparameters, warm-started from the previous fit when there is one.
 
         Inside a bucket one more observation moves the optimum little, so the previous
-        optimum alone is refined for a few iterations. A fresh fit (first one, or a new
+        optimum alone is refined for three L-BFGS iterations (at n = 500, running 30
+        instead changed the log posterior by under 0.01). A fresh fit (first one, or a new
         bucket) uses several starts: the previous optimum if any, the prior's centre and
         prior draws; fewer and shorter on large buckets, where one likelihood costs O(n^3).
         """
@@ -241,7 +242,7 @@ class Optimizer:
         d = self.space.dim
         previous = None if self._last_fit is None else jax.tree.map(lambda a: jnp.asarray(a, dtype), self._last_fit[1])
         if previous is not None and self._last_fit[0] == capacity:
-            starts, max_iter = jax.tree.map(lambda a: a[None], previous), 10
+            starts, max_iter = jax.tree.map(lambda a: a[None], previous), 3
         else:
             num = self.num_fit_starts if capacity <= 256 else max(2, self.num_fit_starts // 4)
             max_iter = 100 if capacity <= 256 else 40
