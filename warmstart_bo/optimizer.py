@@ -247,11 +247,11 @@ class Optimizer:
             num = self.num_fit_starts if capacity <= 256 else max(2, self.num_fit_starts // 4)
             max_iter = 100 if capacity <= 256 else 40
             starts = gp.sample_prior(key, d, self.priors, num, dtype)
-            first = previous if previous is not None else gp.prior_mode(d, self.priors, dtype)
-            starts = jax.tree.map(lambda s, m: s.at[0].set(m), starts, first)
-            if previous is not None and num > 1:
-                mode = gp.prior_mode(d, self.priors, dtype)
-                starts = jax.tree.map(lambda s, m: s.at[1].set(m), starts, mode)
+            fixed = [gp.prior_mode(d, self.priors, dtype)]
+            if previous is not None:
+                fixed.insert(0, previous)
+            for i, p in enumerate(fixed[:num]):
+                starts = jax.tree.map(lambda s, m, i=i: s.at[i].set(m), starts, p)
         params, _ = _fit(data, self.priors, starts, max_iter=max_iter)
         self._last_fit = (capacity, jax.tree.map(np.asarray, params))
         return params
