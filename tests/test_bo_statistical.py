@@ -5,7 +5,14 @@ import pytest
 
 from warmstart_bo import Optimizer
 from warmstart_bo.space import SearchSpace
-from warmstart_bo.testfunctions import BRANIN_OPTIMUM, BRANIN_SPACE, HARTMANN6_OPTIMUM, HARTMANN6_SPACE, branin, hartmann6
+from warmstart_bo.testfunctions import (
+    BRANIN_OPTIMUM,
+    BRANIN_SPACE,
+    HARTMANN6_OPTIMUM,
+    HARTMANN6_SPACE,
+    branin,
+    hartmann6,
+)
 
 SEEDS = range(10)
 BUDGET = 50

@@ -2,7 +2,12 @@ import jax
 import numpy as np
 import pytest
 
-from warmstart_bo import CategoricalParameter, ContinuousParameter, IntegerParameter, Optimizer
+from warmstart_bo import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    Optimizer,
+)
 from warmstart_bo.testfunctions import BRANIN_SPACE, branin
 
 SPACE_2D = {"x": ContinuousParameter(0.0, 1.0), "y": ContinuousParameter(0.0, 1.0)}
@@ -152,11 +157,21 @@ def test_no_recompilation_within_a_padding_bucket():
         jax.monitoring.unregister_event_duration_listener(counter)
 
 
-def test_cli_demo_runs_and_reports_regret(capsys):
-    from warmstart_bo import cli
 
-    assert cli.main(["demo", "--trials", "14", "--seed", "1"]) == 0
-    out = capsys.readouterr().out
-    assert out.count("trial ") == 14 and "regret" in out
-    regret = float(out.rsplit("regret ", 1)[1].split(")")[0])
-    assert 0 <= regret < 5.0
+def test_failed_point_is_not_proposed_again_by_the_initial_design():
+    opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=6)
+    first = opt.ask()
+    opt.tell_failed(first)
+    assert opt.pending == [] and opt.num_observations == 0
+    (second,) = opt.ask()
+    assert second != first[0]
+
+
+def test_mark_pending_points_are_avoided_by_a_batch():
+    opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4)
+    run(opt, branin, 8)
+    running = [{"x1": 9.42478, "x2": 2.475}]
+    opt.mark_pending(running)
+    assert opt.pending == running
+    (proposal,) = opt.ask()
+    assert abs(proposal["x1"] - 9.42478) + abs(proposal["x2"] - 2.475) > 1e-3

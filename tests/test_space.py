@@ -5,7 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warmstart_bo.space import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace
+from warmstart_bo.space import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    SearchSpace,
+)
 
 
 def mixed_space():

@@ -1,6 +1,8 @@
 """warmstart-bo: Gaussian-process Bayesian optimization in JAX, built for warm start."""
 
 from warmstart_bo import acquisition, gp, kernels, optimize
+from warmstart_bo.analytics import HyperparameterTuningJobAnalytics
+from warmstart_bo.estimators import CommandLineEstimator, TrialStopped
 from warmstart_bo.optimizer import Optimizer
 from warmstart_bo.space import (
     CategoricalParameter,
@@ -8,15 +10,24 @@ from warmstart_bo.space import (
     IntegerParameter,
     SearchSpace,
 )
+from warmstart_bo.store import Store, StoreError
+from warmstart_bo.tuner import CompletionCriteria, HyperparameterTuner
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CategoricalParameter",
+    "CommandLineEstimator",
+    "CompletionCriteria",
     "ContinuousParameter",
+    "HyperparameterTuner",
+    "HyperparameterTuningJobAnalytics",
     "IntegerParameter",
     "Optimizer",
     "SearchSpace",
+    "Store",
+    "StoreError",
+    "TrialStopped",
     "__version__",
     "acquisition",
     "gp",

@@ -117,11 +117,11 @@ def evaluate(name: str, mean: jax.Array, variance: jax.Array, best: jax.Array, b
 
 
 __all__ = [
-    "log_h",
-    "log_expected_improvement",
-    "expected_improvement",
-    "upper_confidence_bound",
-    "log_probability_of_improvement",
-    "evaluate",
     "ACQUISITIONS",
+    "evaluate",
+    "expected_improvement",
+    "log_expected_improvement",
+    "log_h",
+    "log_probability_of_improvement",
+    "upper_confidence_bound",
 ]

@@ -1,44 +1,228 @@
-"""The ``warmstart-bo`` command."""
+"""The ``warmstart-bo`` command: run tuning jobs from a config file and inspect the store.
+
+    warmstart-bo tune CONFIG [--job-name NAME]
+    warmstart-bo jobs list | jobs describe NAME | jobs stop NAME
+    warmstart-bo analytics NAME [--csv PATH] [--plot PATH] [--include-parents]
+    warmstart-bo demo
+
+``--store PATH`` (before the subcommand) selects the store; the default is
+``$WARMSTART_BO_STORE`` or ``~/.local/share/warmstart-bo/store.db``.
+
+A tune CONFIG (YAML or JSON) holds the tuner's arguments plus the command line::
+
+    command: python train.py          # run in the config file's folder unless cwd is given
+    metric_definitions: [{Name: val_loss, Regex: "val_loss=([-+0-9.eE]+|nan|inf)"}]
+    hyperparameter_passing: arguments # or environment (SM_HP_<NAME>, SM_HPS)
+    objective_metric_name: val_loss
+    objective_type: Minimize
+    hyperparameter_ranges:
+      lr: {type: Continuous, min_value: 1.0e-4, max_value: 0.1, scaling_type: Logarithmic}
+      layers: {type: Integer, min_value: 1, max_value: 4}
+      optimizer: {type: Categorical, values: [sgd, adam]}
+    max_jobs: 20
+    max_parallel_jobs: 2
+    job_name: my-job                  # optional: re-running the file resumes this job
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import sys
-import time
+from pathlib import Path
+from typing import Any
 
 from warmstart_bo import __version__
-from warmstart_bo.optimizer import Optimizer
+from warmstart_bo.analytics import (
+    HyperparameterTuningJobAnalytics,
+    best_trial,
+    describe_job,
+)
+from warmstart_bo.estimators import CommandLineEstimator
+from warmstart_bo.space import ranges_from_json
+from warmstart_bo.store import Store, StoreError
 from warmstart_bo.testfunctions import BRANIN_OPTIMUM, BRANIN_SPACE, branin
+from warmstart_bo.tuner import HyperparameterTuner
+
+_TUNER_KEYS = {
+    "objective_metric_name", "objective_type", "max_jobs", "max_parallel_jobs", "strategy", "random_seed",
+    "base_tuning_job_name", "early_stopping_type", "completion_criteria", "max_retry_attempts",
+    "static_hyperparameters", "max_runtime_in_seconds", "executor",
+}
+_COMMAND_KEYS = {"command", "metric_definitions", "hyperparameter_passing", "env", "cwd"}
+_OTHER_KEYS = {"hyperparameter_ranges", "job_name", "store"}
 
 
-def demo(trials: int, seed: int) -> float:
-    """Minimizes Branin with ask/tell and prints each trial; returns the final regret."""
-    opt = Optimizer(BRANIN_SPACE, objective_type="Minimize", random_seed=seed, n_initial_points=min(10, trials))
-    start = time.perf_counter()
-    for i in range(trials):
-        (params,) = opt.ask()
-        value = branin(params)
-        opt.tell([params], [value])
-        _, best = opt.best()
-        print(f"trial {i + 1:3d}  x1={params['x1']:8.4f}  x2={params['x2']:8.4f}  value={value:10.5f}  best={best:.6f}", flush=True)
-    regret = best - BRANIN_OPTIMUM
-    print(f"best value {best:.6f} (optimum {BRANIN_OPTIMUM:.6f}, regret {regret:.2e}) after {trials} trials in {time.perf_counter() - start:.1f} s")
-    return regret
+def load_config(path: str | os.PathLike) -> dict[str, Any]:
+    """Reads a YAML (.yaml/.yml) or JSON tune config and checks its keys."""
+    path = Path(path)
+    text = path.read_text()
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        config = yaml.safe_load(text)
+    else:
+        config = json.loads(text)
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: the config must be a mapping of settings")
+    unknown = sorted(set(config) - _TUNER_KEYS - _COMMAND_KEYS - _OTHER_KEYS)
+    if unknown:
+        raise ValueError(f"{path}: unknown setting {unknown[0]!r}")
+    for key in ("command", "metric_definitions", "objective_metric_name", "hyperparameter_ranges"):
+        if key not in config:
+            raise ValueError(f"{path}: missing setting {key!r}")
+    return config
+
+
+def tuner_from_config(config: dict[str, Any], base_dir: Path, store: Store | str | None) -> HyperparameterTuner:
+    cwd = config.get("cwd")
+    cwd = str((base_dir / cwd).resolve()) if cwd else str(base_dir.resolve())
+    estimator = CommandLineEstimator(
+        config["command"], config["metric_definitions"], config.get("hyperparameter_passing", "arguments"), config.get("env"), cwd
+    )
+    kwargs = {k: config[k] for k in _TUNER_KEYS if k in config}
+    return HyperparameterTuner(estimator, hyperparameter_ranges=ranges_from_json(config["hyperparameter_ranges"]), store=store, **kwargs)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.6g}"
+    return str(v)
+
+
+def print_summary(store: Store, name: str) -> None:
+    d = describe_job(store, name)
+    counters = ", ".join(f"{k} {v}" for k, v in d["TrainingJobStatusCounters"].items() if v)
+    print(f"job {name}: {d['HyperParameterTuningJobStatus']} ({d['StatusReason']}); trials: {counters or 'none'}")
+    best = d["BestTrainingJob"]
+    if best:
+        m = best["FinalHyperParameterTuningJobObjectiveMetric"]
+        hp = ", ".join(f"{k}={_fmt(v)}" for k, v in best["TunedHyperParameters"].items())
+        print(f"best trial {best['TrainingJobName']}: {m['MetricName']} = {_fmt(m['Value'])} with {hp}")
+    overall = d["OverallBestTrainingJob"]
+    if overall and overall["TuningJobName"] != name:
+        print(f"best over the job and its parents: {overall['TrainingJobName']} ({_fmt(overall['FinalHyperParameterTuningJobObjectiveMetric']['Value'])})")
+
+
+def cmd_tune(args, store: Store) -> int:
+    config = load_config(args.config)
+    tuner = tuner_from_config(config, Path(args.config).parent, store)
+    tuner.progress = not args.quiet
+    name = args.job_name or config.get("job_name")
+    try:
+        tuner.fit(job_name=name)
+    except KeyboardInterrupt:
+        print(f"\njob {tuner.tuning_job_name} stopped; run the same command with --job-name {tuner.tuning_job_name} to resume it", file=sys.stderr)
+        return 130
+    print_summary(store, tuner.tuning_job_name)
+    return 0
+
+
+def cmd_jobs_list(store: Store) -> int:
+    jobs = store.jobs()
+    if not jobs:
+        print(f"no tuning jobs in {store.path}")
+        return 0
+    rows = [("NAME", "STATUS", "TRIALS", "BEST", "CREATED")]
+    for job in jobs:
+        trials = store.trials(job.name)
+        best = best_trial(trials, job.config["objective_type"])
+        done = sum(t.status == "Completed" for t in trials)
+        from datetime import datetime, timezone
+
+        created = datetime.fromtimestamp(job.created_at, timezone.utc).strftime("%Y-%m-%d %H:%M")
+        rows.append((job.name, job.status, f"{done}/{len(trials)}", "-" if best is None else _fmt(best.objective), created))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return 0
+
+
+def cmd_analytics(args, store: Store) -> int:
+    import pandas as pd
+
+    analytics = HyperparameterTuningJobAnalytics(args.name, store=store)
+    frame = analytics.dataframe(include_parents=args.include_parents)
+    with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
+        print(frame.drop(columns=["FailureReason", "TrainingStartTime"]).to_string(index=False))
+    if args.csv:
+        print(f"table written to {analytics.export_csv(args.csv, include_parents=args.include_parents)}")
+    if args.plot:
+        print(f"plot written to {analytics.plot(args.plot, include_parents=args.include_parents)}")
+    return 0
+
+
+def demo(store: Store, trials: int, seed: int, plot: str | None) -> str:
+    """A short Bayesian tuning job on Branin; prints the table and where the plot went."""
+    tuner = HyperparameterTuner(
+        branin, "branin", BRANIN_SPACE, objective_type="Minimize", max_jobs=trials, max_parallel_jobs=2,
+        random_seed=seed, base_tuning_job_name="demo-branin", store=store,
+    )
+    tuner.fit()
+    name = tuner.tuning_job_name
+    analytics = tuner.analytics()
+    frame = analytics.dataframe()
+    import pandas as pd
+
+    with pd.option_context("display.width", 200):
+        print(frame[["TrainingJobName", "TrainingJobStatus", "x1", "x2", "FinalObjectiveValue", "TrainingElapsedTimeSeconds"]].to_string(index=False))
+    print_summary(store, name)
+    print(f"regret of the best trial: {tuner.best_trial().objective - BRANIN_OPTIMUM:.3g} (Branin's minimum is {BRANIN_OPTIMUM:.6f})")
+    plot = plot or str(store.path.parent / "plots" / f"{name}.png")
+    Path(plot).parent.mkdir(parents=True, exist_ok=True)
+    print(f"plot written to {analytics.plot(plot)}")
+    print(f"store: {store.path} (try: warmstart-bo --store {store.path} jobs describe {name})")
+    return name
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="warmstart-bo", description="Gaussian-process Bayesian optimization in JAX.")
+    parser = argparse.ArgumentParser(prog="warmstart-bo", description="Hyperparameter tuning by Gaussian-process Bayesian optimization, with warm start.")
     parser.add_argument("--version", action="version", version=f"warmstart-bo {__version__}")
+    parser.add_argument("--store", default=None, help="store file or sqlite:/// URL (default: $WARMSTART_BO_STORE or ~/.local/share/warmstart-bo/store.db)")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_demo = sub.add_parser("demo", help="minimize the Branin function with the ask/tell Optimizer")
-    p_demo.add_argument("--trials", type=int, default=30)
-    p_demo.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser("tune", help="run (or resume) a tuning job of a command line described by a YAML or JSON file")
+    p.add_argument("config")
+    p.add_argument("--job-name", default=None, help="name of the job; an unfinished job of that name is resumed")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p = sub.add_parser("jobs", help="list, describe or stop stored jobs")
+    jobs = p.add_subparsers(dest="jobs_command", required=True)
+    jobs.add_parser("list")
+    jobs.add_parser("describe").add_argument("name")
+    jobs.add_parser("stop", help="ask the process running a job to stop it").add_argument("name")
+    p = sub.add_parser("analytics", help="print a job's trials; write them as CSV or a plot")
+    p.add_argument("name")
+    p.add_argument("--csv", default=None)
+    p.add_argument("--plot", default=None, help="PNG path for the objective-over-trials plot")
+    p.add_argument("--include-parents", action="store_true")
+    p = sub.add_parser("demo", help="a short tuning job on the Branin function")
+    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", default=None)
     args = parser.parse_args(argv)
-    if args.command == "demo":
+    try:
+        store = Store(args.store)
+        if args.command == "tune":
+            return cmd_tune(args, store)
+        if args.command == "jobs":
+            if args.jobs_command == "list":
+                return cmd_jobs_list(store)
+            if args.jobs_command == "describe":
+                print(json.dumps(describe_job(store, args.name), indent=2))
+                return 0
+            store.request_stop(args.name)
+            print(f"stop requested for job {args.name}")
+            return 0
+        if args.command == "analytics":
+            return cmd_analytics(args, store)
         if args.trials < 1:
             parser.error("--trials must be at least 1")
-        demo(args.trials, args.seed)
-    return 0
+        demo(store, args.trials, args.seed, args.plot)
+        return 0
+    except (ValueError, KeyError, OSError, StoreError) as e:
+        print(f"warmstart-bo: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ single-coordinate change of categorical value at the winner.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 import jax
 import jax.numpy as jnp

@@ -9,7 +9,8 @@ pending (asked, not yet told) points, and on each ``ask`` drives the pure pieces
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -99,6 +100,7 @@ class Optimizer:
         self._x: list[np.ndarray] = []
         self._y: list[float] = []
         self._pending: list[np.ndarray] = []
+        self._failed: list[np.ndarray] = []
         self._last_fit: tuple[int, gp.GPParams] | None = None
         n_sobol = 1 << max(0, self.n_initial_points - 1).bit_length()
         sobol = qmc.Sobol(self.space.dim, scramble=True, seed=np.random.default_rng(self.random_seed)).random(n_sobol)
@@ -157,6 +159,21 @@ class Optimizer:
         for x in self.space.encode_many(list(params_list)):
             self._drop_pending(x)
 
+    def tell_failed(self, params_list: Sequence[Mapping[str, Any]]) -> None:
+        """Records points whose evaluation failed: no value reaches the GP.
+
+        They stop being pending and count as used slots of the initial design, so the next
+        quasi-random point is a new one rather than the failed point again.
+        """
+        for x in self.space.encode_many(list(params_list)):
+            self._failed.append(x)
+            self._drop_pending(x)
+
+    def mark_pending(self, params_list: Sequence[Mapping[str, Any]]) -> None:
+        """Registers points being evaluated that this object did not propose (a resumed job's
+        unfinished trials, say), so that proposals account for them."""
+        self._pending.extend(self.space.encode_many(list(params_list)))
+
     def _drop_pending(self, x: np.ndarray) -> None:
         for i, p in enumerate(self._pending):
             if np.allclose(p, x, rtol=0.0, atol=1e-12):
@@ -179,11 +196,11 @@ class Optimizer:
         return self.space.decode_many(np.array(encoded))
 
     def _rng(self, purpose: int) -> np.random.Generator:
-        return np.random.default_rng([self.random_seed, purpose, len(self._y), len(self._pending)])
+        return np.random.default_rng([self.random_seed, purpose, len(self._y), len(self._pending), len(self._failed)])
 
     def _ask_encoded(self, n: int) -> list[np.ndarray]:
         chosen: list[np.ndarray] = []
-        start = len(self._y) + len(self._pending)
+        start = len(self._y) + len(self._pending) + len(self._failed)
         while len(chosen) < n and start + len(chosen) < self.n_initial_points:
             i = start + len(chosen)
             if i < len(self._initial_design):

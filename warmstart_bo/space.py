@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -313,3 +314,62 @@ class SearchSpace:
 
     def __repr__(self) -> str:
         return f"SearchSpace({self.ranges!r})"
+
+
+_KIND_TO_CLASS = {"Continuous": ContinuousParameter, "Integer": IntegerParameter, "Categorical": CategoricalParameter}
+
+
+def parameter_to_json(p: Parameter) -> dict[str, Any]:
+    """A JSON-ready description of one range, as stored with a tuning job."""
+    if isinstance(p, CategoricalParameter):
+        return {"type": "Categorical", "values": list(p.values)}
+    kind = "Integer" if isinstance(p, IntegerParameter) else "Continuous"
+    return {"type": kind, "min_value": p.min_value, "max_value": p.max_value, "scaling_type": p.scaling_type}
+
+
+def parameter_from_json(name: str, spec: Mapping[str, Any]) -> Parameter:
+    """Inverse of :func:`parameter_to_json`; also reads hand-written configs.
+
+    Numbers may be given as strings ("1e-4"), since YAML 1.1 reads ``1e-4`` as a string.
+    """
+    if not isinstance(spec, Mapping):
+        raise _fail(name, f"range must be a mapping with a 'type', got {spec!r}")
+    kind = spec.get("type")
+    if kind not in _KIND_TO_CLASS:
+        raise _fail(name, f"range type must be one of {list(_KIND_TO_CLASS)}, got {kind!r}")
+    allowed = {"type", "values"} if kind == "Categorical" else {"type", "min_value", "max_value", "scaling_type"}
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise _fail(name, f"unknown key {unknown[0]!r} in a {kind} range; expected {sorted(allowed)}")
+    if kind == "Categorical":
+        values = spec.get("values")
+        if not isinstance(values, (list, tuple)):
+            raise _fail(name, f"Categorical range needs a list of 'values', got {values!r}")
+        return CategoricalParameter(tuple(values))
+    bounds = []
+    for field in ("min_value", "max_value"):
+        if field not in spec:
+            raise _fail(name, f"{kind} range needs {field!r}")
+        v = spec[field]
+        if isinstance(v, str):
+            try:
+                v = float(v)
+            except ValueError:
+                raise _fail(name, f"{field} must be a number, got {v!r}") from None
+        if kind == "Integer" and _is_real(v) and math.isfinite(v) and v == int(v):
+            v = int(v)
+        bounds.append(v)
+    return _KIND_TO_CLASS[kind](bounds[0], bounds[1], spec.get("scaling_type", "Auto"))
+
+
+def ranges_to_json(ranges: Mapping[str, Parameter]) -> dict[str, dict[str, Any]]:
+    return {name: parameter_to_json(p) for name, p in ranges.items()}
+
+
+def ranges_from_json(spec: Mapping[str, Any]) -> dict[str, Parameter]:
+    """Reads ranges and checks them (a :class:`SearchSpace` is built, so errors name the parameter)."""
+    if not isinstance(spec, Mapping) or not spec:
+        raise ValueError("hyperparameter_ranges must be a non-empty mapping from name to range")
+    ranges = {str(name): parameter_from_json(str(name), s) for name, s in spec.items()}
+    SearchSpace(ranges)
+    return ranges

@@ -1,0 +1,162 @@
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from warmstart_bo.estimators import (
+    CommandLineEstimator,
+    Reporter,
+    TrialStopped,
+    as_estimator,
+    run_trial,
+)
+
+
+def reporter(**kw):
+    return Reporter("loss", sign=-1.0, **kw)
+
+
+@pytest.mark.parametrize(
+    "out, status, objective, reason",
+    [
+        (1.5, "Completed", 1.5, None),
+        ({"loss": 2.0, "acc": 0.9}, "Completed", 2.0, None),
+        ({"acc": 0.9}, "Failed", None, "objective metric 'loss' is missing from the metrics the trial returned: ['acc']"),
+        (float("nan"), "Failed", None, "objective metric 'loss' is nan"),
+        ({"loss": float("inf")}, "Failed", None, "objective metric 'loss' is inf"),
+        ("text", "Failed", None, "the trial returned a str; expected a number or a dict of metric values"),
+        (None, "Failed", None, "the trial returned a NoneType; expected a number or a dict of metric values"),
+        ({"loss": "high"}, "Failed", None, "metric 'loss' is not a number: 'high'"),
+        (True, "Failed", None, "the trial returned True; expected a number or a dict of metric values"),
+    ],
+)
+def test_run_trial_turns_any_outcome_into_a_result(out, status, objective, reason):
+    result = run_trial(as_estimator(lambda hp: out), {"x": 1}, reporter())
+    assert result["status"] == status and result["objective"] == objective
+    assert result["failure_reason"] == reason
+
+
+def test_an_exception_is_recorded_with_its_type_and_message():
+    def boom(hp):
+        raise ZeroDivisionError("lr too large")
+
+    result = run_trial(as_estimator(boom), {}, reporter())
+    assert result == {"status": "Failed", "objective": None, "metrics": {}, "intermediate": [], "failure_reason": "ZeroDivisionError: lr too large"}
+
+
+def test_fit_objects_and_report_parameters_are_recognised():
+    class Model:
+        def fit(self, hyperparameters, report):
+            for step in (1, 2):
+                report(step, {"loss": hyperparameters["x"] / step, "acc": 0.5})
+            return {"loss": 0.25}
+
+    r = reporter()
+    result = run_trial(as_estimator(Model()), {"x": 1.0}, r)
+    assert result["status"] == "Completed" and result["objective"] == 0.25
+    assert result["intermediate"] == [[1.0, 1.0], [2.0, 0.5]]
+    with pytest.raises(TypeError, match="estimator must be"):
+        as_estimator(42)
+
+
+def test_early_stopped_trial_keeps_its_last_value():
+    finished = [[(s, 1.0) for s in range(1, 6)]] * 3  # losses of 1.0
+
+    def worse(hp, report):
+        for step in range(1, 6):
+            report(step, 5.0 - 0.1 * step)  # losses near 5: worse than the median
+        return 0.0
+
+    r = reporter(finished_curves=finished, early_stopping=True)
+    result = run_trial(as_estimator(worse), {}, r)
+    assert result["status"] == "Stopped" and result["objective"] == pytest.approx(4.8)
+    assert "median rule at step 2" in result["failure_reason"]
+    r_off = reporter(finished_curves=finished, early_stopping=False)
+    assert run_trial(as_estimator(worse), {}, r_off)["status"] == "Completed"
+
+
+def test_request_stop_makes_the_next_report_raise():
+    r = reporter()
+    r(1, 1.0)
+    r.request_stop("job stopped")
+    with pytest.raises(TrialStopped, match="job stopped"):
+        r(2, 1.0)
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, time
+    args = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+    print("lr_arg=" + args.get("--lr", "-1"), flush=True)
+    print("lr_env=" + os.environ.get("SM_HP_LEARNING_RATE", "-1"), flush=True)
+    print("n_hps=" + str(len(json.loads(os.environ.get("SM_HPS", "{}")))), flush=True)
+    for epoch in range(1, 4):
+        print(f"epoch {epoch} val_loss={1.0 / epoch:.4f} acc=0.{epoch}", flush=True)
+        time.sleep(float(os.environ.get("EPOCH_SLEEP", "0")))
+    sys.exit(int(os.environ.get("EXIT_CODE", "0")))
+    """
+)
+
+
+@pytest.fixture
+def script(tmp_path):
+    path = tmp_path / "train.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+METRICS = [{"Name": "val_loss", "Regex": r"val_loss=([-+0-9.eE]+|nan)"}, {"Name": "acc", "Regex": r"acc=([0-9.]+)"}]
+SEEN = [{"Name": n, "Regex": n + r"=([-0-9.]+)"} for n in ("lr_arg", "lr_env", "n_hps")]
+
+
+def test_command_line_passes_arguments_and_parses_metrics(script):
+    est = CommandLineEstimator([sys.executable, str(script)], METRICS + SEEN)
+    result = run_trial(est, {"lr": 0.01, "opt": "adam", "flag": True}, Reporter("val_loss", sign=-1.0))
+    assert result["status"] == "Completed" and result["objective"] == pytest.approx(1 / 3, abs=1e-4)
+    assert result["metrics"] == {"val_loss": pytest.approx(0.3333), "acc": 0.3, "lr_arg": 0.01, "lr_env": -1.0, "n_hps": 0.0}
+    assert result["intermediate"] == [[1.0, 1.0], [2.0, 0.5], [3.0, pytest.approx(0.3333)]]
+
+
+def test_command_line_passes_environment_variables(script):
+    est = CommandLineEstimator(f"{sys.executable} {script}", METRICS + SEEN, hyperparameter_passing="environment")
+    result = run_trial(est, {"learning-rate": 0.1, "opt": "sgd"}, Reporter("val_loss"))
+    assert result["status"] == "Completed"
+    assert result["metrics"]["lr_env"] == 0.1 and result["metrics"]["n_hps"] == 2.0 and result["metrics"]["lr_arg"] == -1.0
+
+
+def test_command_line_failures_are_reported(script, monkeypatch):
+    est = CommandLineEstimator([sys.executable, str(script)], METRICS)
+    monkeypatch.setenv("EXIT_CODE", "2")
+    result = run_trial(est, {}, Reporter("val_loss"))
+    assert result["status"] == "Failed" and result["failure_reason"].startswith("RuntimeError: command exited with status 2")
+    monkeypatch.setenv("EXIT_CODE", "0")
+    est = CommandLineEstimator([sys.executable, str(script)], [{"Name": "f1", "Regex": r"f1=([0-9.]+)"}])
+    result = run_trial(est, {}, Reporter("f1"))
+    assert result["status"] == "Failed" and "objective metric 'f1' not found in the command's output" in result["failure_reason"]
+
+
+def test_stopping_a_command_line_kills_it(script, monkeypatch):
+    monkeypatch.setenv("EPOCH_SLEEP", "20")
+    est = CommandLineEstimator([sys.executable, str(script)], METRICS)
+    r = Reporter("val_loss")
+    threading.Timer(0.5, r.request_stop, args=("timed out",)).start()
+    start = time.monotonic()
+    result = run_trial(est, {}, r)
+    assert time.monotonic() - start < 15.0  # far less than the 60 s the script would sleep
+    assert result["status"] == "Failed" and result["failure_reason"] == "timed out"
+
+
+@pytest.mark.parametrize(
+    "defs, match",
+    [
+        ([], "needs metric_definitions"),
+        ([{"Name": "a"}], "exactly the keys 'Name' and 'Regex'"),
+        ([{"Name": "a", "Regex": "a=("}], "metric 'a': invalid regular expression"),
+        ([{"Name": "a", "Regex": "a=1"}], "metric 'a': regular expression 'a=1' needs a group"),
+    ],
+)
+def test_bad_metric_definitions(defs, match):
+    with pytest.raises(ValueError, match=match):
+        CommandLineEstimator(["true"], defs)

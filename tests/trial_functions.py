@@ -1,0 +1,32 @@
+"""Module-level trial functions for tests that run trials in other processes.
+
+A spawned process receives an estimator by reference (module and name), so these live in an
+importable module rather than inside test functions.
+"""
+
+import math
+import os
+import time
+
+from warmstart_bo.testfunctions import branin
+
+
+def branin_trial(hyperparameters):
+    return {"loss": branin(hyperparameters), "pid": float(os.getpid())}
+
+
+def slow_branin(hyperparameters):
+    time.sleep(float(os.environ.get("TRIAL_SLEEP_S", "0.3")))
+    return branin(hyperparameters)
+
+
+def crash_process(hyperparameters):
+    os._exit(3)
+
+
+def quadratic_with_curve(hyperparameters, report):
+    """A loss curve that decays towards (x - 0.3)^2 over 10 steps."""
+    final = (hyperparameters["x"] - 0.3) ** 2
+    for step in range(1, 11):
+        report(step, final + math.exp(-step / 3.0))
+    return final

@@ -1,0 +1,330 @@
+"""What a trial runs: a Python callable, an object with ``fit``, or a command line.
+
+Every estimator kind is adapted to one interface, ``run(hyperparameters, report) -> metrics``,
+and :func:`run_trial` turns whatever happens (a value, a dict of metrics, an exception, an
+early stop) into a plain, JSON-ready result dict that the tuner records.
+
+Intermediate values reach the tuner through ``report(step, metrics)``: a callable or a
+``fit`` method that declares a ``report`` parameter receives it; a command line reports every
+match of the objective metric's regular expression. ``report`` raises :class:`TrialStopped`
+when the trial should end early (the median rule, a timeout, or the job being stopped);
+let it propagate.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import re
+import shlex
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from warmstart_bo import early_stopping
+
+
+class TrialStopped(Exception):
+    """Raised by ``report`` when the trial must stop early; carries the reason."""
+
+
+class Reporter:
+    """The ``report(step, metrics)`` callable handed to a running trial.
+
+    Args:
+      objective_metric_name: which metric is the objective.
+      sign: +1 when larger objective values are better, -1 when smaller are.
+      finished_curves: earlier finished trials' ``[(step, value), ...]`` in raw values, used by
+        the median rule when ``early_stopping`` is on.
+    """
+
+    def __init__(self, objective_metric_name: str, sign: float = 1.0, finished_curves: Sequence = (), early_stopping: bool = False):
+        self.objective_metric_name = objective_metric_name
+        self.sign = float(sign)
+        self.early_stopping = bool(early_stopping)
+        self._finished = [[(s, self.sign * v) for s, v in c] for c in finished_curves]
+        self.curve: list[tuple[float, float]] = []
+        self.last_metrics: dict[str, float] = {}
+        self.early_stopped_at: float | None = None
+        self._stop_reason: str | None = None
+        self._on_stop: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, step: float, metrics: float | Mapping[str, float]) -> None:
+        if isinstance(metrics, Mapping):
+            values = {str(k): float(v) for k, v in metrics.items()}
+        else:
+            values = {self.objective_metric_name: float(metrics)}
+        self.last_metrics.update(values)
+        value = values.get(self.objective_metric_name)
+        if value is not None and math.isfinite(value):
+            self.curve.append((float(step), value))
+        if self._stop_reason is not None:
+            raise TrialStopped(self._stop_reason)
+        if self.early_stopping and value is not None and math.isfinite(value):
+            oriented = [(s, self.sign * v) for s, v in self.curve]
+            if early_stopping.should_stop(oriented, self._finished):
+                self.early_stopped_at = float(step)
+                raise TrialStopped(f"early stopped by the median rule at step {step:g}")
+
+    def request_stop(self, reason: str) -> None:
+        """Makes the next ``report`` raise, and runs the estimator's stop hooks (killing a
+        command line, for example)."""
+        with self._lock:
+            self._stop_reason = reason
+            hooks = list(self._on_stop)
+        for hook in hooks:
+            try:
+                hook()
+            except OSError:
+                pass  # the process already ended
+
+    def on_stop(self, hook: Callable[[], None]) -> None:
+        with self._lock:
+            self._on_stop.append(hook)
+            stopped = self._stop_reason is not None
+        if stopped:
+            hook()
+
+
+def _wants_report(fn: Callable) -> bool:
+    try:
+        return "report" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class FunctionEstimator:
+    """A callable ``fn(hyperparameters) -> float | dict`` (optionally ``fn(hp, report=...)``)."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self._wants_report = _wants_report(fn)
+
+    def run(self, hyperparameters: dict[str, Any], report: Reporter) -> Any:
+        return self.fn(hyperparameters, report=report) if self._wants_report else self.fn(hyperparameters)
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "callable", "name": f"{getattr(self.fn, '__module__', '?')}.{getattr(self.fn, '__qualname__', type(self.fn).__name__)}"}
+
+
+class FitEstimator:
+    """An object with ``fit(hyperparameters) -> metrics`` (optionally ``fit(hp, report=...)``)."""
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+        self._wants_report = _wants_report(obj.fit)
+
+    def run(self, hyperparameters: dict[str, Any], report: Reporter) -> Any:
+        return self.obj.fit(hyperparameters, report=report) if self._wants_report else self.obj.fit(hyperparameters)
+
+    def describe(self) -> dict[str, Any]:
+        cls = type(self.obj)
+        return {"type": "fit", "name": f"{cls.__module__}.{cls.__qualname__}"}
+
+
+HYPERPARAMETER_PASSING = ("arguments", "environment")
+
+
+def _env_name(name: str) -> str:
+    return "SM_HP_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def _arg_text(value: Any) -> str:
+    return json.dumps(value) if value is None or isinstance(value, bool) else str(value)
+
+
+class CommandLineEstimator:
+    """A command run as a subprocess; metrics are parsed from its output.
+
+    Args:
+      command: the command, as a list of arguments or a string (split like a shell would).
+      metric_definitions: ``[{"Name": ..., "Regex": ...}]``; the first group of each regular
+        expression is the value. Every line of stdout and stderr is searched; a metric's last
+        match is its final value, and each match of the objective metric is an intermediate
+        value (step 1, 2, ...) for early stopping.
+      hyperparameter_passing: ``"arguments"`` appends ``--name value`` for each
+        hyperparameter; ``"environment"`` sets ``SM_HP_<NAME>`` for each one and ``SM_HPS``
+        to all of them as JSON (as SageMaker does).
+      env: extra environment variables; cwd: the working directory.
+    """
+
+    def __init__(
+        self,
+        command: str | Sequence[str],
+        metric_definitions: Sequence[Mapping[str, str]],
+        hyperparameter_passing: str = "arguments",
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+    ):
+        self.command = shlex.split(command) if isinstance(command, str) else [str(c) for c in command]
+        if not self.command:
+            raise ValueError("command is empty")
+        if hyperparameter_passing not in HYPERPARAMETER_PASSING:
+            raise ValueError(f"hyperparameter_passing must be one of {HYPERPARAMETER_PASSING}, got {hyperparameter_passing!r}")
+        self.hyperparameter_passing = hyperparameter_passing
+        self.env = {str(k): str(v) for k, v in (env or {}).items()}
+        self.cwd = cwd
+        if not metric_definitions:
+            raise ValueError("a command-line estimator needs metric_definitions, [{'Name': ..., 'Regex': ...}]")
+        self.metric_definitions = []
+        self._patterns = {}
+        for d in metric_definitions:
+            if not isinstance(d, Mapping) or set(d) != {"Name", "Regex"}:
+                raise ValueError(f"each metric definition needs exactly the keys 'Name' and 'Regex', got {d!r}")
+            name, regex = str(d["Name"]), str(d["Regex"])
+            try:
+                pattern = re.compile(regex)
+            except re.error as e:
+                raise ValueError(f"metric {name!r}: invalid regular expression {regex!r}: {e}") from None
+            if pattern.groups < 1:
+                raise ValueError(f"metric {name!r}: regular expression {regex!r} needs a group capturing the value")
+            self.metric_definitions.append({"Name": name, "Regex": regex})
+            self._patterns[name] = pattern
+
+    @property
+    def metric_names(self) -> list[str]:
+        return [d["Name"] for d in self.metric_definitions]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "type": "command",
+            "command": self.command,
+            "metric_definitions": self.metric_definitions,
+            "hyperparameter_passing": self.hyperparameter_passing,
+            "env": self.env,
+            "cwd": self.cwd,
+        }
+
+    def run(self, hyperparameters: dict[str, Any], report: Reporter) -> dict[str, float]:
+        args = list(self.command)
+        env = dict(os.environ, **self.env)
+        if self.hyperparameter_passing == "arguments":
+            for k, v in hyperparameters.items():
+                args += [f"--{k}", _arg_text(v)]
+        else:
+            env["SM_HPS"] = json.dumps(hyperparameters)
+            env.update({_env_name(k): _arg_text(v) for k, v in hyperparameters.items()})
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=self.cwd, errors="replace")
+        report.on_stop(proc.kill)
+        tail: deque[str] = deque(maxlen=10)
+        metrics: dict[str, float] = {}
+        steps = 0
+        try:
+            for line in proc.stdout:
+                tail.append(line.rstrip())
+                found = {}
+                for name, pattern in self._patterns.items():
+                    m = pattern.search(line)
+                    if m:
+                        try:
+                            found[name] = float(m.group(1))
+                        except (TypeError, ValueError):
+                            continue
+                metrics.update(found)
+                if report.objective_metric_name in found:
+                    steps += 1
+                    report(steps, {report.objective_metric_name: found[report.objective_metric_name]})
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        report(steps, {})  # raises if a stop was requested while the process ran
+        if code != 0:
+            raise RuntimeError(f"command exited with status {code}; last output: {' | '.join(tail)[-500:]}")
+        if report.objective_metric_name not in metrics:
+            raise RuntimeError(
+                f"objective metric {report.objective_metric_name!r} not found in the command's output "
+                f"(regex {self._patterns[report.objective_metric_name].pattern!r}); last output: {' | '.join(tail)[-300:]}"
+            )
+        return metrics
+
+
+def as_estimator(estimator: Any):
+    """Adapts a callable, an object with ``fit``, or one of this module's estimators."""
+    if isinstance(estimator, (FunctionEstimator, FitEstimator, CommandLineEstimator)):
+        return estimator
+    if hasattr(estimator, "fit") and callable(estimator.fit):
+        return FitEstimator(estimator)
+    if callable(estimator):
+        return FunctionEstimator(estimator)
+    raise TypeError(
+        f"estimator must be a callable taking a dict of hyperparameters, an object with a fit(hyperparameters) method, "
+        f"or a CommandLineEstimator; got {type(estimator).__name__}"
+    )
+
+
+def estimator_from_description(desc: Mapping[str, Any]) -> CommandLineEstimator:
+    """Rebuilds a stored command-line estimator (Python callables are not stored: pass them)."""
+    if desc.get("type") != "command":
+        raise ValueError(f"a {desc.get('type')} estimator ({desc.get('name')}) is not stored; pass estimator= to resume the job")
+    return CommandLineEstimator(desc["command"], desc["metric_definitions"], desc["hyperparameter_passing"], desc.get("env"), desc.get("cwd"))
+
+
+class _BadOutput(Exception):
+    """The trial returned something that is not a number or a dict of numbers."""
+
+
+def _metrics_from_output(out: Any, objective: str) -> dict[str, float]:
+    if isinstance(out, bool):
+        raise _BadOutput(f"the trial returned {out!r}; expected a number or a dict of metric values")
+    if isinstance(out, (int, float)) or (hasattr(out, "__float__") and not isinstance(out, (str, bytes, Mapping))):
+        return {objective: float(out)}
+    if isinstance(out, Mapping):
+        metrics = {}
+        for k, v in out.items():
+            try:
+                metrics[str(k)] = float(v)
+            except (TypeError, ValueError):
+                raise _BadOutput(f"metric {k!r} is not a number: {v!r}") from None
+        return metrics
+    raise _BadOutput(f"the trial returned a {type(out).__name__}; expected a number or a dict of metric values")
+
+
+def run_trial(estimator: Any, hyperparameters: dict[str, Any], report: Reporter) -> dict[str, Any]:
+    """Runs one trial and returns its result as plain data.
+
+    Returns a dict with ``status`` ("Completed", "Failed" or "Stopped"), ``objective`` (a
+    finite float or None), ``metrics``, ``intermediate`` (``[[step, value], ...]``) and
+    ``failure_reason``. Never raises for an error of the trial itself.
+    """
+    objective_name = report.objective_metric_name
+    result: dict[str, Any] = {"status": "Failed", "objective": None, "metrics": {}, "intermediate": [], "failure_reason": None}
+    try:
+        out = estimator.run(hyperparameters, report)
+        metrics = _metrics_from_output(out, objective_name)
+    except _BadOutput as e:
+        result["metrics"] = dict(report.last_metrics)
+        result["failure_reason"] = str(e)
+        return result
+    except TrialStopped as e:
+        result["intermediate"] = [list(p) for p in report.curve]
+        result["metrics"] = dict(report.last_metrics)
+        result["failure_reason"] = str(e)
+        if report.early_stopped_at is not None:
+            result["status"] = "Stopped"
+            result["objective"] = report.curve[-1][1] if report.curve else None
+        return result
+    except Exception as e:  # the trial's own error: recorded, never raised
+        result["intermediate"] = [list(p) for p in report.curve]
+        result["metrics"] = dict(report.last_metrics)
+        result["failure_reason"] = f"{type(e).__name__}: {e}"[:2000]
+        return result
+    result["metrics"] = metrics
+    result["intermediate"] = [list(p) for p in report.curve]
+    if objective_name not in metrics:
+        result["failure_reason"] = f"objective metric {objective_name!r} is missing from the metrics the trial returned: {sorted(metrics)}"
+        return result
+    value = metrics[objective_name]
+    if not math.isfinite(value):
+        result["failure_reason"] = f"objective metric {objective_name!r} is {value!r}"
+        return result
+    result["status"] = "Completed"
+    result["objective"] = value
+    return result

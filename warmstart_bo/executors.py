@@ -1,0 +1,148 @@
+"""How trials run: in threads of this process, or each in its own process.
+
+An executor starts trials, reports the ones that finished, and cancels ones that must end
+early (timeout, job stopped). Results come back to the tuner's thread as plain dicts from
+:func:`warmstart_bo.estimators.run_trial`; the tuner alone writes to the store.
+
+- :class:`ThreadExecutor` (``"threads"``): cheap to start, shares memory (and an
+  accelerator) with the tuner; suits trials that release the GIL (JAX, NumPy, subprocesses).
+  A cancelled thread is asked to stop at its next ``report`` and its result is ignored.
+- :class:`ProcessExecutor` (``"processes"``): one fresh (spawned) process per trial, killed
+  on cancel; a crash of the trial cannot take the tuner down. The estimator must be
+  picklable: a module-level function or an instance of a module-level class.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import pickle
+import queue
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from warmstart_bo.estimators import Reporter, run_trial
+
+EXECUTORS = ("threads", "processes")
+
+
+class ThreadExecutor:
+    """Runs each trial in a daemon thread."""
+
+    def __init__(self):
+        self._results: queue.Queue = queue.Queue()
+        self._running: dict[Any, Reporter] = {}
+
+    def check(self, estimator: Any) -> None:
+        """Threads run anything."""
+
+    def submit(self, key: Any, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> None:
+        report = Reporter(**reporter)
+        self._running[key] = report
+        thread = threading.Thread(target=self._work, args=(key, estimator, hyperparameters, report), daemon=True, name=f"trial-{key}")
+        thread.start()
+
+    def _work(self, key: Any, estimator: Any, hyperparameters: dict[str, Any], report: Reporter) -> None:
+        self._results.put((key, report, run_trial(estimator, hyperparameters, report)))
+
+    def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
+        """Results of trials that finished within ``timeout`` seconds (maybe none)."""
+        done = []
+        try:
+            item = self._results.get(timeout=timeout)
+            while True:
+                done.append(item)
+                item = self._results.get_nowait()
+        except queue.Empty:
+            pass
+        out = []
+        for key, report, result in done:
+            if self._running.get(key) is report:  # a cancelled trial's late result is dropped
+                del self._running[key]
+                out.append((key, result))
+        return out
+
+    def cancel(self, key: Any, reason: str) -> None:
+        report = self._running.pop(key, None)
+        if report is not None:
+            report.request_stop(reason)
+
+    def shutdown(self) -> None:
+        for key in list(self._running):
+            self.cancel(key, "executor shut down")
+
+
+def _process_main(conn, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> None:
+    result = run_trial(estimator, hyperparameters, Reporter(**reporter))
+    conn.send(result)
+    conn.close()
+
+
+class ProcessExecutor:
+    """Runs each trial in its own process (``spawn`` by default: safe with JAX and threads)."""
+
+    def __init__(self, start_method: str = "spawn"):
+        self._ctx = multiprocessing.get_context(start_method)
+        self._running: dict[Any, tuple[Any, Any]] = {}
+
+    def check(self, estimator: Any) -> None:
+        """Fails early, with a clear message, for an estimator a new process cannot receive."""
+        try:
+            pickle.dumps(estimator)
+        except Exception as e:
+            raise ValueError(
+                f"executor='processes' needs a picklable estimator (a module-level function or class instance); "
+                f"{estimator!r} is not: {e}"
+            ) from None
+
+    def submit(self, key: Any, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> None:
+        receive, send = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(target=_process_main, args=(send, estimator, hyperparameters, dict(reporter)), daemon=True, name=f"trial-{key}")
+        proc.start()
+        send.close()
+        self._running[key] = (proc, receive)
+
+    def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
+        if not self._running:
+            return []
+        by_handle = {}
+        for key, (proc, conn) in self._running.items():
+            by_handle[conn] = key
+            by_handle[proc.sentinel] = key
+        ready = multiprocessing.connection.wait(list(by_handle), timeout)
+        out = []
+        for key in dict.fromkeys(by_handle[h] for h in ready):
+            proc, conn = self._running.pop(key)
+            try:
+                result = conn.recv()
+            except (EOFError, OSError):
+                proc.join(5)
+                result = {
+                    "status": "Failed", "objective": None, "metrics": {}, "intermediate": [],
+                    "failure_reason": f"the trial's process died (exit code {proc.exitcode})",
+                }
+            conn.close()
+            proc.join(5)
+            out.append((key, result))
+        return out
+
+    def cancel(self, key: Any, reason: str) -> None:
+        entry = self._running.pop(key, None)
+        if entry is not None:
+            proc, conn = entry
+            proc.kill()
+            proc.join(5)
+            conn.close()
+
+    def shutdown(self) -> None:
+        for key in list(self._running):
+            self.cancel(key, "executor shut down")
+
+
+def make_executor(kind: str) -> ThreadExecutor | ProcessExecutor:
+    if kind == "threads":
+        return ThreadExecutor()
+    if kind == "processes":
+        return ProcessExecutor()
+    raise ValueError(f"executor must be one of {EXECUTORS}, got {kind!r}")

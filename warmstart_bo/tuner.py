@@ -1,0 +1,554 @@
+"""HyperparameterTuner: the job-level API, in the shape of SageMaker's tuner.
+
+A tuning job proposes hyperparameters with a strategy, runs trials with an executor, and
+records each trial in the store the moment it starts and the moment it finishes. Because
+the store is the job's memory, a job killed at any moment is resumed by calling ``fit``
+with the same name (or ``HyperparameterTuner.attach(name).resume()``): finished trials are
+replayed to the strategy and only trials that were running are run again.
+
+Trial outcomes:
+
+- ``Completed``: the estimator returned a finite objective; the strategy learns from it.
+- ``Failed``: it raised, timed out, returned NaN/inf or no objective metric. It is retried
+  up to ``max_retry_attempts`` times with the same hyperparameters; a final failure is
+  recorded with its reason and never reaches the GP as a number.
+- ``Stopped``: stopped early by the median rule (its last reported value is kept and
+  told to the strategy, but it is never the best trial), or stopped with the job.
+
+Every trial created counts towards ``max_jobs``, failed ones included (as on SageMaker).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from warmstart_bo.estimators import (
+    CommandLineEstimator,
+    as_estimator,
+    estimator_from_description,
+)
+from warmstart_bo.executors import EXECUTORS, make_executor
+from warmstart_bo.optimizer import OBJECTIVE_TYPES
+from warmstart_bo.space import Parameter, SearchSpace, ranges_from_json, ranges_to_json
+from warmstart_bo.store import JobExistsError, Store, TrialRecord, validate_job_name
+from warmstart_bo.strategies import STRATEGIES, GridStrategy, make_strategy
+
+EARLY_STOPPING_TYPES = ("Off", "Auto")
+# How often the running job looks for finished trials, timeouts and stop requests (seconds).
+POLL_INTERVAL_S = 0.2
+
+
+@dataclass(frozen=True)
+class CompletionCriteria:
+    """When a job may end before ``max_jobs`` trials.
+
+    Args:
+      target_objective_value: end once a completed trial reaches this value (at or below it
+        when minimizing, at or above when maximizing).
+      max_trials_not_improving: end after this many completed trials in a row without a new
+        best.
+
+    Trials already running when a criterion is met run to their end.
+    """
+
+    target_objective_value: float | None = None
+    max_trials_not_improving: int | None = None
+
+    def __post_init__(self):
+        t = self.target_objective_value
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)):
+            raise ValueError(f"completion_criteria target_objective_value must be a finite number, got {t!r}")
+        n = self.max_trials_not_improving
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ValueError(f"completion_criteria max_trials_not_improving must be a positive integer, got {n!r}")
+
+    @classmethod
+    def parse(cls, value: Any) -> CompletionCriteria | None:
+        """Reads None, a CompletionCriteria, or a dict in snake_case or SageMaker's keys
+        (``TargetObjectiveMetricValue``, ``BestObjectiveNotImproving:
+        {MaxNumberOfTrainingJobsNotImproving}``)."""
+        if value is None or isinstance(value, cls):
+            return value
+        if not isinstance(value, Mapping):
+            raise ValueError(f"completion_criteria must be a CompletionCriteria or a dict, got {value!r}")
+        value = dict(value)
+        target = value.pop("target_objective_value", value.pop("TargetObjectiveMetricValue", None))
+        n = value.pop("max_trials_not_improving", None)
+        sm = value.pop("BestObjectiveNotImproving", None)
+        if isinstance(sm, Mapping):
+            n = sm.get("MaxNumberOfTrainingJobsNotImproving", n)
+        if value:
+            raise ValueError(f"unknown completion_criteria key {sorted(value)[0]!r}")
+        return cls(target, n)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target_objective_value": self.target_objective_value, "max_trials_not_improving": self.max_trials_not_improving}
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _default_base_name(estimator: Any) -> str:
+    raw = getattr(estimator, "__name__", None) or type(estimator).__name__
+    cleaned = "".join(c if c.isalnum() else "-" for c in raw).strip("-")[:32]
+    return cleaned or "tuning"
+
+
+def _name_from_base(base: str) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%y%m%d-%H%M%S")
+    return f"{base[:40]}-{stamp}-{secrets.token_hex(2)}"
+
+
+class HyperparameterTuner:
+    """Runs and resumes tuning jobs, stored by name.
+
+    Args:
+      estimator: a callable ``f(hyperparameters) -> float | dict`` , an object with
+        ``fit(hyperparameters) -> dict``, or a :class:`CommandLineEstimator`. Declare a
+        ``report`` parameter to report intermediate values (``report(step, value)``) for
+        early stopping.
+      objective_metric_name: the metric to optimize (a float result is this metric).
+      hyperparameter_ranges: name -> ``ContinuousParameter`` / ``IntegerParameter`` /
+        ``CategoricalParameter``.
+      objective_type: ``"Maximize"`` or ``"Minimize"``.
+      max_jobs: trials in the job (failed ones count; warm-start parents' do not).
+      max_parallel_jobs: trials running at once.
+      strategy: ``"Bayesian"``, ``"Random"`` or ``"Grid"`` (categorical-only spaces).
+      warm_start_config: parents whose trials the job starts from (see ``WarmStartConfig``).
+      store: a :class:`Store`, a path or ``sqlite:///`` URL; None is the default store.
+      random_seed: makes a sequential run reproducible; None draws one (and stores it).
+      base_tuning_job_name: prefix of generated job names.
+      early_stopping_type: ``"Off"`` or ``"Auto"`` (the median rule on reported values).
+      completion_criteria: a :class:`CompletionCriteria` or an equivalent dict.
+      max_retry_attempts: reruns of a failed trial with the same hyperparameters.
+      static_hyperparameters: fixed values passed to every trial alongside the tuned ones.
+      metric_definitions: with a command line given as ``estimator`` (a string or list), its
+        ``[{"Name", "Regex"}]``; the command is then wrapped in a CommandLineEstimator.
+      max_runtime_in_seconds: a trial running longer fails (timed out).
+      executor: ``"threads"`` (default) or ``"processes"``.
+      progress: show a progress bar when stderr is a terminal.
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        objective_metric_name: str,
+        hyperparameter_ranges: Mapping[str, Parameter],
+        objective_type: str = "Maximize",
+        max_jobs: int = 1,
+        max_parallel_jobs: int = 1,
+        strategy: str = "Bayesian",
+        warm_start_config: Any = None,
+        store: Store | str | None = None,
+        random_seed: int | None = None,
+        base_tuning_job_name: str | None = None,
+        early_stopping_type: str = "Off",
+        completion_criteria: CompletionCriteria | Mapping[str, Any] | None = None,
+        max_retry_attempts: int = 0,
+        static_hyperparameters: Mapping[str, Any] | None = None,
+        metric_definitions: list[Mapping[str, str]] | None = None,
+        max_runtime_in_seconds: float | None = None,
+        executor: str = "threads",
+        progress: bool = True,
+    ):
+        if isinstance(estimator, (str, list, tuple)):
+            estimator = CommandLineEstimator(estimator, metric_definitions or [])
+        elif metric_definitions is not None:
+            raise ValueError("metric_definitions apply to a command line; pass the command as estimator, or a CommandLineEstimator")
+        self.estimator = as_estimator(estimator)
+        if not isinstance(objective_metric_name, str) or not objective_metric_name:
+            raise ValueError(f"objective_metric_name must be a non-empty string, got {objective_metric_name!r}")
+        if isinstance(self.estimator, CommandLineEstimator) and objective_metric_name not in self.estimator.metric_names:
+            raise ValueError(f"unknown objective metric {objective_metric_name!r}: metric_definitions define {self.estimator.metric_names}")
+        self.objective_metric_name = objective_metric_name
+        self.space = SearchSpace(hyperparameter_ranges)
+        self.hyperparameter_ranges = dict(hyperparameter_ranges)
+        if objective_type not in OBJECTIVE_TYPES:
+            raise ValueError(f"objective_type must be one of {OBJECTIVE_TYPES}, got {objective_type!r}")
+        self.objective_type = objective_type
+        self.max_jobs = _check_int("max_jobs", max_jobs, 1)
+        self.max_parallel_jobs = _check_int("max_parallel_jobs", max_parallel_jobs, 1)
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+        if strategy == "Grid":
+            GridStrategy(self.space)  # checks the space is categorical-only
+        self.strategy = strategy
+        if random_seed is not None:
+            _check_int("random_seed", random_seed, 0)
+        self.random_seed = random_seed
+        if early_stopping_type not in EARLY_STOPPING_TYPES:
+            raise ValueError(f"early_stopping_type must be one of {EARLY_STOPPING_TYPES}, got {early_stopping_type!r}")
+        self.early_stopping_type = early_stopping_type
+        self.completion_criteria = CompletionCriteria.parse(completion_criteria)
+        self.max_retry_attempts = _check_int("max_retry_attempts", max_retry_attempts, 0)
+        self.static_hyperparameters = dict(static_hyperparameters or {})
+        for k, v in self.static_hyperparameters.items():
+            if k in self.space.ranges:
+                raise ValueError(f"hyperparameter {k!r} is both tuned and static; remove it from static_hyperparameters")
+            if v is not None and not isinstance(v, (str, bool, int, float)):
+                raise ValueError(f"static hyperparameter {k!r} must be a str, number, bool or None, got {type(v).__name__}")
+        if max_runtime_in_seconds is not None and not (isinstance(max_runtime_in_seconds, (int, float)) and max_runtime_in_seconds > 0):
+            raise ValueError(f"max_runtime_in_seconds must be a positive number, got {max_runtime_in_seconds!r}")
+        self.max_runtime_in_seconds = max_runtime_in_seconds
+        if executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
+        self.executor = executor
+        make_executor(executor).check(self.estimator)
+        if warm_start_config is not None:
+            raise NotImplementedError("warm_start_config: warm start is not available in this version")
+        self.warm_start_config = None
+        self._store_arg = store
+        self.base_tuning_job_name = base_tuning_job_name or _default_base_name(estimator)
+        self.progress = progress
+        self.tuning_job_name: str | None = None
+        self._stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def store(self) -> Store:
+        if not isinstance(self._store_arg, Store):
+            self._store_arg = Store(self._store_arg)
+        return self._store_arg
+
+    def config(self) -> dict[str, Any]:
+        """The job's configuration as stored (JSON)."""
+        return {
+            "objective_metric_name": self.objective_metric_name,
+            "objective_type": self.objective_type,
+            "hyperparameter_ranges": ranges_to_json(self.hyperparameter_ranges),
+            "static_hyperparameters": self.static_hyperparameters,
+            "max_jobs": self.max_jobs,
+            "max_parallel_jobs": self.max_parallel_jobs,
+            "strategy": self.strategy,
+            "random_seed": self.random_seed,
+            "early_stopping_type": self.early_stopping_type,
+            "completion_criteria": None if self.completion_criteria is None else self.completion_criteria.to_json(),
+            "max_retry_attempts": self.max_retry_attempts,
+            "max_runtime_in_seconds": self.max_runtime_in_seconds,
+            "executor": self.executor,
+            "estimator": self.estimator.describe(),
+            "warm_start_config": None,
+        }
+
+    @classmethod
+    def attach(cls, tuning_job_name: str, store: Store | str | None = None, estimator: Any = None, progress: bool = True) -> HyperparameterTuner:
+        """Re-opens a stored job. ``estimator`` is needed only to resume a job whose
+        estimator was Python code (a stored command line is rebuilt from the store)."""
+        store = store if isinstance(store, Store) else Store(store)
+        record = store.job(tuning_job_name)
+        c = record.config
+        if estimator is None:
+            try:
+                estimator = estimator_from_description(c["estimator"])
+            except ValueError:
+                estimator = None
+        tuner = cls(
+            estimator if estimator is not None else _NotStored(c["estimator"]),
+            c["objective_metric_name"],
+            ranges_from_json(c["hyperparameter_ranges"]),
+            objective_type=c["objective_type"],
+            max_jobs=c["max_jobs"],
+            max_parallel_jobs=c["max_parallel_jobs"],
+            strategy=c["strategy"],
+            store=store,
+            random_seed=c["random_seed"],
+            early_stopping_type=c["early_stopping_type"],
+            completion_criteria=c["completion_criteria"],
+            max_retry_attempts=c["max_retry_attempts"],
+            static_hyperparameters=c["static_hyperparameters"],
+            max_runtime_in_seconds=c["max_runtime_in_seconds"],
+            executor=c["executor"],
+            progress=progress,
+        )
+        tuner.tuning_job_name = tuning_job_name
+        return tuner
+
+    def resume(self, wait: bool = True) -> None:
+        """Continues the attached job to ``max_jobs`` trials."""
+        if self.tuning_job_name is None:
+            raise ValueError("resume() needs an attached job: use HyperparameterTuner.attach(name)")
+        self.fit(job_name=self.tuning_job_name, wait=wait)
+
+    def fit(self, job_name: str | None = None, wait: bool = True) -> None:
+        """Runs a new job, or resumes the stored unfinished job named ``job_name``.
+
+        Raises JobExistsError if the name is taken by a finished job or by one with a
+        different configuration.
+        """
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError(f"tuning job {self.tuning_job_name!r} is still running; wait() or stop() it first")
+        if isinstance(self.estimator.fn if hasattr(self.estimator, "fn") else None, _NotStored):
+            raise ValueError(
+                f"job {self.tuning_job_name!r} ran a Python estimator ({self.estimator.fn.description.get('name')}), "
+                "which is not stored; attach with estimator= to resume it"
+            )
+        store = self.store
+        name = validate_job_name(job_name) if job_name is not None else _name_from_base(self.base_tuning_job_name)
+        config = self.config()
+        if store.has_job(name):
+            record = store.job(name)
+            changed = sorted(k for k in set(config) | set(record.config) if config.get(k) != record.config.get(k))
+            if changed:
+                raise JobExistsError(f"a tuning job named {name!r} already exists with a different configuration (differs in {', '.join(changed)}); choose another job_name")
+            if record.status in ("Completed", "Failed"):
+                raise JobExistsError(f"a tuning job named {name!r} already exists and is {record.status}; choose another job_name")
+            record = store.claim_job(name)
+            seed = record.random_seed
+        else:
+            seed = self.random_seed if self.random_seed is not None else secrets.randbelow(2**31)
+            store.create_job(name, config, random_seed=seed)
+        self.tuning_job_name = name
+        self._stop_event.clear()
+        self._error = None
+        if wait:
+            self._run(store, name, seed)
+        else:
+            self._thread = threading.Thread(target=self._run_background, args=(store, name, seed), name=f"tuning-job-{name}", daemon=True)
+            self._thread.start()
+
+    def _run_background(self, store: Store, name: str, seed: int) -> None:
+        try:
+            self._run(store, name, seed)
+        except BaseException as e:  # kept for wait() to re-raise in the caller's thread
+            self._error = e
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Waits for a job started with ``fit(wait=False)``; re-raises its error, if any."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        """Stops the job: running trials are stopped, finished ones kept, status Stopped.
+        Works from another thread, and (through the store) from another process."""
+        if self.tuning_job_name is None:
+            raise ValueError("no tuning job to stop: call fit() first")
+        self._stop_event.set()
+        self.store.request_stop(self.tuning_job_name)
+
+    def _run(self, store: Store, name: str, seed: int) -> None:
+        _JobRun(self, store, name, seed).run()
+
+    # Results.
+
+    def _require_job(self) -> str:
+        if self.tuning_job_name is None:
+            raise ValueError("no tuning job yet: call fit() or attach()")
+        return self.tuning_job_name
+
+    def best_trial(self) -> TrialRecord:
+        """The completed trial with the best objective value."""
+        from warmstart_bo.analytics import best_trial
+
+        name = self._require_job()
+        best = best_trial(self.store.trials(name), self.objective_type)
+        if best is None:
+            raise ValueError(f"tuning job {name!r} has no completed trial yet")
+        return best
+
+    def best_training_job(self) -> str:
+        """The name of the best completed trial."""
+        return self.best_trial().name
+
+    def describe(self) -> dict[str, Any]:
+        from warmstart_bo.analytics import describe_job
+
+        return describe_job(self.store, self._require_job())
+
+    def analytics(self):
+        from warmstart_bo.analytics import HyperparameterTuningJobAnalytics
+
+        return HyperparameterTuningJobAnalytics(self._require_job(), store=self.store)
+
+
+class _NotStored:
+    """Stands for the Python estimator of an attached job: it is not in the store."""
+
+    def __init__(self, description: dict[str, Any]):
+        self.description = description
+
+    def __call__(self, hyperparameters: dict[str, Any]) -> float:
+        raise RuntimeError("the estimator of an attached job is not stored; attach with estimator=")
+
+
+class _JobRun:
+    """One run of a job, from start (or resume) to its end; the only writer of its trials."""
+
+    def __init__(self, tuner: HyperparameterTuner, store: Store, name: str, seed: int):
+        self.t, self.store, self.name = tuner, store, name
+        self.sign = 1.0 if tuner.objective_type == "Maximize" else -1.0
+        self.strategy = make_strategy(tuner.strategy, tuner.space, tuner.objective_type, seed)
+        self.max_jobs = tuner.max_jobs
+        if isinstance(self.strategy, GridStrategy):
+            self.max_jobs = min(self.max_jobs, self.strategy.size)
+        self.running: dict[int, dict[str, Any]] = {}
+        self.best: float | None = None
+        self.since_best = 0
+        self.curves: list[list[list[float]]] = []
+        self.last_failure: str | None = None
+
+    def _record_finished(self, trial_status: str, objective: float | None, intermediate) -> None:
+        if intermediate:
+            self.curves.append(intermediate)
+        if trial_status != "Completed" or objective is None:
+            return
+        if self.best is None or self.sign * objective > self.sign * self.best:
+            self.best, self.since_best = objective, 0
+        else:
+            self.since_best += 1
+
+    def _criteria_met(self) -> str | None:
+        cc = self.t.completion_criteria
+        if cc is None or self.best is None:
+            return None
+        if cc.target_objective_value is not None and self.sign * self.best >= self.sign * cc.target_objective_value:
+            return f"target objective value {cc.target_objective_value:g} reached ({self.best:g})"
+        if cc.max_trials_not_improving is not None and self.since_best >= cc.max_trials_not_improving:
+            return f"best objective not improved in {self.since_best} completed trials"
+        return None
+
+    def _launch(self, executor, index: int, params: dict[str, Any], attempts: int, reasons: list[str]) -> None:
+        reporter = {
+            "objective_metric_name": self.t.objective_metric_name,
+            "sign": self.sign,
+            "finished_curves": list(self.curves),
+            "early_stopping": self.t.early_stopping_type == "Auto",
+        }
+        executor.submit(index, self.t.estimator, {**params, **self.t.static_hyperparameters}, reporter)
+        self.running[index] = {"params": params, "attempts": attempts, "start": time.monotonic(), "reasons": reasons}
+
+    def run(self) -> None:
+        store, name, t = self.store, self.name, self.t
+        trials = store.trials(name)
+        by_end = sorted((tr for tr in trials if tr.status != "InProgress"), key=lambda tr: (tr.end_time or 0.0, tr.index))
+        for tr in trials:
+            if tr.status in ("Completed", "Stopped") and tr.objective is not None:
+                self.strategy.tell(tr.hyperparameters, tr.objective)
+            elif tr.status != "InProgress":
+                self.strategy.tell_failed(tr.hyperparameters)
+        for tr in by_end:
+            self._record_finished(tr.status, tr.objective, tr.intermediate)
+        reruns = [tr for tr in trials if tr.status == "InProgress"]
+        self.strategy.mark_pending([tr.hyperparameters for tr in reruns])
+        next_index = len(trials)
+        executor = make_executor(t.executor)
+        bar = _progress_bar(t.progress, self.max_jobs, len(trials) - len(reruns), name)
+        stop_reason = None
+        completion = self._criteria_met()
+        try:
+            while True:
+                if t._stop_event.is_set() or store.stop_requested(name):
+                    stop_reason = "stopped on request"
+                    break
+                free = t.max_parallel_jobs - len(self.running)
+                while free > 0 and reruns:
+                    tr = reruns.pop(0)
+                    store.restart_trial(name, tr.index, tr.attempts)
+                    self._launch(executor, tr.index, tr.hyperparameters, tr.attempts, [])
+                    free -= 1
+                completion = completion or self._criteria_met()
+                if free > 0 and next_index < self.max_jobs and completion is None:
+                    indices = list(range(next_index, min(self.max_jobs, next_index + free)))
+                    for index, params in zip(indices, self.strategy.ask(indices)):
+                        store.add_trial(name, index, params)
+                        self._launch(executor, index, params, 1, [])
+                    next_index = indices[-1] + 1
+                if not self.running:
+                    break
+                for index, result in executor.wait(POLL_INTERVAL_S):
+                    self._handle(executor, index, result, bar)
+                if t.max_runtime_in_seconds is not None:
+                    now = time.monotonic()
+                    for index in [i for i, r in self.running.items() if now - r["start"] > t.max_runtime_in_seconds]:
+                        executor.cancel(index, "timed out")
+                        self._handle(executor, index, _failed(f"timed out after {t.max_runtime_in_seconds:g} s"), bar)
+        except KeyboardInterrupt:
+            self._stop_all(executor, "stopped by Ctrl-C with the tuning job")
+            store.finish_job(name, "Stopped", "interrupted (Ctrl-C)")
+            bar.close()
+            raise
+        except BaseException:
+            self._stop_all(executor, "stopped: the tuning job failed")
+            store.finish_job(name, "Failed", f"tuner error: {sys.exc_info()[1]!r}"[:2000])
+            bar.close()
+            raise
+        if stop_reason is not None:
+            self._stop_all(executor, f"{stop_reason}, with the tuning job")
+            store.finish_job(name, "Stopped", stop_reason)
+        else:
+            executor.shutdown()
+            trials = store.trials(name)
+            if trials and not any(tr.status == "Completed" for tr in trials):
+                store.finish_job(name, "Failed", f"all {len(trials)} trials failed; last failure: {self.last_failure}")
+            else:
+                store.finish_job(name, "Completed", completion or f"{len(trials)} trials done (max_jobs {t.max_jobs})")
+        bar.close()
+
+    def _stop_all(self, executor, reason: str) -> None:
+        for index in list(self.running):
+            executor.cancel(index, reason)
+            self.store.finish_trial(self.name, index, "Stopped", failure_reason=reason)
+            del self.running[index]
+        executor.shutdown()
+
+    def _handle(self, executor, index: int, result: dict[str, Any], bar) -> None:
+        run = self.running.pop(index)
+        status = result["status"]
+        if status == "Failed":
+            reasons = run["reasons"] + [result["failure_reason"]]
+            if run["attempts"] <= self.t.max_retry_attempts:
+                self.store.restart_trial(self.name, index, run["attempts"] + 1)
+                self._launch(executor, index, run["params"], run["attempts"] + 1, reasons)
+                return
+            reason = reasons[-1] if len(reasons) == 1 else "; ".join(f"attempt {i + 1}: {r}" for i, r in enumerate(reasons))
+            self.store.finish_trial(self.name, index, "Failed", None, result["metrics"], result["intermediate"], reason[:4000])
+            self.strategy.tell_failed(run["params"])
+            self.last_failure = reasons[-1]
+        else:
+            objective = result["objective"]
+            self.store.finish_trial(self.name, index, status, objective, result["metrics"], result["intermediate"], result["failure_reason"])
+            if objective is not None:
+                self.strategy.tell(run["params"], objective)
+            else:
+                self.strategy.tell_failed(run["params"])
+        self._record_finished(status, result["objective"], result["intermediate"])
+        bar.update(1)
+        if self.best is not None:
+            bar.set_postfix(best=f"{self.best:.6g}")
+
+
+def _failed(reason: str) -> dict[str, Any]:
+    return {"status": "Failed", "objective": None, "metrics": {}, "intermediate": [], "failure_reason": reason}
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def set_postfix(self, **kw: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(enabled: bool, total: int, done: int, name: str):
+    """A tqdm bar on stderr when it is a terminal; silent otherwise."""
+    if not enabled or not sys.stderr.isatty():
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, desc=name, unit="trial", file=sys.stderr, dynamic_ncols=True)
