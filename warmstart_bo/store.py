@@ -134,7 +134,7 @@ def resolve_path(location: str | os.PathLike | None) -> Path:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, allow_nan=False, sort_keys=True)
+    return json.dumps(value, allow_nan=False)  # key order kept: it is the order of the search space
 
 
 def json_safe_metrics(metrics: Mapping[str, Any]) -> dict[str, float | None]:

@@ -427,8 +427,8 @@ class _JobRun:
             "finished_curves": list(self.curves),
             "early_stopping": self.t.early_stopping_type == "Auto",
         }
-        executor.submit(index, self.t.estimator, {**params, **self.t.static_hyperparameters}, reporter)
         self.running[index] = {"params": params, "attempts": attempts, "start": time.monotonic(), "reasons": reasons}
+        executor.submit(index, self.t.estimator, {**params, **self.t.static_hyperparameters}, reporter)
 
     def run(self) -> None:
         store, name, t = self.store, self.name, self.t
@@ -498,11 +498,15 @@ class _JobRun:
         bar.close()
 
     def _stop_all(self, executor, reason: str) -> None:
+        """Stops running trials; also any trial the interruption caught between being
+        recorded and being started (the store is the reference)."""
         for index in list(self.running):
             executor.cancel(index, reason)
-            self.store.finish_trial(self.name, index, "Stopped", failure_reason=reason)
             del self.running[index]
         executor.shutdown()
+        for tr in self.store.trials(self.name):
+            if tr.status == "InProgress":
+                self.store.finish_trial(self.name, tr.index, "Stopped", failure_reason=reason)
 
     def _handle(self, executor, index: int, result: dict[str, Any], bar) -> None:
         run = self.running.pop(index)

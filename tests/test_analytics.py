@@ -1,0 +1,87 @@
+import pandas as pd
+import pytest
+
+from warmstart_bo import ContinuousParameter, HyperparameterTuner, HyperparameterTuningJobAnalytics, IntegerParameter, Store
+from warmstart_bo.analytics import describe_job
+from warmstart_bo.store import JobNotFoundError
+
+SPACE = {"lr": ContinuousParameter(1e-4, 1e-1), "layers": IntegerParameter(1, 4)}
+
+
+def objective(hp):
+    if hp["layers"] == 4:
+        raise RuntimeError("out of memory")
+    return {"val_loss": abs(hp["lr"] - 0.01) * 100 + hp["layers"], "acc": 0.5}
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store(tmp_path / "s.db")
+    HyperparameterTuner(objective, "val_loss", SPACE, objective_type="Minimize", max_jobs=12, strategy="Random", random_seed=0, store=store, progress=False).fit(job_name="job")
+    return store
+
+
+def test_dataframe_has_one_row_per_trial_with_sagemaker_columns(store):
+    frame = HyperparameterTuningJobAnalytics("job", store=store).dataframe()
+    assert list(frame.columns) == [
+        "lr", "layers", "TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue", "TrainingStartTime",
+        "TrainingEndTime", "TrainingElapsedTimeSeconds", "FailureReason",
+    ]
+    trials = store.trials("job")
+    assert len(frame) == 12 and list(frame["TrainingJobName"]) == [t.name for t in trials]
+    for (_, row), t in zip(frame.iterrows(), trials):
+        assert row["lr"] == t.hyperparameters["lr"] and row["layers"] == t.hyperparameters["layers"]
+        assert row["TrainingJobStatus"] == ("Failed" if t.hyperparameters["layers"] == 4 else "Completed")
+        if t.status == "Completed":
+            assert row["FinalObjectiveValue"] == t.objective
+        else:
+            assert pd.isna(row["FinalObjectiveValue"]) and row["FailureReason"] == "RuntimeError: out of memory"
+        assert row["TrainingElapsedTimeSeconds"] == pytest.approx((row["TrainingEndTime"] - row["TrainingStartTime"]).total_seconds(), abs=1e-5)
+    assert str(frame["TrainingStartTime"].dtype).startswith("datetime64") and frame["TrainingStartTime"].dt.tz is not None
+
+
+def test_csv_export_round_trips(store, tmp_path):
+    analytics = HyperparameterTuningJobAnalytics("job", store=store)
+    path = analytics.export_csv(tmp_path / "trials.csv")
+    back = pd.read_csv(path)
+    frame = analytics.dataframe()
+    assert list(back.columns) == list(frame.columns)
+    pd.testing.assert_series_equal(back["FinalObjectiveValue"], frame["FinalObjectiveValue"])
+    assert list(back["TrainingJobName"]) == list(frame["TrainingJobName"])
+
+
+def test_plot_writes_a_png(store, tmp_path):
+    path = HyperparameterTuningJobAnalytics("job", store=store).plot(tmp_path / "plot.png")
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_parents_rows_and_overall_best(store, tmp_path):
+    # A child job that names "job" as its warm-start parent (written through the store).
+    store.create_job("child", store.job("job").config, random_seed=1, parents=["job"])
+    store.add_trial("child", 0, {"lr": 0.05, "layers": 2})
+    store.finish_trial("child", 0, "Completed", 100.0, {"val_loss": 100.0})
+    store.finish_job("child", "Completed", "done")
+    analytics = HyperparameterTuningJobAnalytics("child", store=store)
+    assert len(analytics.dataframe()) == 1
+    both = analytics.dataframe(include_parents=True)
+    assert list(both["TuningJobName"]) == ["job"] * 12 + ["child"]
+    d = describe_job(store, "child")
+    parent_best = min(t.objective for t in store.trials("job") if t.status == "Completed")
+    assert d["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == 100.0
+    assert d["OverallBestTrainingJob"]["TuningJobName"] == "job"
+    assert d["OverallBestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == parent_best
+    assert d["WarmStartParents"] == ["job"]
+    assert analytics.plot(tmp_path / "with-parents.png", include_parents=True).endswith(".png")
+
+
+def test_describe_counts_trials_by_status(store):
+    d = describe_job(store, "job")
+    failed = sum(t.hyperparameters["layers"] == 4 for t in store.trials("job"))
+    assert d["TrainingJobStatusCounters"] == {"Completed": 12 - failed, "InProgress": 0, "Failed": failed, "Stopped": 0}
+    assert d["HyperParameterTuningJobStatus"] == "Completed" and d["RandomSeed"] == 0
+
+
+def test_unknown_job(store):
+    with pytest.raises(JobNotFoundError, match="no tuning job named 'nope'"):
+        HyperparameterTuningJobAnalytics("nope", store=store)

@@ -1,0 +1,111 @@
+import json
+import sys
+import textwrap
+
+import pytest
+
+from warmstart_bo import Store, cli
+
+TRAIN = textwrap.dedent(
+    """
+    import argparse
+    p = argparse.ArgumentParser()
+    p.add_argument("--lr", type=float)
+    p.add_argument("--layers", type=int)
+    p.add_argument("--optimizer")
+    p.add_argument("--epochs", type=int)
+    a = p.parse_args()
+    loss = (a.lr - 0.02) ** 2 * 1e3 + 0.1 * (a.layers - 3) ** 2 + (0.0 if a.optimizer == "adam" else 0.5)
+    for epoch in range(1, a.epochs + 1):
+        print(f"epoch {epoch}: val_loss={loss + 1.0 / epoch:.6f}")
+    print(f"final val_loss={loss:.6f}")
+    """
+)
+
+CONFIG = textwrap.dedent(
+    """
+    command: {python} train.py
+    metric_definitions:
+      - Name: val_loss
+        Regex: "val_loss=([-+0-9.eE]+)"
+    objective_metric_name: val_loss
+    objective_type: Minimize
+    hyperparameter_ranges:
+      lr: {{type: Continuous, min_value: 1e-3, max_value: 0.1, scaling_type: Logarithmic}}
+      layers: {{type: Integer, min_value: 1, max_value: 5}}
+      optimizer: {{type: Categorical, values: [sgd, adam]}}
+    static_hyperparameters: {{epochs: 2}}
+    max_jobs: 14
+    max_parallel_jobs: 2
+    random_seed: 0
+    job_name: cli-job
+    """
+)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "train.py").write_text(TRAIN)
+    (tmp_path / "tune.yaml").write_text(CONFIG.format(python=sys.executable))
+    return tmp_path
+
+
+def test_tune_a_command_line_end_to_end(project, capsys):
+    db = str(project / "s.db")
+    assert cli.main(["--store", db, "tune", str(project / "tune.yaml"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "job cli-job: Completed" in out and "best trial cli-job-" in out
+    store = Store(db)
+    trials = store.trials("cli-job")
+    assert len(trials) == 14 and all(t.status == "Completed" for t in trials)
+    for t in trials:  # the objective is the script's last printed val_loss
+        hp = t.hyperparameters
+        expected = (hp["lr"] - 0.02) ** 2 * 1e3 + 0.1 * (hp["layers"] - 3) ** 2 + (0.0 if hp["optimizer"] == "adam" else 0.5)
+        assert t.objective == pytest.approx(expected, abs=1e-6)
+        assert len(t.intermediate) == 3
+    assert min(t.objective for t in trials) < 0.5
+
+    # Running the same file again names a finished job: a clear error, nothing changed.
+    assert cli.main(["--store", db, "tune", str(project / "tune.yaml"), "--quiet"]) == 2
+    assert "already exists and is Completed" in capsys.readouterr().err
+    assert store.trials("cli-job") == trials
+
+    assert cli.main(["--store", db, "jobs", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "cli-job" in listing and "Completed" in listing and "14/14" in listing
+    assert cli.main(["--store", db, "jobs", "describe", "cli-job"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["TrainingJobStatusCounters"]["Completed"] == 14
+    csv, png = project / "t.csv", project / "t.png"
+    assert cli.main(["--store", db, "analytics", "cli-job", "--csv", str(csv), "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "cli-job-013" in out and csv.exists() and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_errors_are_one_line(project, capsys, tmp_path):
+    db = str(tmp_path / "s.db")
+    assert cli.main(["--store", db, "jobs", "describe", "missing"]) == 2
+    assert "no tuning job named 'missing'" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CONFIG.format(python=sys.executable).replace("max_value: 5", "max_value: 0"))
+    assert cli.main(["--store", db, "tune", str(bad)]) == 2
+    assert "hyperparameter 'layers': min_value must be less than max_value" in capsys.readouterr().err
+    (tmp_path / "typo.json").write_text(json.dumps({"comand": "x"}))
+    assert cli.main(["--store", db, "tune", str(tmp_path / "typo.json")]) == 2
+    assert "unknown setting 'comand'" in capsys.readouterr().err
+    not_a_store = tmp_path / "notes.txt"
+    not_a_store.write_text("hello " * 100)
+    assert cli.main(["--store", str(not_a_store), "jobs", "list"]) == 2
+    assert "not a warmstart-bo store" in capsys.readouterr().err
+    assert not_a_store.read_text() == "hello " * 100
+
+
+def test_demo_runs_a_tuning_job_and_prints_table_and_plot(tmp_path, capsys):
+    db = tmp_path / "demo.db"
+    assert cli.main(["--store", str(db), "demo", "--trials", "12", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("demo-branin-") >= 12 and "Completed" in out
+    plot = out.split("plot written to ")[1].split()[0]
+    assert open(plot, "rb").read(4) == b"\x89PNG"
+    regret = float(out.split("regret of the best trial: ")[1].split()[0])
+    assert 0 <= regret < 5.0

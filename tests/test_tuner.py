@@ -1,0 +1,389 @@
+import _thread
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from warmstart_bo import (
+    CategoricalParameter,
+    CompletionCriteria,
+    ContinuousParameter,
+    HyperparameterTuner,
+    IntegerParameter,
+    Store,
+)
+from warmstart_bo.store import JobExistsError
+from warmstart_bo.strategies import BayesianStrategy
+from warmstart_bo.testfunctions import BRANIN_SPACE, branin
+
+TESTS = Path(__file__).parent
+X_SPACE = {"x": ContinuousParameter(0.0, 1.0, "Linear")}
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "store.db")
+
+
+def tuner(estimator, store, space=X_SPACE, **kw):
+    kw.setdefault("objective_type", "Minimize")
+    kw.setdefault("progress", False)
+    return HyperparameterTuner(estimator, kw.pop("metric", "loss"), space, store=store, **kw)
+
+
+def statuses(store, name):
+    return [t.status for t in store.trials(name)]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"hyperparameter_ranges": {"lr": ContinuousParameter(1.0, 0.1)}}, "hyperparameter 'lr': min_value must be less than max_value"),
+        ({"hyperparameter_ranges": {"n": IntegerParameter(1, 5, "ReverseLogarithmic")}}, "hyperparameter 'n': ReverseLogarithmic"),
+        ({"hyperparameter_ranges": {"c": CategoricalParameter([])}}, "hyperparameter 'c': CategoricalParameter needs at least one value"),
+        ({"objective_type": "Max"}, "objective_type must be one of"),
+        ({"max_jobs": 0}, "max_jobs must be an integer >= 1"),
+        ({"max_parallel_jobs": 1.5}, "max_parallel_jobs must be an integer >= 1"),
+        ({"strategy": "Hyperband"}, "strategy must be one of"),
+        ({"strategy": "Grid"}, "strategy 'Grid' needs categorical-only ranges; hyperparameter 'x' is a ContinuousParameter"),
+        ({"early_stopping_type": "On"}, "early_stopping_type must be one of"),
+        ({"max_retry_attempts": -1}, "max_retry_attempts must be an integer >= 0"),
+        ({"static_hyperparameters": {"x": 1}}, "hyperparameter 'x' is both tuned and static"),
+        ({"static_hyperparameters": {"data": [1, 2]}}, "static hyperparameter 'data' must be"),
+        ({"executor": "gpu"}, "executor must be one of"),
+        ({"completion_criteria": {"TargetObjectiveMetricValue": float("nan")}}, "target_objective_value must be a finite number"),
+        ({"completion_criteria": {"patience": 3}}, "unknown completion_criteria key 'patience'"),
+        ({"random_seed": -3}, "random_seed must be an integer >= 0"),
+    ],
+)
+def test_bad_arguments_are_named(store, kwargs, match):
+    kwargs = dict(kwargs)
+    space = kwargs.pop("hyperparameter_ranges", X_SPACE)
+    with pytest.raises(ValueError, match=match):
+        tuner(lambda hp: 0.0, store, space, **kwargs)
+
+
+def test_unknown_objective_metric_of_a_command_line(store):
+    with pytest.raises(ValueError, match="unknown objective metric 'val_loss': metric_definitions define \\['loss'\\]"):
+        HyperparameterTuner(["python", "train.py"], "val_loss", X_SPACE, metric_definitions=[{"Name": "loss", "Regex": "loss=(.*)"}], store=store)
+
+
+def test_bayesian_job_records_every_trial_and_finds_a_good_point(store):
+    t = tuner(branin, store, BRANIN_SPACE, max_jobs=25, random_seed=0)
+    t.fit(job_name="branin")
+    trials = store.trials("branin")
+    assert len(trials) == 25 and all(tr.status == "Completed" for tr in trials)
+    for tr in trials:
+        assert tr.objective == pytest.approx(branin(tr.hyperparameters))
+    best = t.best_trial()
+    assert best.objective == min(tr.objective for tr in trials) and t.best_training_job() == best.name
+    assert best.objective < 2.0  # Branin's minimum is 0.398; random search averages ~54
+    d = t.describe()
+    assert d["HyperParameterTuningJobStatus"] == "Completed"
+    assert d["TrainingJobStatusCounters"] == {"Completed": 25, "InProgress": 0, "Failed": 0, "Stopped": 0}
+    assert d["BestTrainingJob"]["TrainingJobName"] == best.name
+    assert store.job("branin").random_seed == 0
+
+
+def test_failed_and_nan_trials_are_recorded_and_never_told_to_the_gp(store, monkeypatch):
+    told = []
+    original = BayesianStrategy.tell
+    monkeypatch.setattr(BayesianStrategy, "tell", lambda self, p, v: (told.append(v), original(self, p, v)))
+
+    def flaky(hp):
+        if hp["x"] > 0.8:
+            raise RuntimeError("diverged")
+        if hp["x"] < 0.15:
+            return float("nan")
+        if 0.4 < hp["x"] < 0.45:
+            return {"accuracy": 0.5}
+        return (hp["x"] - 0.3) ** 2
+
+    t = tuner(flaky, store, max_jobs=16, random_seed=1)
+    t.fit(job_name="flaky")
+    trials = store.trials("flaky")
+    assert len(trials) == 16 and store.job("flaky").status == "Completed"
+    reasons = {tr.failure_reason for tr in trials if tr.status == "Failed"}
+    assert reasons, "the seed should hit a failing region"
+    assert reasons <= {"RuntimeError: diverged", "objective metric 'loss' is nan", "objective metric 'loss' is missing from the metrics the trial returned: ['accuracy']"}
+    completed = [tr.objective for tr in trials if tr.status == "Completed"]
+    assert sorted(told) == sorted(completed) and all(math.isfinite(v) for v in told)
+
+
+def test_retries_rerun_the_same_hyperparameters(store):
+    calls = {}
+
+    def sometimes(hp):
+        key = round(hp["x"], 12)
+        calls[key] = calls.get(key, 0) + 1
+        if hp["x"] > 0.5:
+            raise OSError("node lost")
+        if calls[key] < 3:
+            raise OSError("transient")
+        return hp["x"]
+
+    tuner(sometimes, store, max_jobs=6, strategy="Random", random_seed=2, max_retry_attempts=2).fit(job_name="retry")
+    for tr in store.trials("retry"):
+        assert tr.attempts == 3 and calls[round(tr.hyperparameters["x"], 12)] == 3
+        if tr.hyperparameters["x"] > 0.5:
+            assert tr.status == "Failed"
+            assert tr.failure_reason == "attempt 1: OSError: node lost; attempt 2: OSError: node lost; attempt 3: OSError: node lost"
+        else:
+            assert tr.status == "Completed" and tr.objective == tr.hyperparameters["x"]
+
+
+def test_a_job_whose_trials_all_fail_is_failed_with_the_reason(store):
+    tuner(lambda hp: float("inf"), store, max_jobs=3, strategy="Random").fit(job_name="all-bad")
+    job = store.job("all-bad")
+    assert job.status == "Failed" and job.status_reason == "all 3 trials failed; last failure: objective metric 'loss' is inf"
+    with pytest.raises(ValueError, match="no completed trial"):
+        HyperparameterTuner.attach("all-bad", store=store).best_training_job()
+
+
+def test_name_collisions(store):
+    tuner(lambda hp: hp["x"], store, max_jobs=2, strategy="Random", random_seed=0).fit(job_name="once")
+    with pytest.raises(JobExistsError, match="'once' already exists and is Completed"):
+        tuner(lambda hp: hp["x"], store, max_jobs=2, strategy="Random", random_seed=0).fit(job_name="once")
+    with pytest.raises(JobExistsError, match="different configuration \\(differs in max_jobs\\)"):
+        tuner(lambda hp: hp["x"], store, max_jobs=3, strategy="Random", random_seed=0).fit(job_name="once")
+    with pytest.raises(ValueError, match="invalid job name"):
+        tuner(lambda hp: hp["x"], store).fit(job_name="bad name")
+    assert len(store.trials("once")) == 2
+
+
+def sphere(hp):
+    return (hp["a"] - 0.2) ** 2 + (hp["b"] - 3) ** 2 / 10 + (0.0 if hp["c"] == "red" else 0.3)
+
+
+MIXED = {"a": ContinuousParameter(0.0, 1.0), "b": IntegerParameter(1, 8), "c": CategoricalParameter(["red", "green", "blue"])}
+
+
+@pytest.mark.parametrize("strategy", ["Bayesian", "Random"])
+def test_same_seed_gives_the_same_trials(store, strategy):
+    runs = []
+    for name, seed in (("s1", 11), ("s2", 11), ("s3", 12)):
+        tuner(sphere, store, MIXED, max_jobs=12, strategy=strategy, random_seed=seed).fit(job_name=name)
+        runs.append([tr.hyperparameters for tr in store.trials(name)])
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+def test_parallel_threads_run_batches_that_account_for_running_trials(store):
+    lock, active, peak = threading.Lock(), [0], [0]
+
+    def slow(hp):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.1)
+        with lock:
+            active[0] -= 1
+        return branin(hp)
+
+    tuner(slow, store, BRANIN_SPACE, max_jobs=16, max_parallel_jobs=4, random_seed=0).fit(job_name="par")
+    trials = store.trials("par")
+    assert len(trials) == 16 and peak[0] == 4
+    points = [tuple(tr.hyperparameters.values()) for tr in trials]
+    assert len(set(points)) == 16  # no running point proposed twice
+    # Trials were started in batches: trial 4 starts only after one of trials 0-3 ended.
+    assert trials[4].start_time >= min(tr.end_time for tr in trials[:4])
+
+
+def test_process_executor_runs_trials_in_other_processes(store):
+    sys.path.insert(0, str(TESTS))
+    import trial_functions
+
+    t = tuner(trial_functions.branin_trial, store, BRANIN_SPACE, max_jobs=4, max_parallel_jobs=2, strategy="Random", executor="processes")
+    t.fit(job_name="procs")
+    trials = store.trials("procs")
+    assert [tr.status for tr in trials] == ["Completed"] * 4
+    assert all(tr.metrics["pid"] != os.getpid() for tr in trials)
+    tuner(trial_functions.crash_process, store, max_jobs=1, strategy="Random", executor="processes").fit(job_name="crash")
+    (tr,) = store.trials("crash")
+    assert tr.status == "Failed" and tr.failure_reason == "the trial's process died (exit code 3)"
+    with pytest.raises(ValueError, match="picklable"):
+        tuner(lambda hp: 0.0, store, executor="processes")
+
+
+def test_grid_strategy_runs_every_combination_once(store):
+    space = {"opt": CategoricalParameter(["sgd", "adam"]), "bs": CategoricalParameter([32, 64, 128])}
+    t = tuner(lambda hp: hp["bs"] / (2 if hp["opt"] == "adam" else 1), store, space, strategy="Grid", max_jobs=50)
+    t.fit(job_name="grid")
+    combos = [(tr.hyperparameters["opt"], tr.hyperparameters["bs"]) for tr in store.trials("grid")]
+    assert sorted(combos) == sorted((o, b) for o in ("sgd", "adam") for b in (32, 64, 128))
+    assert t.best_trial().hyperparameters == {"opt": "adam", "bs": 32}
+
+
+def test_static_hyperparameters_reach_the_trial_but_are_not_tuned(store):
+    seen = []
+    tuner(lambda hp: seen.append(dict(hp)) or hp["x"], store, max_jobs=2, strategy="Random", static_hyperparameters={"epochs": 3, "dataset": "cifar10"}).fit(job_name="static")
+    assert all(s["epochs"] == 3 and s["dataset"] == "cifar10" for s in seen)
+    assert all(set(tr.hyperparameters) == {"x"} for tr in store.trials("static"))
+    assert store.job("static").config["static_hyperparameters"] == {"epochs": 3, "dataset": "cifar10"}
+
+
+def test_completion_criteria(store):
+    t = tuner(lambda hp: hp["x"], store, max_jobs=50, strategy="Random", random_seed=0, completion_criteria={"TargetObjectiveMetricValue": 0.1})
+    t.fit(job_name="target")
+    values = [tr.objective for tr in store.trials("target")]
+    assert values[-1] <= 0.1 and all(v > 0.1 for v in values[:-1]) and len(values) < 50
+    assert store.job("target").status_reason.startswith("target objective value 0.1 reached")
+    crit = CompletionCriteria(max_trials_not_improving=4)
+    tuner(lambda hp: 1.0, store, max_jobs=50, strategy="Random", completion_criteria=crit).fit(job_name="flat")
+    assert len(store.trials("flat")) == 5  # the first sets the best; four more do not improve it
+    assert store.job("flat").status_reason == "best objective not improved in 4 completed trials"
+
+
+def test_early_stopping_auto_stops_poor_trials_with_the_median_rule(store):
+    sys.path.insert(0, str(TESTS))
+    import trial_functions
+
+    t = tuner(trial_functions.quadratic_with_curve, store, max_jobs=30, strategy="Random", random_seed=4, early_stopping_type="Auto")
+    t.fit(job_name="es")
+    trials = store.trials("es")
+    stopped = [tr for tr in trials if tr.status == "Stopped"]
+    completed = [tr for tr in trials if tr.status == "Completed"]
+    assert stopped and completed
+    for tr in stopped:
+        assert tr.failure_reason.startswith("early stopped by the median rule at step")
+        assert len(tr.intermediate) < 10 and tr.objective == tr.intermediate[-1][1]
+    assert t.best_trial().status == "Completed"
+    # Stopped trials are the poor ones: on average far from the optimum at 0.3.
+    mean_gap = lambda ts: sum(abs(tr.hyperparameters["x"] - 0.3) for tr in ts) / len(ts)  # noqa: E731
+    assert mean_gap(stopped) > mean_gap(completed)
+    off = tuner(trial_functions.quadratic_with_curve, store, max_jobs=10, strategy="Random", random_seed=4)
+    off.fit(job_name="no-es")
+    assert set(statuses(store, "no-es")) == {"Completed"}
+
+
+def test_a_trial_past_its_runtime_fails_and_the_job_goes_on(store):
+    def slow_for_large_x(hp, report):
+        for step in range(200 if hp["x"] > 0.5 else 1):
+            report(step, 1.0)
+            time.sleep(0.02)
+        return hp["x"]
+
+    t = tuner(slow_for_large_x, store, max_jobs=6, strategy="Random", random_seed=3, max_runtime_in_seconds=0.5)
+    t.fit(job_name="timeouts")
+    trials = store.trials("timeouts")
+    for tr in trials:
+        if tr.hyperparameters["x"] > 0.5:
+            assert tr.status == "Failed" and tr.failure_reason == "timed out after 0.5 s"
+        else:
+            assert tr.status == "Completed"
+    assert any(tr.status == "Failed" for tr in trials) and len(trials) == 6
+
+
+def test_ctrl_c_stops_the_job_cleanly_and_fit_resumes_it(store):
+    calls = [0]
+
+    def interrupting(hp):
+        calls[0] += 1
+        if calls[0] == 4:
+            _thread.interrupt_main()  # what Ctrl-C does to the main thread
+            time.sleep(1.0)
+        return (hp["x"] - 0.3) ** 2
+
+    t = tuner(interrupting, store, max_jobs=8, random_seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        t.fit(job_name="ctrl-c")
+    assert store.job("ctrl-c").status == "Stopped"
+    before = store.trials("ctrl-c")
+    assert [tr.status for tr in before] == ["Completed"] * 3 + ["Stopped"]
+    assert before[3].failure_reason == "stopped by Ctrl-C with the tuning job"
+    t.fit(job_name="ctrl-c")
+    after = store.trials("ctrl-c")
+    assert len(after) == 8 and store.job("ctrl-c").status == "Completed"
+    assert after[:4] == before
+
+
+def test_stop_from_another_thread_and_attach(store):
+    def slow(hp):
+        time.sleep(0.1)
+        return hp["x"]
+
+    t = tuner(slow, store, max_jobs=100, strategy="Random", random_seed=0)
+    t.fit(job_name="bg", wait=False)
+    while sum(s == "Completed" for s in statuses(store, "bg")) < 3:
+        time.sleep(0.05)
+    HyperparameterTuner.attach("bg", store=store).stop()  # as another process would, through the store
+    t.wait()
+    job = store.job("bg")
+    assert job.status == "Stopped" and job.status_reason == "stopped on request"
+    n = len(store.trials("bg"))
+    assert 3 <= n < 100
+    attached = HyperparameterTuner.attach("bg", store=store)
+    assert attached.describe()["HyperParameterTuningJobStatus"] == "Stopped"
+    with pytest.raises(ValueError, match="attach with estimator= to resume it"):
+        attached.resume()
+    resumed = HyperparameterTuner.attach("bg", store=store, estimator=slow, progress=False)
+    resumed.max_jobs = n + 2  # not stored: the stored config must match
+    with pytest.raises(JobExistsError, match="differs in max_jobs"):
+        resumed.resume()
+
+
+def _completed(store_path, name):
+    store = Store(store_path)
+    try:
+        return [tr for tr in store.trials(name) if tr.status == "Completed"]
+    except KeyError:
+        return []
+    finally:
+        store.close()
+
+
+def test_resume_after_kill_9_loses_no_finished_trial(tmp_path):
+    path = str(tmp_path / "store.db")
+    env = dict(os.environ, TRIAL_SLEEP_S="0.4")
+    proc = subprocess.Popen([sys.executable, str(TESTS / "run_job.py"), path, "killed", "Bayesian", "10"], env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while len(_completed(path, "killed")) < 5:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    store = Store(path)
+    before = store.trials("killed")
+    done_before = [tr for tr in before if tr.status == "Completed"]
+    assert store.job("killed").status == "InProgress" and len(done_before) >= 5
+    sys.path.insert(0, str(TESTS))
+    from run_job import make_tuner
+
+    os.environ["TRIAL_SLEEP_S"] = "0"
+    try:
+        make_tuner(path, "Bayesian", 10).fit(job_name="killed")
+    finally:
+        del os.environ["TRIAL_SLEEP_S"]
+    after = store.trials("killed")
+    assert len(after) == 10 and all(tr.status == "Completed" for tr in after)
+    assert store.job("killed").status == "Completed"
+    for tr in done_before:  # finished trials kept exactly, not re-run
+        assert after[tr.index] == tr
+    rerun = [tr for tr in before if tr.status == "InProgress"]
+    for tr in rerun:  # a trial cut off by the kill is re-run with its hyperparameters
+        assert after[tr.index].hyperparameters == tr.hyperparameters and after[tr.index].start_time > tr.start_time
+
+
+def test_two_processes_run_different_jobs_on_one_store(tmp_path):
+    path = str(tmp_path / "store.db")
+    env = dict(os.environ, TRIAL_SLEEP_S="0.02")
+    procs = [
+        subprocess.Popen([sys.executable, str(TESTS / "run_job.py"), path, f"job-{k}", "Random", "25"], env=env, stderr=subprocess.PIPE, text=True)
+        for k in range(2)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err
+    store = Store(path)
+    for k in range(2):
+        assert store.job(f"job-{k}").status == "Completed"
+        assert statuses(store, f"job-{k}") == ["Completed"] * 25
+    # Same seed, same strategy: the two jobs drew the same points, each recorded once per job.
+    assert [t.hyperparameters for t in store.trials("job-0")] == [t.hyperparameters for t in store.trials("job-1")]
