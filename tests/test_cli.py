@@ -109,3 +109,24 @@ def test_demo_runs_a_tuning_job_and_prints_table_and_plot(tmp_path, capsys):
     assert open(plot, "rb").read(4) == b"\x89PNG"
     regret = float(out.split("regret of the best trial: ")[1].split()[0])
     assert 0 <= regret < 5.0
+
+
+def test_a_stopped_command_line_job_resumes_from_the_store_alone(project):
+    import time
+
+    from warmstart_bo import HyperparameterTuner
+
+    store = Store(project / "s.db")
+    tuner = cli.tuner_from_config(cli.load_config(project / "tune.yaml"), project, store)
+    tuner.progress = False
+    tuner.fit(job_name="resumable", wait=False)
+    while sum(t.status == "Completed" for t in store.trials("resumable")) < 4:
+        time.sleep(0.05)
+    tuner.stop()
+    tuner.wait()
+    assert store.job("resumable").status == "Stopped"
+    kept = [t for t in store.trials("resumable") if t.status == "Completed"]
+    HyperparameterTuner.attach("resumable", store=store, progress=False).resume()  # no estimator given
+    after = store.trials("resumable")
+    assert store.job("resumable").status == "Completed" and len(after) == 14
+    assert all(after[t.index] == t for t in kept)

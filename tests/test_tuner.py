@@ -387,3 +387,27 @@ def test_two_processes_run_different_jobs_on_one_store(tmp_path):
         assert statuses(store, f"job-{k}") == ["Completed"] * 25
     # Same seed, same strategy: the two jobs drew the same points, each recorded once per job.
     assert [t.hyperparameters for t in store.trials("job-0")] == [t.hyperparameters for t in store.trials("job-1")]
+
+
+def test_a_process_trial_past_its_runtime_is_killed(store, monkeypatch):
+    sys.path.insert(0, str(TESTS))
+    import trial_functions
+
+    monkeypatch.setenv("TRIAL_SLEEP_S", "60")  # inherited by the spawned trial process
+    start = time.monotonic()
+    tuner(trial_functions.slow_branin, store, BRANIN_SPACE, max_jobs=1, strategy="Random", executor="processes", max_runtime_in_seconds=2).fit(job_name="p-timeout")
+    assert time.monotonic() - start < 45
+    (tr,) = store.trials("p-timeout")
+    assert tr.status == "Failed" and tr.failure_reason == "timed out after 2 s"
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    from warmstart_bo.tuner import _NoBar, _progress_bar
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert isinstance(_progress_bar(True, 10, 0, "job"), _NoBar)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    bar = _progress_bar(True, 10, 3, "job")
+    assert not isinstance(bar, _NoBar) and bar.n == 3 and bar.total == 10
+    bar.close()
+    assert isinstance(_progress_bar(False, 10, 0, "job"), _NoBar)
