@@ -12,6 +12,7 @@ from warmstart_bo.space import (
 )
 from warmstart_bo.store import Store, StoreError
 from warmstart_bo.tuner import CompletionCriteria, HyperparameterTuner
+from warmstart_bo.warmstart import WarmStartConfig, WarmStartTypes
 
 __version__ = "0.1.0"
 
@@ -28,6 +29,8 @@ __all__ = [
     "Store",
     "StoreError",
     "TrialStopped",
+    "WarmStartConfig",
+    "WarmStartTypes",
     "__version__",
     "acquisition",
     "gp",

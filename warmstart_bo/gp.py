@@ -61,6 +61,11 @@ class Posterior(NamedTuple):
     linv: jax.Array  # (n, n)
     alpha: jax.Array  # (n,) K^{-1} (y - m)
 
+    def predict(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Latent mean and variance at x (m, d); every model the acquisition optimizer
+        takes (GP, transfer stacks, ensembles) has this method."""
+        return predict(self, x)
+
 
 class Priors(NamedTuple):
     """Normal priors on the log hyperparameters and the mean.
@@ -326,3 +331,35 @@ def predict(post: Posterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     v = ks @ post.linv.T
     var = jnp.exp(p.log_signal_variance) - jnp.sum(v**2, axis=-1)
     return mean, jnp.maximum(var, 0.0)
+
+
+def predict_joint(post: Posterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Posterior mean (m,) and full covariance (m, m) of the latent ``f`` at x (m, d)."""
+    p, data = post.params, post.data
+    ls, sv = lengthscales(p), jnp.exp(p.log_signal_variance)
+    ks = jnp.where(data.mask[None, :], kernels.mixed_gram(x, data.x, ls, sv, data.categorical), 0.0)
+    v = ks @ post.linv.T
+    cov = kernels.mixed_gram(x, x, ls, sv, data.categorical) - v @ v.T
+    return p.mean + ks @ post.alpha, 0.5 * (cov + cov.T)
+
+
+def loo_predictions(post: Posterior) -> tuple[jax.Array, jax.Array]:
+    """Leave-one-out predictive means and variances (noise included) at the training rows,
+    hyperparameters fixed (Rasmussen & Williams 2006, eq. 5.12): ``mu_-i = y_i -
+    [K^-1 r]_i / [K^-1]_ii`` and ``var_-i = 1 / [K^-1]_ii``. Padded rows get NaN."""
+    kinv_diag = jnp.sum(post.linv**2, axis=0)
+    mean = post.data.y - post.alpha / kinv_diag
+    var = 1.0 / kinv_diag
+    return jnp.where(post.data.mask, mean, jnp.nan), jnp.where(post.data.mask, var, jnp.nan)
+
+
+def fantasize(post: Posterior, fx: jax.Array) -> Posterior:
+    """The posterior with extra rows at fx (k, d) observed at its own mean (the kriging
+    believer), hyperparameters unchanged. The padded data needs k free rows."""
+    data = post.data
+    n = jnp.sum(data.mask)
+    fy = predict(post, fx)[0]
+    x = jax.lax.dynamic_update_slice(data.x, fx.astype(data.x.dtype), (n, 0))
+    y = jax.lax.dynamic_update_slice(data.y, fy.astype(data.y.dtype), (n,))
+    mask = jnp.arange(data.x.shape[0]) < n + fx.shape[0]
+    return condition(post.params, GPData(x, y, mask, data.categorical))

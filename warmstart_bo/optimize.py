@@ -22,9 +22,10 @@ from scipy.stats import qmc
 from warmstart_bo import acquisition, gp
 
 
-def acquisition_values(post: gp.Posterior, x: jax.Array, best: jax.Array, name: str, beta: jax.Array) -> jax.Array:
-    """Acquisition ``name`` at points x (m, d) under a posterior."""
-    mean, var = gp.predict(post, x)
+def acquisition_values(post, x: jax.Array, best: jax.Array, name: str, beta: jax.Array) -> jax.Array:
+    """Acquisition ``name`` at points x (m, d) under a model: any pytree with a
+    ``predict(x) -> (mean, var)`` method (a GP posterior, a transfer stack, an ensemble)."""
+    mean, var = post.predict(x)
     return acquisition.evaluate(name, mean, var, best, beta)
 
 
@@ -126,20 +127,23 @@ def propose(
     """One point maximizing the acquisition among valid points of the space.
 
     Args:
-      post: the GP posterior (outcomes oriented so that larger is better).
+      post: the model: a GP posterior or any pytree with ``predict(x) -> (mean, var)``
+        (outcomes oriented so that larger is better).
       best: the incumbent value for improvement-based acquisitions.
       rng: host random generator for the candidates.
-      incumbents: (k, d) good observed points around which local candidates are drawn.
+      incumbents: (k, d), k >= 1, good observed points around which local candidates are
+        drawn; their width gives the dimension.
       snap: projects encoded points (m, d) onto valid ones (``SearchSpace.snap``).
       n_choices: (d,) number of values of each categorical coordinate, 0 for ordered ones.
 
     Returns:
       The encoded point (d,) and its acquisition value.
     """
-    dim = post.data.x.shape[1]
+    incumbents = np.asarray(incumbents)
+    dim = incumbents.shape[1]
     n_choices = np.zeros(dim, np.int64) if n_choices is None else np.asarray(n_choices)
-    dtype = post.data.x.dtype
-    cands = snap(candidate_set(rng, dim, num_sobol, np.asarray(incumbents), num_local))
+    dtype = next(leaf.dtype for leaf in jax.tree.leaves(post) if jnp.issubdtype(leaf.dtype, jnp.floating))
+    cands = snap(candidate_set(rng, dim, num_sobol, incumbents, num_local))
     points, _ = gradient_ascent(
         post, jnp.asarray(best, dtype), jnp.asarray(beta, dtype), jnp.asarray(cands, dtype),
         jnp.asarray(n_choices == 0), name, num_restarts, num_steps,

@@ -17,14 +17,25 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.stats import qmc
 
-from warmstart_bo import gp, optimize
+from warmstart_bo import gp, optimize, transfer
 from warmstart_bo.space import Parameter, SearchSpace
+from warmstart_bo.transfer import icm, rgpe, stacked
+from warmstart_bo.transfer.common import Task
+from warmstart_bo.transfer.histories import ParentHistory, encode_history
+from warmstart_bo.warmstart import WarmStartTypes
 
 OBJECTIVE_TYPES = ("Minimize", "Maximize")
 
 _fit = jax.jit(gp.fit, static_argnames=("max_iter",))
 _condition = jax.jit(gp.condition)
 _predict = jax.jit(gp.predict)
+_loo = jax.jit(gp.loo_predictions)
+_icm_fit = jax.jit(icm.fit, static_argnames=("max_iter",))
+_icm_condition = jax.jit(icm.condition)
+_icm_loo = jax.jit(icm.loo_predictions)
+
+# Rows of parent data an ICM model keeps (all tasks together): its fit is cubic in them.
+ICM_MAX_ROWS = 512
 
 
 def default_initial_points(dim: int) -> int:
@@ -58,6 +69,18 @@ class Optimizer:
         enabled for this object's computations only (``jax.enable_x64``), never globally.
       num_fit_starts: L-BFGS starting points for a fresh hyperparameter fit. Later fits in
         the same padding bucket start from the previous optimum alone.
+      parents: :class:`~warmstart_bo.transfer.ParentHistory` of each parent task (values
+        in this optimizer's orientation), for warm start.
+      warm_start_type: ``WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM`` (parent trials join
+        the data; the initial design shrinks by their number) or
+        ``WarmStartTypes.TRANSFER_LEARNING`` (each parent is a related task under
+        ``transfer_prior``; no initial design: the first point is the parents' predicted
+        best).
+      transfer_prior: ``"stacked"``, ``"icm"`` or ``"rgpe"`` (default
+        ``transfer.DEFAULT_PRIOR``).
+      transfer_guard: with stacked or ICM priors, compare the leave-one-out ranking quality
+        of the transfer model and of a target-only GP at every step (from 3 target points)
+        and use the target-only GP when transfer ranks worse. RGPE has its own guard.
 
     Example::
 
@@ -77,6 +100,11 @@ class Optimizer:
         ucb_beta: float = 4.0,
         dtype: str = "float64",
         num_fit_starts: int = 8,
+        parents: Sequence[ParentHistory] = (),
+        warm_start_type: str | None = None,
+        transfer_prior: str | None = None,
+        transfer_guard: bool = True,
+        parent_normalization: str = "standardize",
     ):
         self.space = hyperparameter_ranges if isinstance(hyperparameter_ranges, SearchSpace) else SearchSpace(hyperparameter_ranges)
         if objective_type not in OBJECTIVE_TYPES:
@@ -102,9 +130,53 @@ class Optimizer:
         self._pending: list[np.ndarray] = []
         self._failed: list[np.ndarray] = []
         self._last_fit: tuple[int, gp.GPParams] | None = None
+        self.parent_normalization = parent_normalization
+        self._setup_warm_start(list(parents), warm_start_type, transfer_prior, transfer_guard, n_initial_points is None)
         n_sobol = 1 << max(0, self.n_initial_points - 1).bit_length()
         sobol = qmc.Sobol(self.space.dim, scramble=True, seed=np.random.default_rng(self.random_seed)).random(n_sobol)
         self._initial_design = self.space.snap(sobol)
+
+    def _setup_warm_start(self, parents: list[ParentHistory], kind: str | None, prior: str | None, guard: bool, default_design: bool) -> None:
+        if parents and kind is None:
+            raise ValueError("parents need a warm_start_type (WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM or TRANSFER_LEARNING)")
+        if kind is not None and kind not in WarmStartTypes.ALL:
+            raise ValueError(f"warm_start_type must be one of {WarmStartTypes.ALL}, got {kind!r}")
+        if kind is not None and not parents:
+            raise ValueError("warm start needs at least one parent history")
+        prior = transfer.DEFAULT_PRIOR if prior is None else prior
+        if prior not in transfer.PRIORS:
+            raise ValueError(f"transfer_prior must be one of {transfer.PRIORS}, got {prior!r}")
+        self.warm_start_type, self.transfer_prior, self.transfer_guard = kind, prior, guard
+        self.parent_names = [p.name for p in parents]
+        self.dropped_parent_trials: dict[str, int] = {}
+        encoded = []
+        for p in parents:
+            x, y, dropped = encode_history(self.space, p)
+            self.dropped_parent_trials[p.name] = dropped
+            if len(y):
+                encoded.append((x, y))
+        d = self.space.dim
+        self._parent_x = np.concatenate([x for x, _ in encoded]) if encoded else np.zeros((0, d))
+        self._parent_y = np.concatenate([y for _, y in encoded]) if encoded else np.zeros(0)
+        # Transfer tasks: parent outcomes oriented (larger better), then copula-normalized.
+        self._tasks = [Task(x, transfer.normalize(self._sign * y, self.parent_normalization)) for x, y in encoded]
+        self._parent_gps: list[gp.Posterior] | None = None
+        self._parent_stack: stacked.StackedPosterior | None = None
+        self._icm_last: tuple[int, icm.ICMParams] | None = None
+        self.last_transfer: dict[str, Any] = {}
+        if default_design and encoded:
+            if kind == WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM:
+                self.n_initial_points = max(0, self.n_initial_points - len(self._parent_y))
+            else:
+                self.n_initial_points = 0
+
+    @property
+    def _identical(self) -> bool:
+        return self.warm_start_type == WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM and len(self._parent_y) > 0
+
+    @property
+    def _transfer(self) -> bool:
+        return self.warm_start_type == WarmStartTypes.TRANSFER_LEARNING and len(self._tasks) > 0
 
     @property
     def _sign(self) -> float:
@@ -209,7 +281,7 @@ class Optimizer:
                 chosen.append(self.space.snap(self._rng(0).random(self.space.dim)))
         if len(chosen) == n:
             return chosen
-        if not self._y:
+        if not self._y and not (self._identical or self._transfer):
             # Everything so far is pending: nothing to fit, keep sampling quasi-randomly.
             rng = self._rng(1)
             return chosen + [self.space.snap(rng.random(self.space.dim)) for _ in range(n - len(chosen))]
@@ -217,34 +289,114 @@ class Optimizer:
 
     def _ask_bayesian(self, n: int, already: list[np.ndarray]) -> list[np.ndarray]:
         dtype = jnp.float64 if self.dtype == "float64" else jnp.float32
-        x_obs = np.array(self._x)
-        y_std, _, _ = standardize(self._sign * np.array(self._y))
+        x_obs = np.array(self._x).reshape(-1, self.space.dim)
+        y_obs = self._sign * np.array(self._y)
+        if self._identical:
+            # Same task: parent trials are observations like the job's own.
+            x_obs = np.concatenate([self._parent_x, x_obs])
+            y_obs = np.concatenate([self._sign * self._parent_y, y_obs])
+        y_std = standardize(y_obs)[0] if len(y_obs) else y_obs
         fantasies = list(self._pending) + list(already)
         capacity = gp.bucket_size(len(y_std) + len(fantasies) + n - 1)
-        cat = self.space.categorical_mask
-        data = gp.pad_data(x_obs, y_std, cat, capacity, dtype)
-        params = self._fit_hyperparameters(data, capacity, dtype)
-        base = _condition(params, data)
-        best = float(np.max(y_std))
+        name, beta = self.acquisition, self.ucb_beta
+        no_target_data = self._transfer and not len(y_std)
+        if self._transfer:
+            model = self._transfer_model(x_obs, y_std, capacity, dtype)
+        else:
+            data = gp.pad_data(x_obs, y_std, self.space.categorical_mask, capacity, dtype)
+            model = _condition(self._fit_hyperparameters(data, capacity, dtype), data)
+        best = float(np.max(y_std)) if len(y_std) else 0.0
         order = np.argsort(-y_std)
-        incumbents = x_obs[order[: min(5, len(order))]]
+        incumbents = list(x_obs[order[:5]])
+        if self._transfer:
+            incumbents += [np.clip(t.x[np.argmax(t.y)], 0.0, 1.0) for t in self._tasks]
+        incumbents = np.array(incumbents)
         rng = self._rng(2)
         out: list[np.ndarray] = []
         for _ in range(n):
-            post = base
-            if fantasies:
-                # Kriging believer: a fantasy's value is the posterior mean given real data.
-                fx = np.array(fantasies)
-                fy = np.asarray(_predict(base, jnp.asarray(fx, dtype))[0])
-                fantasy_data = gp.pad_data(np.concatenate([x_obs, fx]), np.concatenate([y_std, fy]), cat, capacity, dtype)
-                post = _condition(params, fantasy_data)
+            post = transfer.fantasize(model, np.array(fantasies)) if fantasies else model
+            if no_target_data:
+                # Nothing observed on the target yet: the first point is the parents'
+                # predicted best; later ones in a batch improve on the fantasies' values.
+                if fantasies:
+                    name, beta = self.acquisition, self.ucb_beta
+                    best = float(np.max(np.asarray(model.predict(jnp.asarray(np.array(fantasies), dtype))[0])))
+                else:
+                    name, beta = "ucb", 0.0
             x, _ = optimize.propose(
                 post, best, rng, incumbents, snap=self.space.snap, n_choices=self.space.n_choices,
-                name=self.acquisition, beta=self.ucb_beta,
+                name=name, beta=beta,
             )
             out.append(x)
             fantasies.append(x)
         return out
+
+    # Transfer learning.
+
+    def _fit_parent_gps(self, dtype) -> list[gp.Posterior]:
+        if self._parent_gps is None:
+            cat = self.space.categorical_mask
+            self._parent_gps = [
+                transfer.fit_posterior(t.x, t.y, cat, self.priors, self.random_seed + 7919 * (i + 1), dtype)
+                for i, t in enumerate(self._tasks)
+            ]
+        return self._parent_gps
+
+    def _fit_parent_stack(self, dtype) -> stacked.StackedPosterior:
+        if self._parent_stack is None:
+            self._parent_stack = stacked.fit(self._tasks, self.space.categorical_mask, self.priors, self.random_seed, dtype)
+        return self._parent_stack
+
+    def _transfer_model(self, x_obs: np.ndarray, y_std: np.ndarray, capacity: int, dtype):
+        """The transfer prior's model of the target, or the target-only GP where the guard
+        finds that transfer ranks the target's points worse."""
+        kind = self.transfer_prior
+        if not len(y_std):
+            self.last_transfer = {"prior": kind, "used": True, "reason": "no target data"}
+            if kind == "stacked":
+                return self._fit_parent_stack(dtype)
+            parents = self._fit_parent_gps(dtype)
+            return rgpe.EnsemblePosterior(tuple(parents), jnp.full(len(parents), 1.0 / len(parents), dtype))
+        cat = self.space.categorical_mask
+        data = gp.pad_data(x_obs, y_std, cat, capacity, dtype)
+        target = _condition(self._fit_hyperparameters(data, capacity, dtype), data)
+        if kind == "rgpe":
+            model = rgpe.ensemble(self._fit_parent_gps(dtype), target, self._rng(3))
+            self.last_transfer = {"prior": kind, "used": True, "weights": np.asarray(model.weights).tolist()}
+            return model
+        if kind == "stacked":
+            below = self._fit_parent_stack(dtype)
+            model = stacked.push(below, Task(x_obs, y_std), cat, self.priors, self.random_seed + len(y_std), dtype, capacity)
+            loo_mean = np.asarray(_loo(model.levels[-1])[0])[: len(y_std)] + stacked.stack_mean(below, x_obs, dtype)
+        else:
+            model = self._icm_model(x_obs, y_std, dtype, capacity - len(y_std))
+            rows = np.asarray(model.data.mask) & (np.asarray(model.data.task) == int(model.target))
+            loo_mean = np.asarray(_icm_loo(model)[0])[rows]
+        self.last_transfer = {"prior": kind, "used": True}
+        if self.transfer_guard and len(y_std) >= 3:
+            own = transfer.ranking_loss(np.asarray(_loo(target)[0])[: len(y_std)], y_std)
+            theirs = transfer.ranking_loss(loo_mean, y_std)
+            self.last_transfer.update(loo_ranking_loss=int(theirs), target_only_loss=int(own))
+            if theirs > own:
+                self.last_transfer.update(used=False, reason="target-only GP ranks the target's points better")
+                return target
+        return model
+
+    def _icm_model(self, x_obs: np.ndarray, y_std: np.ndarray, dtype, spare: int) -> icm.ICMPosterior:
+        rng = np.random.default_rng([self.random_seed, 4])
+        per_parent = max(16, (ICM_MAX_ROWS - len(y_std)) // len(self._tasks))
+        tasks = [transfer.subsample(t, per_parent, rng) for t in self._tasks] + [Task(x_obs, y_std)]
+        total = sum(len(t.y) for t in tasks)
+        capacity = gp.bucket_size(total + spare)
+        data = icm.pad([(t.x, t.y) for t in tasks], self.space.categorical_mask, capacity, dtype)
+        if self._icm_last is not None and self._icm_last[0] == capacity:
+            start, max_iter = jax.tree.map(lambda a: jnp.asarray(a, dtype), self._icm_last[1]), 10
+        else:
+            start = icm.initial_params(self.space.dim, len(tasks), self.priors, dtype)
+            max_iter = 100 if capacity <= 256 else 40
+        params, _ = _icm_fit(data, self.priors, start, max_iter=max_iter)
+        self._icm_last = (capacity, jax.tree.map(np.asarray, params))
+        return _icm_condition(params, data, len(tasks) - 1)
 
     def _fit_hyperparameters(self, data: gp.GPData, capacity: int, dtype) -> gp.GPParams:
         """MAP hyperparameters, warm-started from the previous fit when there is one.

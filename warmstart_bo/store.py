@@ -383,13 +383,13 @@ class Store:
 
     # Trials.
 
-    def add_trial(self, job_name: str, index: int, hyperparameters: Mapping[str, Any]) -> TrialRecord:
-        """Records a trial as InProgress before it runs."""
+    def add_trial(self, job_name: str, index: int, hyperparameters: Mapping[str, Any], start_time: float | None = None) -> TrialRecord:
+        """Records a trial as InProgress before it runs (``start_time`` defaults to now)."""
         name = f"{job_name}-{index:03d}"
         with self._transaction() as c:
             c.execute(
                 "INSERT INTO trials (job_name, trial_index, name, status, hyperparameters, start_time) VALUES (?, ?, ?, 'InProgress', ?, ?)",
-                (job_name, index, name, _dumps(dict(hyperparameters)), time.time()),
+                (job_name, index, name, _dumps(dict(hyperparameters)), time.time() if start_time is None else start_time),
             )
             c.execute("UPDATE jobs SET updated_at = ? WHERE name = ?", (time.time(), job_name))
         return self.trial(job_name, index)
@@ -411,13 +411,14 @@ class Store:
         metrics: Mapping[str, Any] | None = None,
         intermediate: Sequence[Sequence[float]] = (),
         failure_reason: str | None = None,
+        end_time: float | None = None,
     ) -> None:
         """Records a trial's result; committed to disk before this returns."""
         if status not in FINISHED:
             raise ValueError(f"a finished trial status must be one of {FINISHED}, got {status!r}")
         if objective is not None and not math.isfinite(objective):
             raise ValueError(f"trial objective must be finite or None, got {objective!r}")
-        now = time.time()
+        now = time.time() if end_time is None else end_time
         inter = [[float(s), float(v)] for s, v in intermediate if math.isfinite(float(v))]
         with self._transaction() as c:
             c.execute(

@@ -81,9 +81,11 @@ class GridStrategy(_Memoryless):
         return [self.point(i) for i in indices]
 
 
-def make_strategy(name: str, space: SearchSpace, objective_type: str, seed: int):
+def make_strategy(name: str, space: SearchSpace, objective_type: str, seed: int, **optimizer_options: Any):
+    """A strategy by name; ``optimizer_options`` (warm-start parents, say) go to the
+    Bayesian optimizer."""
     if name == "Bayesian":
-        return BayesianStrategy(space, objective_type, seed)
+        return BayesianStrategy(space, objective_type, seed, **optimizer_options)
     if name == "Random":
         return RandomStrategy(space, seed)
     if name == "Grid":

@@ -38,8 +38,10 @@ from warmstart_bo.estimators import (
 from warmstart_bo.executors import EXECUTORS, make_executor
 from warmstart_bo.optimizer import OBJECTIVE_TYPES
 from warmstart_bo.space import Parameter, SearchSpace, ranges_from_json, ranges_to_json
-from warmstart_bo.store import JobExistsError, Store, TrialRecord, validate_job_name
+from warmstart_bo.store import FINISHED, JobExistsError, JobNotFoundError, JobRecord, Store, TrialRecord, validate_job_name
 from warmstart_bo.strategies import STRATEGIES, GridStrategy, make_strategy
+from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
+from warmstart_bo.warmstart import WarmStartConfig, WarmStartTypes
 
 EARLY_STOPPING_TYPES = ("Off", "Auto")
 # How often the running job looks for finished trials, timeouts and stop requests (seconds).
@@ -205,9 +207,9 @@ class HyperparameterTuner:
             raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
         self.executor = executor
         make_executor(executor).check(self.estimator)
-        if warm_start_config is not None:
-            raise NotImplementedError("warm_start_config: warm start is not available in this version")
-        self.warm_start_config = None
+        self.warm_start_config = WarmStartConfig.from_json(warm_start_config)
+        if self.warm_start_config is not None and strategy != "Bayesian":
+            raise ValueError(f"warm start needs strategy 'Bayesian'; {strategy!r} does not learn from earlier trials")
         self._store_arg = store
         self.base_tuning_job_name = base_tuning_job_name or _default_base_name(estimator)
         self.progress = progress
@@ -239,7 +241,7 @@ class HyperparameterTuner:
             "max_runtime_in_seconds": self.max_runtime_in_seconds,
             "executor": self.executor,
             "estimator": self.estimator.describe(),
-            "warm_start_config": None,
+            "warm_start_config": None if self.warm_start_config is None else self.warm_start_config.to_json(),
         }
 
     @classmethod
@@ -266,6 +268,7 @@ class HyperparameterTuner:
             random_seed=c["random_seed"],
             early_stopping_type=c["early_stopping_type"],
             completion_criteria=c["completion_criteria"],
+            warm_start_config=c.get("warm_start_config"),
             max_retry_attempts=c["max_retry_attempts"],
             static_hyperparameters=c["static_hyperparameters"],
             max_runtime_in_seconds=c["max_runtime_in_seconds"],
@@ -307,8 +310,9 @@ class HyperparameterTuner:
             record = store.claim_job(name)
             seed = record.random_seed
         else:
+            parents = self._check_parents(store, name)
             seed = self.random_seed if self.random_seed is not None else secrets.randbelow(2**31)
-            store.create_job(name, config, random_seed=seed)
+            store.create_job(name, config, random_seed=seed, parents=parents)
         self.tuning_job_name = name
         self._stop_event.clear()
         self._error = None
@@ -317,6 +321,29 @@ class HyperparameterTuner:
         else:
             self._thread = threading.Thread(target=self._run_background, args=(store, name, seed), name=f"tuning-job-{name}", daemon=True)
             self._thread.start()
+
+    def _check_parents(self, store: Store, name: str) -> list[str]:
+        """Applies the warm-start rules to each parent; errors name the parent at fault."""
+        ws = self.warm_start_config
+        if ws is None:
+            return []
+        for p in ws.parents:
+            if p == name:
+                raise ParentError(f"warm-start parent {p!r} is the job itself")
+            try:
+                record = store.job(p)
+            except JobNotFoundError:
+                raise ParentError(f"warm-start parent {p!r} does not exist in {str(store.path)!r}") from None
+            if record.status not in FINISHED:
+                raise ParentError(f"warm-start parent {p!r} is {record.status}; a parent must be finished (Completed, Stopped or Failed)")
+            c = record.config
+            if c["objective_metric_name"] != self.objective_metric_name:
+                raise ParentError(f"warm-start parent {p!r} optimizes {c['objective_metric_name']!r}, not {self.objective_metric_name!r}")
+            if c["objective_type"] != self.objective_type:
+                raise ParentError(f"warm-start parent {p!r} is a {c['objective_type']} job; this job is {self.objective_type}")
+        for job in _lineage(store, ws):
+            encode_history(self.space, _history(store, job))  # types, added and removed hyperparameters
+        return list(ws.parents)
 
     def _run_background(self, store: Store, name: str, seed: int) -> None:
         try:
@@ -374,6 +401,69 @@ class HyperparameterTuner:
         return HyperparameterTuningJobAnalytics(self._require_job(), store=self.store)
 
 
+def _lineage(store: Store, ws: WarmStartConfig) -> list[JobRecord]:
+    """The parent jobs a warm start uses: direct parents, plus ancestors if asked."""
+    jobs = [store.job(p) for p in ws.parents]
+    if ws.include_ancestors:
+        seen = {j.name for j in jobs}
+        for j in list(jobs):
+            for a in store.iter_lineage(j.name):
+                if a.name not in seen:
+                    seen.add(a.name)
+                    jobs.append(a)
+    return jobs
+
+
+def _history(store: Store, job: JobRecord) -> ParentHistory:
+    """A stored job's finished trials with an objective (failed ones carry no value)."""
+    trials = [t for t in store.trials(job.name) if t.status in ("Completed", "Stopped") and t.objective is not None]
+    return ParentHistory(
+        job.name, [t.hyperparameters for t in trials], [t.objective for t in trials],
+        ranges_from_json(job.config["hyperparameter_ranges"]), job.config.get("static_hyperparameters") or {},
+    )
+
+
+def parent_histories(store: Store, ws: WarmStartConfig) -> list[ParentHistory]:
+    """Parent tasks for the optimizer, oldest first.
+
+    IDENTICAL_DATA_AND_ALGORITHM pools every parent into one task. TRANSFER_LEARNING makes
+    each parent a task, except that jobs linked by an identical-data warm start (a job and
+    the parents it continued) are one task.
+    """
+    jobs = sorted(_lineage(store, ws), key=lambda j: j.created_at)
+    group = {j.name: j.name for j in jobs}
+
+    def root(n: str) -> str:
+        while group[n] != n:
+            n = group[n]
+        return n
+
+    for j in jobs:
+        if ws.warm_start_type == WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM:
+            group[root(j.name)] = root(jobs[0].name)
+        elif (j.config.get("warm_start_config") or {}).get("warm_start_type") == WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM:
+            for p in j.parents:
+                if p in group:
+                    group[root(p)] = root(j.name)
+    merged: dict[str, list[ParentHistory]] = {}
+    for j in jobs:
+        merged.setdefault(root(j.name), []).append(_history(store, j))
+    out = []
+    for members in merged.values():
+        if len(members) == 1:
+            out.append(members[0])
+            continue
+        # Fill each trial with its own job's fixed values, so jobs that tuned different
+        # hyperparameters can share a task; types were checked job by job.
+        params, values = [], []
+        for h in members:
+            for p, v in zip(h.params, h.values):
+                params.append({**h.static_hyperparameters, **p})
+                values.append(v)
+        out.append(ParentHistory("+".join(h.name for h in members), params, values, None, {}))
+    return out
+
+
 class _NotStored:
     """Stands for the Python estimator of an attached job: it is not in the store."""
 
@@ -390,7 +480,14 @@ class _JobRun:
     def __init__(self, tuner: HyperparameterTuner, store: Store, name: str, seed: int):
         self.t, self.store, self.name = tuner, store, name
         self.sign = 1.0 if tuner.objective_type == "Maximize" else -1.0
-        self.strategy = make_strategy(tuner.strategy, tuner.space, tuner.objective_type, seed)
+        ws = tuner.warm_start_config
+        if ws is None:
+            self.strategy = make_strategy(tuner.strategy, tuner.space, tuner.objective_type, seed)
+        else:
+            self.strategy = make_strategy(
+                tuner.strategy, tuner.space, tuner.objective_type, seed,
+                parents=parent_histories(store, ws), warm_start_type=ws.warm_start_type, transfer_prior=ws.transfer_prior,
+            )
         self.max_jobs = tuner.max_jobs
         if isinstance(self.strategy, GridStrategy):
             self.max_jobs = min(self.max_jobs, self.strategy.size)

@@ -1,0 +1,204 @@
+"""Warm start: the rules on parents, the search-space policy, and the tuner and optimizer
+wiring (IDENTICAL_DATA_AND_ALGORITHM and TRANSFER_LEARNING)."""
+
+import numpy as np
+import pytest
+
+from warmstart_bo import (
+    CategoricalParameter,
+    ContinuousParameter,
+    HyperparameterTuner,
+    IntegerParameter,
+    Optimizer,
+    Store,
+    WarmStartConfig,
+    WarmStartTypes,
+)
+from warmstart_bo.space import SearchSpace
+from warmstart_bo.testfunctions import BRANIN_SPACE, branin
+from warmstart_bo.transfer import ParentError, ParentHistory, encode_history
+from warmstart_bo.tuner import parent_histories
+
+IDENTICAL = WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM
+TRANSFER = WarmStartTypes.TRANSFER_LEARNING
+SPACE = {"lr": ContinuousParameter(1e-3, 1e-1, "Logarithmic"), "layers": IntegerParameter(1, 8), "opt": CategoricalParameter(["sgd", "adam"])}
+
+
+def loss(hp):
+    return (np.log10(hp["lr"]) + 2) ** 2 + 0.1 * (hp["layers"] - 4) ** 2 + (0.0 if hp["opt"] == "adam" else 0.3)
+
+
+def run_job(store, name, space=SPACE, fn=loss, max_jobs=6, **kw):
+    kw.setdefault("objective_type", "Minimize")
+    t = HyperparameterTuner(fn, kw.pop("metric", "loss"), space, store=store, max_jobs=max_jobs, random_seed=kw.pop("seed", 0), progress=False, **kw)
+    t.fit(job_name=name)
+    return t
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "s.db")
+
+
+# The search-space policy.
+
+
+def history(params, values=None, ranges=SPACE, static=None):
+    return ParentHistory("parent-a", params, values if values is not None else [loss({**{"opt": "sgd", "layers": 4, "lr": 0.01}, **p}) for p in params], ranges, static or {})
+
+
+def test_narrowed_and_widened_ranges_place_parent_trials_outside_the_box():
+    child = SearchSpace({**SPACE, "lr": ContinuousParameter(1e-2, 1e-1, "Logarithmic")})
+    x, y, dropped = encode_history(child, history([{"lr": 1e-3, "layers": 2, "opt": "sgd"}, {"lr": 0.05, "layers": 8, "opt": "adam"}]))
+    assert dropped == 0 and len(y) == 2
+    assert x[0, 0] == pytest.approx(-1.0)  # a decade below a one-decade range
+    assert 0 < x[1, 0] < 1
+    wider = SearchSpace({**SPACE, "layers": IntegerParameter(1, 15)})
+    x, _, _ = encode_history(wider, history([{"lr": 0.01, "layers": 8, "opt": "sgd"}]))
+    assert x[0, 1] == pytest.approx(0.5)
+
+
+def test_a_value_the_child_cannot_place_drops_the_trial():
+    child = SearchSpace({**SPACE, "opt": CategoricalParameter(["adam", "adamw"])})  # "sgd" removed, "adamw" added
+    x, y, dropped = encode_history(child, history([{"lr": 0.01, "layers": 2, "opt": "sgd"}, {"lr": 0.02, "layers": 3, "opt": "adam"}]))
+    assert dropped == 1 and len(y) == 1 and child.decode(x[0])["opt"] == "adam"
+    parent_ranges = {**SPACE, "lr": ContinuousParameter(0.0, 0.1, "Linear")}
+    x, y, dropped = encode_history(SearchSpace(SPACE), history([{"lr": 0.0, "layers": 2, "opt": "sgd"}, {"lr": 0.05, "layers": 2, "opt": "sgd"}], ranges=parent_ranges))
+    assert dropped == 1 and len(y) == 1  # lr = 0 has no place on a log scale
+
+
+def test_an_added_hyperparameter_takes_the_parents_static_value_or_fails():
+    child = SearchSpace({**SPACE, "momentum": ContinuousParameter(0.0, 0.99, "Linear")})
+    x, _, _ = encode_history(child, history([{"lr": 0.01, "layers": 2, "opt": "sgd"}], static={"momentum": 0.9}))
+    assert child.decode(x[0])["momentum"] == pytest.approx(0.9)
+    with pytest.raises(ParentError, match="parent 'parent-a' has no value for hyperparameter 'momentum'"):
+        encode_history(child, history([{"lr": 0.01, "layers": 2, "opt": "sgd"}]))
+    with pytest.raises(ParentError, match="parent 'parent-a': its fixed value does not fit this job"):
+        encode_history(child, history([{"lr": 0.01, "layers": 2, "opt": "sgd"}], static={"momentum": "high"}))
+
+
+def test_a_removed_hyperparameter_is_dropped_unless_it_was_all_that_varied():
+    child = SearchSpace({k: v for k, v in SPACE.items() if k != "layers"})
+    x, _, _ = encode_history(child, history([{"lr": 0.01, "layers": 2, "opt": "sgd"}, {"lr": 0.05, "layers": 5, "opt": "adam"}]))
+    assert x.shape == (2, 2)
+    with pytest.raises(ParentError, match="differ only in hyperparameters this job no longer tunes"):
+        encode_history(child, history([{"lr": 0.01, "layers": 2, "opt": "sgd"}, {"lr": 0.01, "layers": 5, "opt": "sgd"}]))
+
+
+def test_a_changed_type_is_an_error_naming_parent_and_hyperparameter():
+    child = SearchSpace({**SPACE, "layers": CategoricalParameter([1, 2, 4, 8])})
+    with pytest.raises(ParentError, match="parent 'parent-a': hyperparameter 'layers' changed type from Integer to Categorical"):
+        encode_history(child, history([{"lr": 0.01, "layers": 2, "opt": "sgd"}]))
+
+
+# Rules on parents, through the tuner.
+
+
+def test_config_rules():
+    with pytest.raises(ValueError, match="1 to 5 parents, got 6"):
+        WarmStartConfig(TRANSFER, [f"p{i}" for i in range(6)])
+    with pytest.raises(ValueError, match="1 to 5 parents, got 0"):
+        WarmStartConfig(TRANSFER, [])
+    with pytest.raises(ValueError, match="parent 'p' is listed twice"):
+        WarmStartConfig(TRANSFER, ["p", "p"])
+    with pytest.raises(ValueError, match="warm_start_type must be one of"):
+        WarmStartConfig("Identical", ["p"])
+    with pytest.raises(ValueError, match="transfer_prior must be one of"):
+        WarmStartConfig(TRANSFER, ["p"], transfer_prior="mtgp")
+
+
+def test_parent_rules_name_the_parent_at_fault(store):
+    run_job(store, "done")
+    run_job(store, "maximized", objective_type="Maximize")
+    run_job(store, "other-metric", metric="accuracy")
+    run_job(store, "typed", space={**SPACE, "layers": CategoricalParameter([1, 2, 4, 8])}, fn=lambda hp: loss({**hp, "layers": int(hp["layers"])}))
+    store.create_job("running", store.job("done").config)  # InProgress, owned by this process
+    cases = [
+        ("ghost", "warm-start parent 'ghost' does not exist"),
+        ("running", "warm-start parent 'running' is InProgress; a parent must be finished"),
+        ("maximized", "warm-start parent 'maximized' is a Maximize job; this job is Minimize"),
+        ("other-metric", "warm-start parent 'other-metric' optimizes 'accuracy', not 'loss'"),
+        ("typed", "parent 'typed': hyperparameter 'layers' changed type from Categorical to Integer"),
+        ("child", "warm-start parent 'child' is the job itself"),
+    ]
+    for parent, message in cases:
+        with pytest.raises(ValueError, match=message):
+            run_job(store, "child", warm_start_config=WarmStartConfig(TRANSFER, ["done", parent]))
+        assert not store.has_job("child")  # nothing stored for a refused job
+    with pytest.raises(ValueError, match="warm start needs strategy 'Bayesian'"):
+        run_job(store, "child", strategy="Random", warm_start_config=WarmStartConfig(TRANSFER, ["done"]))
+
+
+def test_identical_warm_start_continues_the_parents_search(store):
+    parent = run_job(store, "parent", max_jobs=12)
+    child = run_job(store, "child", max_jobs=5, seed=1, warm_start_config=WarmStartConfig(IDENTICAL, ["parent"]))
+    trials = store.trials("child")
+    assert len(trials) == 5  # parent trials do not use up max_jobs
+    assert store.job("child").parents == ("parent",)
+    # No initial design: with 12 parent trials the first child trial is already a model-based
+    # pick, as good as the parent's best or close to it.
+    assert trials[0].objective < np.median([t.objective for t in store.trials("parent")])
+    d = child.describe()
+    assert d["WarmStartParents"] == ["parent"]
+    overall = d["OverallBestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    assert overall == min(parent.best_trial().objective, child.best_trial().objective)
+    frame = child.analytics().dataframe(include_parents=True)
+    assert list(frame["TuningJobName"]) == ["parent"] * 12 + ["child"] * 5
+
+
+def test_transfer_groups_jobs_linked_by_identical_warm_starts(store):
+    run_job(store, "a", max_jobs=5)
+    run_job(store, "a2", max_jobs=3, seed=2, warm_start_config=WarmStartConfig(IDENTICAL, ["a"]))
+    run_job(store, "b", max_jobs=4, fn=lambda hp: 2 * loss(hp) + 1)
+    direct = parent_histories(store, WarmStartConfig(TRANSFER, ["a2", "b"]))
+    assert [h.name for h in direct] == ["a2", "b"]
+    with_ancestors = parent_histories(store, WarmStartConfig(TRANSFER, ["a2", "b"], include_ancestors=True))
+    assert [h.name for h in with_ancestors] == ["a+a2", "b"] and len(with_ancestors[0].values) == 8
+    pooled = parent_histories(store, WarmStartConfig(IDENTICAL, ["a2", "b"], include_ancestors=True))
+    assert len(pooled) == 1 and len(pooled[0].values) == 12
+
+
+@pytest.mark.parametrize("prior", ["stacked", "icm", "rgpe"])
+def test_transfer_job_runs_with_each_prior_and_starts_near_the_parents_best(store, prior):
+    run_job(store, "source", max_jobs=20, space=BRANIN_SPACE, fn=branin)
+    related = lambda hp: 3.0 * branin(hp) + 7.0  # noqa: E731  (same optimum, other scale and offset)
+    run_job(store, "target", max_jobs=3, space=BRANIN_SPACE, fn=related, seed=1, warm_start_config=WarmStartConfig(TRANSFER, ["source"], transfer_prior=prior))
+    first = store.trials("target")[0]
+    # The first trial is the parents' predicted best: far better than a typical Branin point.
+    assert first.objective < 3.0 * 10.0 + 7.0
+    assert store.job("target").status == "Completed" and len(store.trials("target")) == 3
+
+
+def test_optimizer_rules_for_parents():
+    hist = ParentHistory("p", [{"x1": 0.0, "x2": 1.0}], [3.0])
+    with pytest.raises(ValueError, match="parents need a warm_start_type"):
+        Optimizer(BRANIN_SPACE, parents=[hist])
+    with pytest.raises(ValueError, match="warm start needs at least one parent history"):
+        Optimizer(BRANIN_SPACE, warm_start_type=TRANSFER)
+    opt = Optimizer(BRANIN_SPACE, parents=[hist], warm_start_type=IDENTICAL)
+    assert opt.n_initial_points == 5  # six by default, one covered by the parent
+
+
+def test_transfer_guard_falls_back_to_the_target_only_gp_for_a_flipped_parent():
+    space = SearchSpace(BRANIN_SPACE)
+    pts = space.decode_many(np.random.default_rng(0).random((40, 2)))
+    flipped = ParentHistory("flipped", pts, [-branin(p) for p in pts])
+    opt = Optimizer(BRANIN_SPACE, objective_type="Minimize", random_seed=0, parents=[flipped], warm_start_type=TRANSFER, transfer_prior="stacked")
+    used = []
+    for _ in range(8):
+        (p,) = opt.ask()
+        opt.tell([p], [branin(p)])
+        used.append(opt.last_transfer.get("used"))
+    assert used[-1] is False and opt.last_transfer["loo_ranking_loss"] > opt.last_transfer["target_only_loss"]
+
+
+def test_batches_under_a_transfer_prior_spread_out():
+    space = SearchSpace(BRANIN_SPACE)
+    pts = space.decode_many(np.random.default_rng(0).random((30, 2)))
+    hist = ParentHistory("p", pts, [branin(p) for p in pts])
+    for prior in ("stacked", "rgpe"):
+        opt = Optimizer(BRANIN_SPACE, objective_type="Minimize", random_seed=0, parents=[hist], warm_start_type=TRANSFER, transfer_prior=prior)
+        batch = opt.ask(4)
+        x = space.encode_many(batch)
+        gaps = [np.linalg.norm(a - b) for i, a in enumerate(x) for b in x[i + 1:]]
+        assert min(gaps) > 1e-3, prior

@@ -1,0 +1,1 @@
+"""Bridges to other tools: importers of foreign tuning histories (and, later, samplers)."""

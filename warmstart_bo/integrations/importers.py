@@ -1,0 +1,234 @@
+"""Foreign histories as stored jobs, so that they can be named as warm-start parents.
+
+- :func:`import_dataframe` / :func:`import_csv`: a table with one row per trial, such as a
+  SageMaker ``HyperparameterTuningJobAnalytics`` export (hyperparameter columns plus
+  ``TrainingJobName``, ``TrainingJobStatus``, ``FinalObjectiveValue``,
+  ``TrainingStartTime``, ``TrainingEndTime``) or our own ``export_csv``.
+- :func:`import_optuna_study`: a finished Optuna study (``pip install optuna``).
+
+The imported job is stored Completed, with its ranges either given or inferred from the
+values (integers, numbers, strings), and with the trials' statuses and times kept.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+from warmstart_bo.space import CategoricalParameter, ContinuousParameter, IntegerParameter, Parameter, SearchSpace, ranges_to_json
+from warmstart_bo.store import Store, validate_job_name
+
+# Columns of a SageMaker analytics export (and of ours) that are not hyperparameters.
+SAGEMAKER_COLUMNS = (
+    "TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue", "TrainingStartTime", "TrainingEndTime",
+    "TrainingElapsedTimeSeconds", "TuningJobName", "FailureReason", "TrainingJobDefinitionName", "objective",
+)
+
+
+def _clean(value: Any) -> Any:
+    """A cell as a plain JSON value: SageMaker quotes string hyperparameters ('"adam"')."""
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, str):
+        v = value.strip()
+        if len(v) >= 2 and v[0] == v[-1] == '"':
+            v = v[1:-1]
+        for cast in (int, float):
+            try:
+                return cast(v)
+            except ValueError:
+                pass
+        return v
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def infer_range(name: str, values: list[Any]) -> Parameter | None:
+    """A range that holds every value: Integer, Continuous (Auto scaling) or Categorical.
+    None for a column with one value (a fixed hyperparameter, not a tuned one)."""
+    distinct = sorted(set(values), key=repr)
+    if len(distinct) < 2:
+        return None
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return IntegerParameter(min(values), max(values))
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return ContinuousParameter(float(min(values)), float(max(values)))
+    return CategoricalParameter(distinct)
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    import pandas as pd
+
+    ts = pd.Timestamp(value)
+    if ts is pd.NaT:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.timestamp()
+
+
+def _store_job(
+    store: Store, job_name: str, ranges: Mapping[str, Parameter], static: dict[str, Any], objective_metric_name: str,
+    objective_type: str, rows: list[dict[str, Any]], source: dict[str, Any],
+) -> str:
+    validate_job_name(job_name)
+    SearchSpace(ranges)
+    config = {
+        "objective_metric_name": objective_metric_name,
+        "objective_type": objective_type,
+        "hyperparameter_ranges": ranges_to_json(ranges),
+        "static_hyperparameters": static,
+        "max_jobs": len(rows),
+        "max_parallel_jobs": 1,
+        "strategy": "Imported",
+        "random_seed": None,
+        "early_stopping_type": "Off",
+        "completion_criteria": None,
+        "max_retry_attempts": 0,
+        "max_runtime_in_seconds": None,
+        "executor": None,
+        "estimator": source,
+        "warm_start_config": None,
+    }
+    store.create_job(job_name, config)
+    try:
+        for i, row in enumerate(rows):
+            store.add_trial(job_name, i, row["hyperparameters"], start_time=row.get("start"))
+            store.finish_trial(
+                job_name, i, row["status"], row["objective"], {objective_metric_name: row["objective"]} if row["objective"] is not None else {},
+                failure_reason=row.get("reason"), end_time=row.get("end"),
+            )
+        store.finish_job(job_name, "Completed", f"imported {len(rows)} trials from {source.get('type')}")
+    except BaseException:
+        store.finish_job(job_name, "Failed", "import interrupted")
+        raise
+    return job_name
+
+
+def import_dataframe(
+    frame,
+    job_name: str,
+    store: Store | str | None = None,
+    objective_metric_name: str = "objective",
+    objective_type: str = "Minimize",
+    hyperparameter_ranges: Mapping[str, Parameter] | None = None,
+    objective_column: str = "FinalObjectiveValue",
+    status_column: str = "TrainingJobStatus",
+) -> str:
+    """Stores a table of trials as a finished job named ``job_name``; returns the name.
+
+    Hyperparameter columns are those of ``hyperparameter_ranges``, or else every column
+    that is not one of :data:`SAGEMAKER_COLUMNS`; ranges are inferred when not given, and a
+    column with a single value becomes a static hyperparameter. A row whose status is not
+    Completed/Stopped, or whose objective is missing or not finite, is stored Failed.
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    if objective_type not in ("Minimize", "Maximize"):
+        raise ValueError(f"objective_type must be 'Minimize' or 'Maximize', got {objective_type!r}")
+    if objective_column not in frame.columns:
+        raise ValueError(f"the table has no objective column {objective_column!r}; columns: {list(frame.columns)}")
+    names = list(hyperparameter_ranges) if hyperparameter_ranges is not None else [c for c in frame.columns if c not in SAGEMAKER_COLUMNS and c != objective_column]
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise ValueError(f"hyperparameter {missing[0]!r} has no column in the table")
+    if not names:
+        raise ValueError("the table has no hyperparameter columns")
+    columns = {n: [_clean(v) for v in frame[n].tolist()] for n in names}
+    static: dict[str, Any] = {}
+    if hyperparameter_ranges is None:
+        ranges = {}
+        for n in names:
+            r = infer_range(n, columns[n])
+            if r is None:
+                static[n] = columns[n][0]
+            else:
+                ranges[n] = r
+    else:
+        ranges = dict(hyperparameter_ranges)
+    space = SearchSpace(ranges)
+    rows = []
+    for i in range(len(frame)):
+        hp = {n: columns[n][i] for n in ranges}
+        space.encode(hp)  # a value outside the given ranges is a clear error, before anything is stored
+        raw = frame[objective_column].iloc[i]
+        objective = float(raw) if raw is not None and _is_number(raw) and math.isfinite(float(raw)) else None
+        status = str(frame[status_column].iloc[i]) if status_column in frame.columns else "Completed"
+        if status not in ("Completed", "Stopped") or objective is None:
+            status, reason, objective = "Failed", f"imported as {status} without a finite objective" if objective is None else f"imported as {status}", None
+        else:
+            reason = None
+        start = _seconds(frame["TrainingStartTime"].iloc[i]) if "TrainingStartTime" in frame.columns else None
+        end = _seconds(frame["TrainingEndTime"].iloc[i]) if "TrainingEndTime" in frame.columns else None
+        rows.append({"hyperparameters": hp, "objective": objective, "status": status, "reason": reason, "start": start, "end": end})
+    return _store_job(store, job_name, ranges, static, objective_metric_name, objective_type, rows, {"type": "table", "rows": len(rows)})
+
+
+def _is_number(v: Any) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def import_csv(path: str, job_name: str, store: Store | str | None = None, **kwargs: Any) -> str:
+    """:func:`import_dataframe` of a CSV file (a SageMaker analytics export, say)."""
+    import pandas as pd
+
+    return import_dataframe(pd.read_csv(path), job_name, store, **kwargs)
+
+
+def _optuna_range(dist) -> Parameter:
+    import optuna.distributions as od
+
+    if isinstance(dist, od.CategoricalDistribution):
+        return CategoricalParameter(list(dist.choices))
+    scaling = "Logarithmic" if getattr(dist, "log", False) else "Linear"
+    if isinstance(dist, od.IntDistribution):
+        return IntegerParameter(int(dist.low), int(dist.high), scaling)
+    if isinstance(dist, od.FloatDistribution):
+        return ContinuousParameter(float(dist.low), float(dist.high), scaling)
+    raise ValueError(f"unsupported Optuna distribution {dist!r}")
+
+
+def import_optuna_study(study, job_name: str, store: Store | str | None = None, objective_metric_name: str = "objective") -> str:
+    """Stores a single-objective Optuna study as a finished job: COMPLETE trials as
+    Completed, PRUNED ones as Stopped at their last intermediate value, FAIL ones as Failed."""
+    import optuna
+
+    store = store if isinstance(store, Store) else Store(store)
+    if len(study.directions) != 1:
+        raise ValueError("only single-objective Optuna studies can be imported")
+    objective_type = "Maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "Minimize"
+    ranges: dict[str, Parameter] = {}
+    rows = []
+    states = optuna.trial.TrialState
+    for trial in study.trials:
+        if trial.state not in (states.COMPLETE, states.PRUNED, states.FAIL):
+            continue
+        for n, dist in trial.distributions.items():
+            r = _optuna_range(dist)
+            if n in ranges and ranges[n] != r:
+                raise ValueError(f"hyperparameter {n!r}: the study used different distributions for it ({ranges[n]} and {r})")
+            ranges[n] = r
+        if trial.state == states.COMPLETE:
+            status, objective = "Completed", float(trial.value)
+        elif trial.state == states.PRUNED and trial.intermediate_values:
+            status, objective = "Stopped", float(trial.intermediate_values[max(trial.intermediate_values)])
+        else:
+            status, objective = "Failed", None
+        rows.append({
+            "hyperparameters": dict(trial.params), "objective": objective, "status": status,
+            "reason": None if status == "Completed" else f"Optuna trial {trial.state.name}",
+            "start": trial.datetime_start.timestamp() if trial.datetime_start else None,
+            "end": trial.datetime_complete.timestamp() if trial.datetime_complete else None,
+        })
+    if not ranges:
+        raise ValueError("the study has no finished trials to import")
+    for row in rows:  # a trial that did not sample every parameter cannot be placed
+        if set(row["hyperparameters"]) != set(ranges):
+            row.update(status="Failed", objective=None, reason="Optuna trial without every parameter")
+    return _store_job(store, job_name, ranges, {}, objective_metric_name, objective_type, rows, {"type": "optuna", "study": study.study_name})

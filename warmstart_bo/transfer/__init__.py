@@ -1,0 +1,129 @@
+"""Warm-start priors: models of the target task built from parent tasks' data.
+
+- ``"stacked"``: stacked residual GPs (:mod:`.stacked`);
+- ``"icm"``: a multi-task GP with a learned task covariance (:mod:`.icm`);
+- ``"rgpe"``: a ranking-weighted GP ensemble (:mod:`.rgpe`).
+
+Every model has ``predict(x) -> (mean, var)``, so the acquisition optimizer takes any of
+them. Parent outcomes are normalized per task with a Gaussian copula before use; the
+target's are standardized as in a cold start. :func:`fantasize` adds kriging-believer rows
+for batches and running trials, whatever the model.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from warmstart_bo import gp
+from warmstart_bo.transfer import icm, rgpe, stacked
+from warmstart_bo.transfer.common import Task, fit_posterior, gaussian_copula, ranking_loss
+from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
+
+PRIORS = ("stacked", "icm", "rgpe")
+# Chosen by benchmarks/transfer_table.py (see the README's warm-start section).
+DEFAULT_PRIOR = "stacked"
+
+__all__ = [
+    "DEFAULT_PRIOR", "NORMALIZATIONS", "PRIORS", "normalize", "ParentError", "ParentHistory", "Task", "encode_history", "fantasize",
+    "fit_posterior", "gaussian_copula", "icm", "ranking_loss", "rgpe", "stacked", "subsample",
+]
+
+
+NORMALIZATIONS = ("standardize", "copula")
+
+
+def normalize(y: np.ndarray, how: str = "standardize") -> np.ndarray:
+    """Per-task output normalization: ``"standardize"`` (z-scores) or ``"copula"``
+    (:func:`gaussian_copula`, normal quantiles of ranks)."""
+    y = np.asarray(y, dtype=np.float64)
+    if how == "copula":
+        return gaussian_copula(y)
+    if how != "standardize":
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {how!r}")
+    sd = float(np.std(y)) if len(y) else 1.0
+    return (y - float(np.mean(y))) / (sd if sd > 1e-12 * max(1.0, abs(float(np.mean(y)))) else 1.0) if len(y) else y
+
+
+def subsample(task: Task, size: int, rng: np.random.Generator) -> Task:
+    """At most ``size`` rows of a task: the best half by outcome, the rest at random."""
+    n = len(task.y)
+    if n <= size:
+        return task
+    order = np.argsort(-task.y)
+    keep = list(order[: size // 2])
+    rest = order[size // 2:]
+    keep += list(rng.choice(rest, size - len(keep), replace=False))
+    keep = np.sort(np.array(keep))
+    return Task(task.x[keep], task.y[keep])
+
+
+def _free_rows(data) -> int:
+    return int(data.mask.shape[0] - np.sum(np.asarray(data.mask)))
+
+
+_condition_gp = jax.jit(gp.condition)
+_condition_icm = jax.jit(icm.condition)
+
+
+def _repad(post: gp.Posterior, extra: int) -> gp.Posterior:
+    """The same posterior in a bucket with room for ``extra`` more rows."""
+    mask = np.asarray(post.data.mask)
+    n = int(mask.sum())
+    data = gp.pad_data(np.asarray(post.data.x)[mask], np.asarray(post.data.y)[mask], post.data.categorical, gp.bucket_size(n + extra), post.data.x.dtype)
+    return _condition_gp(post.params, data)
+
+
+def _repad_icm(post: icm.ICMPosterior, extra: int) -> icm.ICMPosterior:
+    mask = np.asarray(post.data.mask)
+    n = int(mask.sum())
+    size = gp.bucket_size(n + extra)
+    pad = lambda a: np.concatenate([np.asarray(a)[mask], np.zeros((size - n,) + a.shape[1:], np.asarray(a).dtype)])  # noqa: E731
+    data = icm.ICMData(
+        jnp.asarray(pad(post.data.x)), jnp.asarray(pad(post.data.y)), jnp.asarray(pad(post.data.task)),
+        jnp.asarray(np.arange(size) < n), post.data.categorical,
+    )
+    return _condition_icm(post.params, data, post.target)
+
+
+_fantasize_gp = jax.jit(gp.fantasize)
+
+
+def _fantasize_icm(post: icm.ICMPosterior, fx: jax.Array) -> icm.ICMPosterior:
+    data = post.data
+    n = jnp.sum(data.mask)
+    fy = icm.predict(post, fx)[0]
+    x = jax.lax.dynamic_update_slice(data.x, fx, (n, 0))
+    y = jax.lax.dynamic_update_slice(data.y, fy, (n,))
+    task = jax.lax.dynamic_update_slice(data.task, jnp.full(fx.shape[0], post.target, data.task.dtype), (n,))
+    mask = jnp.arange(data.x.shape[0]) < n + fx.shape[0]
+    return icm.condition(post.params, icm.ICMData(x, y, task, mask, data.categorical), post.target)
+
+
+_fantasize_icm_jit = jax.jit(_fantasize_icm)
+
+
+def fantasize(model, fx: np.ndarray):
+    """``model`` with extra target rows at fx (k, d), each observed at the model's own mean.
+
+    For ensembles and stacks every member or level gets the rows at its own mean (moved
+    to a larger padding bucket when it has no room), so the prediction's mean is unchanged
+    and its variance at fx shrinks: a batch spreads out.
+    """
+    if len(fx) == 0:
+        return model
+    if isinstance(model, gp.Posterior):
+        if _free_rows(model.data) < len(fx):
+            model = _repad(model, len(fx))
+        return _fantasize_gp(model, jnp.asarray(fx, model.data.x.dtype))
+    if isinstance(model, stacked.StackedPosterior):
+        # Every level, parents' too: the blended deviation shrinks only if all of them do.
+        return stacked.StackedPosterior(tuple(fantasize(level, fx) for level in model.levels), model.betas)
+    if isinstance(model, rgpe.EnsemblePosterior):
+        return rgpe.EnsemblePosterior(tuple(fantasize(m, fx) for m in model.members), model.weights)
+    if isinstance(model, icm.ICMPosterior):
+        if _free_rows(model.data) < len(fx):
+            model = _repad_icm(model, len(fx))
+        return _fantasize_icm_jit(model, jnp.asarray(fx, model.data.x.dtype))
+    raise TypeError(f"cannot fantasize with a {type(model).__name__}")

@@ -1,0 +1,67 @@
+"""Pieces shared by the transfer priors: task data, output normalization, fitting one GP,
+and the ranking loss that judges a model on the target's data."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.special import ndtri
+from scipy.stats import rankdata
+
+from warmstart_bo import gp
+
+_fit = jax.jit(gp.fit, static_argnames=("max_iter",))
+_condition = jax.jit(gp.condition)
+
+
+class Task(NamedTuple):
+    """One task's observations: encoded points x (n, d) and outcomes y (n,), larger better."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+
+def gaussian_copula(y: np.ndarray) -> np.ndarray:
+    """Maps outcomes to standard-normal quantiles of their ranks, ``Phi^-1((r - 1/2) / n)``.
+
+    Related tasks often differ in scale, offset and even a monotone warping; after this
+    transform only the ordering of a task's outcomes matters (Salinas et al. 2020). Ties
+    share their average rank.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if len(y) == 0:
+        return y
+    return ndtri((rankdata(y) - 0.5) / len(y))
+
+
+def fit_posterior(
+    x: np.ndarray,
+    y: np.ndarray,
+    categorical: np.ndarray,
+    priors: gp.Priors,
+    seed: int,
+    dtype=jnp.float64,
+    capacity: int | None = None,
+    num_starts: int = 8,
+    max_iter: int = 100,
+) -> gp.Posterior:
+    """MAP-fits a GP to (x, y) from the prior's centre and prior draws, and conditions it."""
+    capacity = gp.bucket_size(len(y)) if capacity is None else capacity
+    data = gp.pad_data(x, y, categorical, capacity, dtype)
+    d = x.shape[1]
+    if capacity > 256:
+        num_starts, max_iter = max(2, num_starts // 4), min(max_iter, 40)
+    starts = gp.sample_prior(jax.random.key(seed), d, priors, num_starts, dtype)
+    starts = jax.tree.map(lambda s, m: s.at[0].set(m), starts, gp.prior_mode(d, priors, dtype))
+    params, _ = _fit(data, priors, starts, max_iter=max_iter)
+    return _condition(params, data)
+
+
+def ranking_loss(predictions: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Misordered pairs: ``sum_jk [(f_j < f_k) xor (y_j < y_k)]`` for each row of
+    predictions (..., n) against outcomes y (n,)."""
+    f = np.asarray(predictions)
+    return np.sum((f[..., :, None] < f[..., None, :]) ^ (y[:, None] < y[None, :]), axis=(-2, -1))

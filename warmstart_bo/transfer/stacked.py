@@ -1,0 +1,72 @@
+"""Stacked residual GPs (Golovin et al. 2017, "Google Vizier", section 3.3).
+
+Tasks form a stack, oldest at the bottom and the target on top. Each level is a GP fitted
+to the residuals of its task's outcomes under the mean of the stack below it, so a level
+learns only what its task does differently. Predictions add the means of all levels; the
+standard deviation of level ``i`` blends the stack below with its own by data size,
+``sigma_i = sigma_below^beta * sigma_own^(1 - beta)`` with
+``beta = n_below / (n_below + n_i)``: a level with few points leans on the prior's
+confidence, one with many trusts its own.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from warmstart_bo import gp
+from warmstart_bo.transfer.common import Task, fit_posterior
+
+class StackedPosterior(NamedTuple):
+    """Levels bottom to top, and each level's blending weight ``beta`` (the bottom's is 0)."""
+
+    levels: tuple[gp.Posterior, ...]
+    betas: jax.Array  # (L,)
+
+    def predict(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return predict(self, x)
+
+
+def predict(stack: StackedPosterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Mean and variance at x (m, d): summed means, blended standard deviations."""
+    mean = jnp.zeros(x.shape[0], x.dtype)
+    std = None
+    for i, level in enumerate(stack.levels):
+        m, v = gp.predict(level, x)
+        mean = mean + m
+        s = jnp.sqrt(jnp.maximum(v, 1e-30))
+        std = s if std is None else std ** stack.betas[i] * s ** (1.0 - stack.betas[i])
+    return mean, std**2
+
+
+_predict = jax.jit(predict)
+
+
+def stack_mean(stack: StackedPosterior | None, x: np.ndarray, dtype) -> np.ndarray:
+    """The stack's mean at x (n, d), zero for an empty stack."""
+    if stack is None or len(x) == 0:
+        return np.zeros(len(x))
+    return np.asarray(_predict(stack, jnp.asarray(x, dtype))[0])
+
+
+def push(stack: StackedPosterior | None, task: Task, categorical, priors: gp.Priors, seed: int, dtype=jnp.float64, capacity: int | None = None) -> StackedPosterior:
+    """Adds a level on top for ``task``, fitted to its residuals under the stack."""
+    residual = task.y - stack_mean(stack, task.x, dtype)
+    level = fit_posterior(task.x, residual, categorical, priors, seed, dtype, capacity)
+    n = len(task.y)
+    if stack is None:
+        return StackedPosterior((level,), jnp.zeros(1, dtype))
+    n_below = int(jnp.sum(stack.levels[-1].data.mask))
+    beta = n_below / (n_below + n)
+    return StackedPosterior(stack.levels + (level,), jnp.concatenate([stack.betas, jnp.asarray([beta], dtype)]))
+
+
+def fit(tasks: list[Task], categorical, priors: gp.Priors, seed: int = 0, dtype=jnp.float64) -> StackedPosterior:
+    """The stack of ``tasks`` (bottom first)."""
+    stack = None
+    for i, task in enumerate(tasks):
+        stack = push(stack, task, categorical, priors, seed + i, dtype)
+    return stack
