@@ -1,0 +1,105 @@
+import textwrap
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from warmstart_bo import ContinuousParameter, HyperparameterTuner, Store, WarmStartConfig, WarmStartTypes
+from warmstart_bo.integrations.importers import import_csv, import_dataframe, import_optuna_study
+from warmstart_bo.space import CategoricalParameter, IntegerParameter
+
+# The shape of a SageMaker HyperparameterTuningJobAnalytics(...).export_csv() file: string
+# hyperparameters quoted, times with offsets, a failed job with no objective.
+SAGEMAKER_CSV = textwrap.dedent(
+    """\
+    learning_rate,mini_batch_size,optimizer,epochs,TrainingJobName,TrainingJobStatus,FinalObjectiveValue,TrainingStartTime,TrainingEndTime,TrainingElapsedTimeSeconds
+    0.0123,64,"""
+    + '"""sgd"""'
+    + """,10,ic-tune-001-8c2a,Completed,0.812,2024-05-01 10:00:00+00:00,2024-05-01 10:12:00+00:00,720.0
+    0.0871,128,"""
+    + '"""adam"""'
+    + """,10,ic-tune-002-1f0e,Completed,0.744,2024-05-01 10:00:05+00:00,2024-05-01 10:10:05+00:00,600.0
+    0.0004,32,"""
+    + '"""adam"""'
+    + """,10,ic-tune-003-77d1,Failed,,2024-05-01 10:12:01+00:00,2024-05-01 10:13:01+00:00,60.0
+    0.0031,256,"""
+    + '"""sgd"""'
+    + """,10,ic-tune-004-5b3c,Completed,0.791,2024-05-01 10:10:06+00:00,2024-05-01 10:20:06+00:00,600.0
+    """
+)
+
+
+def test_sagemaker_csv_export_becomes_a_parent(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text(SAGEMAKER_CSV)
+    store = Store(tmp_path / "s.db")
+    import_csv(str(path), "sm-history", store, objective_metric_name="validation:accuracy", objective_type="Maximize")
+    job = store.job("sm-history")
+    assert job.status == "Completed"
+    ranges = job.config["hyperparameter_ranges"]
+    assert ranges["learning_rate"]["type"] == "Continuous" and ranges["mini_batch_size"] == {"type": "Integer", "min_value": 32, "max_value": 256, "scaling_type": "Auto"}
+    assert ranges["optimizer"] == {"type": "Categorical", "values": ["adam", "sgd"]}
+    assert job.config["static_hyperparameters"] == {"epochs": 10}  # one value: fixed, not tuned
+    trials = store.trials("sm-history")
+    assert [t.status for t in trials] == ["Completed", "Completed", "Failed", "Completed"]
+    assert trials[0].hyperparameters == {"learning_rate": 0.0123, "mini_batch_size": 64, "optimizer": "sgd"}
+    assert trials[0].objective == 0.812 and trials[0].end_time - trials[0].start_time == 720.0
+    assert pd.Timestamp(trials[1].start_time, unit="s", tz="UTC") == pd.Timestamp("2024-05-01 10:00:05+00:00")
+
+    def accuracy(hp):
+        return 0.8 - abs(np.log10(hp["learning_rate"]) + 2) * 0.05 + (0.01 if hp["optimizer"] == "sgd" else 0.0)
+
+    child = HyperparameterTuner(
+        accuracy, "validation:accuracy",
+        {"learning_rate": ContinuousParameter(1e-4, 1e-1), "mini_batch_size": IntegerParameter(32, 256), "optimizer": CategoricalParameter(["sgd", "adam"])},
+        objective_type="Maximize", max_jobs=3, random_seed=0, store=store, progress=False,
+        warm_start_config=WarmStartConfig(WarmStartTypes.TRANSFER_LEARNING, ["sm-history"]),
+    )
+    child.fit(job_name="child")
+    assert len(store.trials("child")) == 3
+    assert child.describe()["OverallBestTrainingJob"]["TrainingJobName"] == "sm-history-000"
+
+
+def test_dataframe_with_given_ranges_and_bad_input(tmp_path):
+    store = Store(tmp_path / "s.db")
+    frame = pd.DataFrame({"x": [0.1, 0.5, 0.9], "FinalObjectiveValue": [1.0, np.nan, 0.5]})
+    import_dataframe(frame, "given", store, hyperparameter_ranges={"x": ContinuousParameter(0.0, 1.0)})
+    assert [t.status for t in store.trials("given")] == ["Completed", "Failed", "Completed"]
+    with pytest.raises(ValueError, match="hyperparameter 'x': value 1.5 is outside the range"):
+        import_dataframe(pd.DataFrame({"x": [1.5], "FinalObjectiveValue": [1.0]}), "bad", store, hyperparameter_ranges={"x": ContinuousParameter(0.0, 1.0)})
+    assert not store.has_job("bad")
+    with pytest.raises(ValueError, match="no objective column 'FinalObjectiveValue'"):
+        import_dataframe(pd.DataFrame({"x": [0.1]}), "bad", store)
+    with pytest.raises(ValueError, match="already exists"):
+        import_dataframe(frame, "given", store, hyperparameter_ranges={"x": ContinuousParameter(0.0, 1.0)})
+
+
+def test_optuna_study_import(tmp_path):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.RandomSampler(seed=0))
+
+    def objective(trial):
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        depth = trial.suggest_int("depth", 1, 6)
+        act = trial.suggest_categorical("act", ["relu", "tanh"])
+        if depth == 6:
+            raise optuna.TrialPruned()
+        if act == "tanh" and depth == 1:
+            raise RuntimeError("unstable")
+        return (np.log10(lr) + 2) ** 2 + depth / 10
+
+    study.optimize(objective, n_trials=25, catch=(RuntimeError,))
+    store = Store(tmp_path / "s.db")
+    import_optuna_study(study, "from-optuna", store, objective_metric_name="loss")
+    job = store.job("from-optuna")
+    assert job.config["objective_type"] == "Minimize"
+    assert job.config["hyperparameter_ranges"]["lr"] == {"type": "Continuous", "min_value": 1e-4, "max_value": 0.1, "scaling_type": "Logarithmic"}
+    assert job.config["hyperparameter_ranges"]["depth"]["type"] == "Integer"
+    trials = store.trials("from-optuna")
+    states = {optuna.trial.TrialState.COMPLETE: "Completed", optuna.trial.TrialState.FAIL: "Failed", optuna.trial.TrialState.PRUNED: "Failed"}
+    assert [t.status for t in trials] == [states[t.state] for t in study.trials]  # pruned without reports: no value
+    for t, o in zip(trials, study.trials):
+        assert t.hyperparameters == o.params
+        if o.state == optuna.trial.TrialState.COMPLETE:
+            assert t.objective == o.value
