@@ -5,7 +5,7 @@ to the residuals of its task's outcomes under the mean of the stack below it, so
 learns only what its task does differently. Predictions add the means of all levels; the
 standard deviation of level ``i`` blends the stack below with its own by data size,
 ``sigma_i = sigma_below^beta * sigma_own^(1 - beta)`` with
-``beta = n_below / (n_below + n_i)``: a level with few points leans on the prior's
+``beta = alpha n_below / (alpha n_below + n_i)``: a level with few points leans on the prior's
 confidence, one with many trusts its own.
 """
 
@@ -19,6 +19,12 @@ import numpy as np
 
 from warmstart_bo import gp
 from warmstart_bo.transfer.common import Task, fit_posterior
+
+# Weight of the points below against a level's own in the blend, beta = a n_below /
+# (a n_below + n): Golovin et al. (2017) call it alpha. 0.1 by benchmark: with 1 the
+# parents dominate the uncertainty and refinement near a shifted optimum stalls.
+ALPHA = 0.1
+
 
 class StackedPosterior(NamedTuple):
     """Levels bottom to top, and each level's blending weight ``beta`` (the bottom's is 0)."""
@@ -60,7 +66,7 @@ def push(stack: StackedPosterior | None, task: Task, categorical, priors: gp.Pri
     if stack is None:
         return StackedPosterior((level,), jnp.zeros(1, dtype))
     n_below = int(jnp.sum(stack.levels[-1].data.mask))
-    beta = n_below / (n_below + n)
+    beta = ALPHA * n_below / (ALPHA * n_below + n)
     return StackedPosterior(stack.levels + (level,), jnp.concatenate([stack.betas, jnp.asarray([beta], dtype)]))
 
 
