@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
+import jax
+import numpy as np
 
-import warmstart_bo  # noqa: E402
-from warmstart_bo import ContinuousParameter, Optimizer  # noqa: E402
+import warmstart_bo
+from warmstart_bo import ContinuousParameter, Optimizer
 
 
 def machine() -> str:

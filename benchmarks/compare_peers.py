@@ -238,7 +238,7 @@ def available_methods(requested: list[str], threads: int) -> list[str]:
             try:
                 import optuna  # noqa: F401
                 import scipy  # noqa: F401
-                import torch  # noqa: F401
+                import torch
             except ImportError:
                 print(MISSING_PEER.format("Optuna (with torch and scipy)"))
                 continue

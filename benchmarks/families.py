@@ -23,8 +23,8 @@ reverse of ``task`` (a sign flip), the adversarial parent of the negative-transf
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from scipy.optimize import minimize
@@ -72,7 +72,7 @@ class Family:
             lo = np.array([self.space[k].min_value for k in names])
             hi = np.array([self.space[k].max_value for k in names])
             rng = np.random.default_rng(seed)
-            f = lambda x: task.sign * task.fn(x)  # noqa: E731
+            f = lambda x: task.sign * task.fn(x)
             xs = lo + (hi - lo) * rng.random((max(starts * 16, 1024), len(names)))
             vals = np.array([f(x) for x in xs])
             best = float(vals.min())

@@ -24,11 +24,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from benchmarks.families import FAMILIES  # noqa: E402
-from benchmarks.transfer_runs import parent_history, run  # noqa: E402
-from warmstart_bo import Optimizer  # noqa: E402
-from warmstart_bo.space import SearchSpace  # noqa: E402
-from warmstart_bo.transfer import PRIORS, ParentHistory  # noqa: E402
+from benchmarks.families import FAMILIES
+from benchmarks.transfer_runs import parent_history, run
+from warmstart_bo import Optimizer
+from warmstart_bo.space import SearchSpace
+from warmstart_bo.transfer import PRIORS, ParentHistory
 
 TRANSFER = "TransferLearning"
 

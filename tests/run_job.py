@@ -8,10 +8,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from trial_functions import slow_branin  # noqa: E402
+from trial_functions import slow_branin
 
-from warmstart_bo import HyperparameterTuner  # noqa: E402
-from warmstart_bo.testfunctions import BRANIN_SPACE  # noqa: E402
+from warmstart_bo import HyperparameterTuner
+from warmstart_bo.testfunctions import BRANIN_SPACE
 
 
 def make_tuner(store: str, strategy: str, max_jobs: int) -> HyperparameterTuner:

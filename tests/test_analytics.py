@@ -1,7 +1,13 @@
 import pandas as pd
 import pytest
 
-from warmstart_bo import ContinuousParameter, HyperparameterTuner, HyperparameterTuningJobAnalytics, IntegerParameter, Store
+from warmstart_bo import (
+    ContinuousParameter,
+    HyperparameterTuner,
+    HyperparameterTuningJobAnalytics,
+    IntegerParameter,
+    Store,
+)
 from warmstart_bo.analytics import describe_job
 from warmstart_bo.store import JobNotFoundError
 

@@ -100,15 +100,21 @@ def test_cli_errors_are_one_line(project, capsys, tmp_path):
     assert not_a_store.read_text() == "hello " * 100
 
 
-def test_demo_runs_a_tuning_job_and_prints_table_and_plot(tmp_path, capsys):
+def test_demo_runs_a_warm_start_and_prints_tables_and_plot(tmp_path, capsys):
     db = tmp_path / "demo.db"
-    assert cli.main(["--store", str(db), "demo", "--trials", "12", "--seed", "1"]) == 0
+    assert cli.main(["--store", str(db), "demo", "--trials", "6", "--seed", "1"]) == 0
     out = capsys.readouterr().out
-    assert out.count("demo-branin-") >= 12 and "Completed" in out
     plot = out.split("plot written to ")[1].split()[0]
     assert open(plot, "rb").read(4) == b"\x89PNG"
-    regret = float(out.split("regret of the best trial: ")[1].split()[0])
-    assert 0 <= regret < 5.0
+    store = Store(db)
+    jobs = {j.name.split("-")[1]: j for j in store.jobs()}
+    assert set(jobs) == {"parent", "warm", "cold"} and all(j.status == "Completed" for j in jobs.values())
+    assert jobs["warm"].parents == (jobs["parent"].name,)
+    assert len(store.trials(jobs["parent"].name)) == 12 and len(store.trials(jobs["warm"].name)) == 6
+    assert out.count(jobs["parent"].name + "-") == 12 and out.count(jobs["warm"].name + "-") == 6  # table with parents
+    first = {k: store.trials(j.name)[0].objective for k, j in jobs.items()}
+    assert first["warm"] < first["cold"]  # the parent's knowledge shows from the first trial
+    assert "warm start (related task)" in out and "cold start (related task)" in out
 
 
 def test_a_stopped_command_line_job_resumes_from_the_store_alone(project):

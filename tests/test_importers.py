@@ -5,8 +5,18 @@ import optuna
 import pandas as pd
 import pytest
 
-from warmstart_bo import ContinuousParameter, HyperparameterTuner, Store, WarmStartConfig, WarmStartTypes
-from warmstart_bo.integrations.importers import import_csv, import_dataframe, import_optuna_study
+from warmstart_bo import (
+    ContinuousParameter,
+    HyperparameterTuner,
+    Store,
+    WarmStartConfig,
+    WarmStartTypes,
+)
+from warmstart_bo.integrations.importers import (
+    import_csv,
+    import_dataframe,
+    import_optuna_study,
+)
 from warmstart_bo.space import CategoricalParameter, IntegerParameter
 
 # The shape of a SageMaker HyperparameterTuningJobAnalytics(...).export_csv() file: string

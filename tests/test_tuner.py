@@ -255,7 +255,7 @@ def test_early_stopping_auto_stops_poor_trials_with_the_median_rule(store):
         assert len(tr.intermediate) < 10 and tr.objective == tr.intermediate[-1][1]
     assert t.best_trial().status == "Completed"
     # Stopped trials are the poor ones: on average far from the optimum at 0.3.
-    mean_gap = lambda ts: sum(abs(tr.hyperparameters["x"] - 0.3) for tr in ts) / len(ts)  # noqa: E731
+    mean_gap = lambda ts: sum(abs(tr.hyperparameters["x"] - 0.3) for tr in ts) / len(ts)
     assert mean_gap(stopped) > mean_gap(completed)
     off = tuner(trial_functions.quadratic_with_curve, store, max_jobs=10, strategy="Random", random_seed=4)
     off.fit(job_name="no-es")

@@ -44,7 +44,7 @@ def store(tmp_path):
 
 
 def history(params, values=None, ranges=SPACE, static=None):
-    return ParentHistory("parent-a", params, values if values is not None else [loss({**{"opt": "sgd", "layers": 4, "lr": 0.01}, **p}) for p in params], ranges, static or {})
+    return ParentHistory("parent-a", params, values if values is not None else [loss({"opt": "sgd", "layers": 4, "lr": 0.01, **p}) for p in params], ranges, static or {})
 
 
 def test_narrowed_and_widened_ranges_place_parent_trials_outside_the_box():
@@ -161,7 +161,7 @@ def test_transfer_groups_jobs_linked_by_identical_warm_starts(store):
 @pytest.mark.parametrize("prior", ["stacked", "icm", "rgpe"])
 def test_transfer_job_runs_with_each_prior_and_starts_near_the_parents_best(store, prior):
     run_job(store, "source", max_jobs=20, space=BRANIN_SPACE, fn=branin)
-    related = lambda hp: 3.0 * branin(hp) + 7.0  # noqa: E731  (same optimum, other scale and offset)
+    related = lambda hp: 3.0 * branin(hp) + 7.0
     run_job(store, "target", max_jobs=3, space=BRANIN_SPACE, fn=related, seed=1, warm_start_config=WarmStartConfig(TRANSFER, ["source"], transfer_prior=prior))
     first = store.trials("target")[0]
     # The first trial is the parents' predicted best: far better than a typical Branin point.

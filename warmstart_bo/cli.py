@@ -3,6 +3,7 @@
     warmstart-bo tune CONFIG [--job-name NAME]
     warmstart-bo jobs list | jobs describe NAME | jobs stop NAME
     warmstart-bo analytics NAME [--csv PATH] [--plot PATH] [--include-parents]
+    warmstart-bo import NAME --csv PATH [--objective-metric M] [--objective-type T]
     warmstart-bo demo
 
 ``--store PATH`` (before the subcommand) selects the store; the default is
@@ -22,6 +23,7 @@ A tune CONFIG (YAML or JSON) holds the tuner's arguments plus the command line::
     max_jobs: 20
     max_parallel_jobs: 2
     job_name: my-job                  # optional: re-running the file resumes this job
+    warm_start_config: {warm_start_type: TransferLearning, parents: [old-job]}   # optional
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from warmstart_bo import __version__
 from warmstart_bo.analytics import (
     HyperparameterTuningJobAnalytics,
@@ -43,13 +47,14 @@ from warmstart_bo.analytics import (
 from warmstart_bo.estimators import CommandLineEstimator
 from warmstart_bo.space import ranges_from_json
 from warmstart_bo.store import Store, StoreError
-from warmstart_bo.testfunctions import BRANIN_OPTIMUM, BRANIN_SPACE, branin
-from warmstart_bo.tuner import HyperparameterTuner
+from warmstart_bo.testfunctions import BRANIN_SPACE, branin, related_branin
+from warmstart_bo.tuner import HyperparameterTuner, name_from_base
+from warmstart_bo.warmstart import WarmStartConfig, WarmStartTypes
 
 _TUNER_KEYS = {
     "objective_metric_name", "objective_type", "max_jobs", "max_parallel_jobs", "strategy", "random_seed",
     "base_tuning_job_name", "early_stopping_type", "completion_criteria", "max_retry_attempts",
-    "static_hyperparameters", "max_runtime_in_seconds", "executor",
+    "static_hyperparameters", "max_runtime_in_seconds", "executor", "warm_start_config",
 }
 _COMMAND_KEYS = {"command", "metric_definitions", "hyperparameter_passing", "env", "cwd"}
 _OTHER_KEYS = {"hyperparameter_ranges", "job_name", "store"}
@@ -155,26 +160,44 @@ def cmd_analytics(args, store: Store) -> int:
 
 
 def demo(store: Store, trials: int, seed: int, plot: str | None) -> str:
-    """A short Bayesian tuning job on Branin; prints the table and where the plot went."""
-    tuner = HyperparameterTuner(
-        branin, "branin", BRANIN_SPACE, objective_type="Minimize", max_jobs=trials, max_parallel_jobs=2,
-        random_seed=seed, base_tuning_job_name="demo-branin", store=store,
-    )
-    tuner.fit()
-    name = tuner.tuning_job_name
-    analytics = tuner.analytics()
-    frame = analytics.dataframe()
+    """Warm start in three short jobs: a parent on Branin, then a related task (another
+    member of the Branin family) tuned with TRANSFER_LEARNING from the parent, and the same
+    task cold. Prints the tables, the comparison, and where the plot went."""
     import pandas as pd
 
+    stamp = name_from_base("demo")[len("demo-"):]
+    common = dict(objective_type="Minimize", store=store, progress=False)
+    parent = HyperparameterTuner(branin, "loss", BRANIN_SPACE, max_jobs=2 * trials, random_seed=seed, **common)
+    parent.fit(job_name=f"demo-parent-{stamp}")
+    warm = HyperparameterTuner(
+        related_branin, "loss", BRANIN_SPACE, max_jobs=trials, random_seed=seed + 1,
+        warm_start_config=WarmStartConfig(WarmStartTypes.TRANSFER_LEARNING, [parent.tuning_job_name]), **common,
+    )
+    warm.fit(job_name=f"demo-warm-{stamp}")
+    cold = HyperparameterTuner(related_branin, "loss", BRANIN_SPACE, max_jobs=trials, random_seed=seed + 1, **common)
+    cold.fit(job_name=f"demo-cold-{stamp}")
+    columns = ["TuningJobName", "TrainingJobName", "x1", "x2", "FinalObjectiveValue"]
     with pd.option_context("display.width", 200):
-        print(frame[["TrainingJobName", "TrainingJobStatus", "x1", "x2", "FinalObjectiveValue", "TrainingElapsedTimeSeconds"]].to_string(index=False))
-    print_summary(store, name)
-    print(f"regret of the best trial: {tuner.best_trial().objective - BRANIN_OPTIMUM:.3g} (Branin's minimum is {BRANIN_OPTIMUM:.6f})")
-    plot = plot or str(store.path.parent / "plots" / f"{name}.png")
+        print(warm.analytics().dataframe(include_parents=True)[columns].to_string(index=False))
+    print()
+    for tuner, label in ((parent, "parent (Branin)"), (warm, "warm start (related task)"), (cold, "cold start (related task)")):
+        best = tuner.best_trial()
+        running = np.minimum.accumulate([t.objective for t in store.trials(tuner.tuning_job_name)])
+        print(f"{label:27s} {tuner.tuning_job_name}: best {best.objective:.4f}; best after 1/3/{trials} trials: "
+              f"{running[0]:.3f} / {running[min(2, trials - 1)]:.3f} / {running[-1]:.3f}")
+    plot = plot or str(store.path.parent / "plots" / f"{warm.tuning_job_name}.png")
     Path(plot).parent.mkdir(parents=True, exist_ok=True)
-    print(f"plot written to {analytics.plot(plot)}")
-    print(f"store: {store.path} (try: warmstart-bo --store {store.path} jobs describe {name})")
-    return name
+    print(f"plot written to {warm.analytics().plot(plot, include_parents=True)}")
+    print(f"store: {store.path} (try: warmstart-bo --store {store.path} jobs list)")
+    return warm.tuning_job_name
+
+
+def cmd_import(args, store: Store) -> int:
+    from warmstart_bo.integrations.importers import import_csv
+
+    name = import_csv(args.csv, args.name, store, objective_metric_name=args.objective_metric, objective_type=args.objective_type)
+    print(f"imported {len(store.trials(name))} trials from {args.csv} as job {name}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,8 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--csv", default=None)
     p.add_argument("--plot", default=None, help="PNG path for the objective-over-trials plot")
     p.add_argument("--include-parents", action="store_true")
-    p = sub.add_parser("demo", help="a short tuning job on the Branin function")
-    p.add_argument("--trials", type=int, default=20)
+    p = sub.add_parser("import", help="store a CSV of trials (a SageMaker analytics export, say) as a job")
+    p.add_argument("name")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--objective-metric", default="objective")
+    p.add_argument("--objective-type", default="Minimize", choices=["Minimize", "Maximize"])
+    p = sub.add_parser("demo", help="warm start in three short jobs: a parent, a warm-started related task, the same task cold")
+    p.add_argument("--trials", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", default=None)
     args = parser.parse_args(argv)
@@ -216,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "analytics":
             return cmd_analytics(args, store)
+        if args.command == "import":
+            return cmd_import(args, store)
         if args.trials < 1:
             parser.error("--trials must be at least 1")
         demo(store, args.trials, args.seed, args.plot)

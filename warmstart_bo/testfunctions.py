@@ -33,3 +33,17 @@ def hartmann6(params: dict) -> float:
     """Hartmann-6 on [0, 1]^6; minimum -3.32237."""
     x = np.array([params[f"x{i}"] for i in range(6)])
     return float(-np.sum(_H6_ALPHA * np.exp(-np.sum(_H6_A * (x - _H6_P) ** 2, axis=1))))
+
+
+def branin_family(a=1.0, b=5.1 / (4 * math.pi**2), c=5.0 / math.pi, r=6.0, s=10.0, t=1.0 / (8 * math.pi)):
+    """A member of the Branin family (Tighineanu et al. 2022): related tasks for warm start."""
+
+    def f(params: dict) -> float:
+        x1, x2 = params["x1"], params["x2"]
+        return a * (x2 - b * x1**2 + c * x1 - r) ** 2 + s * (1 - t) * math.cos(x1) + s
+
+    return f
+
+
+# A task related to Branin: the demo's warm-start target (same family, other parameters).
+related_branin = branin_family(a=1.3, b=0.14, c=1.5, r=6.5, s=9.0, t=0.035)

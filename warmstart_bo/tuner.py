@@ -38,7 +38,15 @@ from warmstart_bo.estimators import (
 from warmstart_bo.executors import EXECUTORS, make_executor
 from warmstart_bo.optimizer import OBJECTIVE_TYPES
 from warmstart_bo.space import Parameter, SearchSpace, ranges_from_json, ranges_to_json
-from warmstart_bo.store import FINISHED, JobExistsError, JobNotFoundError, JobRecord, Store, TrialRecord, validate_job_name
+from warmstart_bo.store import (
+    FINISHED,
+    JobExistsError,
+    JobNotFoundError,
+    JobRecord,
+    Store,
+    TrialRecord,
+    validate_job_name,
+)
 from warmstart_bo.strategies import STRATEGIES, GridStrategy, make_strategy
 from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
 from warmstart_bo.warmstart import WarmStartConfig, WarmStartTypes
@@ -107,7 +115,8 @@ def _default_base_name(estimator: Any) -> str:
     return cleaned or "tuning"
 
 
-def _name_from_base(base: str) -> str:
+def name_from_base(base: str) -> str:
+    """``base-YYMMDD-HHMMSS-xxxx``: a fresh job name, unique in practice."""
     stamp = datetime.now(timezone.utc).strftime("%y%m%d-%H%M%S")
     return f"{base[:40]}-{stamp}-{secrets.token_hex(2)}"
 
@@ -298,7 +307,7 @@ class HyperparameterTuner:
                 "which is not stored; attach with estimator= to resume it"
             )
         store = self.store
-        name = validate_job_name(job_name) if job_name is not None else _name_from_base(self.base_tuning_job_name)
+        name = validate_job_name(job_name) if job_name is not None else name_from_base(self.base_tuning_job_name)
         config = self.config()
         if store.has_job(name):
             record = store.job(name)

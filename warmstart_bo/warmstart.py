@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 MAX_PARENTS = 5
 
@@ -69,7 +70,7 @@ class WarmStartConfig:
         }
 
     @classmethod
-    def from_json(cls, d: Any) -> "WarmStartConfig | None":
+    def from_json(cls, d: Any) -> WarmStartConfig | None:
         if d is None or isinstance(d, cls):
             return d
         if not isinstance(d, dict):

@@ -13,9 +13,17 @@ values (integers, numbers, strings), and with the trials' statuses and times kep
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from warmstart_bo.space import CategoricalParameter, ContinuousParameter, IntegerParameter, Parameter, SearchSpace, ranges_to_json
+from warmstart_bo.space import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    Parameter,
+    SearchSpace,
+    ranges_to_json,
+)
 from warmstart_bo.store import Store, validate_job_name
 
 # Columns of a SageMaker analytics export (and of ours) that are not hyperparameters.

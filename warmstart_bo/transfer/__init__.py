@@ -18,7 +18,12 @@ import numpy as np
 
 from warmstart_bo import gp
 from warmstart_bo.transfer import icm, rgpe, stacked
-from warmstart_bo.transfer.common import Task, fit_posterior, gaussian_copula, ranking_loss
+from warmstart_bo.transfer.common import (
+    Task,
+    fit_posterior,
+    gaussian_copula,
+    ranking_loss,
+)
 from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
 
 PRIORS = ("stacked", "icm", "rgpe")
@@ -26,8 +31,22 @@ PRIORS = ("stacked", "icm", "rgpe")
 DEFAULT_PRIOR = "stacked"
 
 __all__ = [
-    "DEFAULT_PRIOR", "NORMALIZATIONS", "PRIORS", "normalize", "ParentError", "ParentHistory", "Task", "encode_history", "fantasize",
-    "fit_posterior", "gaussian_copula", "icm", "ranking_loss", "rgpe", "stacked", "subsample",
+    "DEFAULT_PRIOR",
+    "NORMALIZATIONS",
+    "PRIORS",
+    "ParentError",
+    "ParentHistory",
+    "Task",
+    "encode_history",
+    "fantasize",
+    "fit_posterior",
+    "gaussian_copula",
+    "icm",
+    "normalize",
+    "ranking_loss",
+    "rgpe",
+    "stacked",
+    "subsample",
 ]
 
 
@@ -79,7 +98,7 @@ def _repad_icm(post: icm.ICMPosterior, extra: int) -> icm.ICMPosterior:
     mask = np.asarray(post.data.mask)
     n = int(mask.sum())
     size = gp.bucket_size(n + extra)
-    pad = lambda a: np.concatenate([np.asarray(a)[mask], np.zeros((size - n,) + a.shape[1:], np.asarray(a).dtype)])  # noqa: E731
+    pad = lambda a: np.concatenate([np.asarray(a)[mask], np.zeros((size - n,) + a.shape[1:], np.asarray(a).dtype)])
     data = icm.ICMData(
         jnp.asarray(pad(post.data.x)), jnp.asarray(pad(post.data.y)), jnp.asarray(pad(post.data.task)),
         jnp.asarray(np.arange(size) < n), post.data.categorical,

@@ -20,12 +20,19 @@ parent trial (see :func:`encode_history`):
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from warmstart_bo.space import CategoricalParameter, ContinuousParameter, IntegerParameter, Parameter, SearchSpace
+from warmstart_bo.space import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+    Parameter,
+    SearchSpace,
+)
 
 
 class ParentError(ValueError):
