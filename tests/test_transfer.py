@@ -107,7 +107,7 @@ def test_stacked_residuals_and_blended_variance_match_a_dense_stack(x64):
     np.testing.assert_allclose(np.asarray(stack.levels[1].data.y)[:8], y1 - m0_at_x1, rtol=1e-7, atol=1e-9)
     m0, v0 = dense_gp(x0, y0, p0, xs)
     m1, v1 = dense_gp(x1, y1 - m0_at_x1, p1, xs)
-    beta = 30 / (30 + 8)
+    beta = stacked.ALPHA * 30 / (stacked.ALPHA * 30 + 8)
     mean, var = stacked.predict(stack, jnp.asarray(xs))
     np.testing.assert_allclose(mean, m0 + m1, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(np.sqrt(var), np.sqrt(v0) ** beta * np.sqrt(v1) ** (1 - beta), rtol=1e-6)

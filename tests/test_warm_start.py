@@ -179,17 +179,26 @@ def test_optimizer_rules_for_parents():
     assert opt.n_initial_points == 5  # six by default, one covered by the parent
 
 
-def test_transfer_guard_falls_back_to_the_target_only_gp_for_a_flipped_parent():
+def test_transfer_guard_falls_back_to_the_target_only_gp_when_transfer_ranks_worse():
     space = SearchSpace(BRANIN_SPACE)
     pts = space.decode_many(np.random.default_rng(0).random((40, 2)))
     flipped = ParentHistory("flipped", pts, [-branin(p) for p in pts])
     opt = Optimizer(BRANIN_SPACE, objective_type="Minimize", random_seed=0, parents=[flipped], warm_start_type=TRANSFER, transfer_prior="stacked")
-    used = []
-    for _ in range(8):
+    decisions = []
+    for _ in range(10):
         (p,) = opt.ask()
         opt.tell([p], [branin(p)])
-        used.append(opt.last_transfer.get("used"))
-    assert used[-1] is False and opt.last_transfer["loo_ranking_loss"] > opt.last_transfer["target_only_loss"]
+        decisions.append(dict(opt.last_transfer))
+    judged = [d for d in decisions if "loo_ranking_loss" in d]
+    assert len(judged) == 7  # from the 3rd target point on (the 4th ask)
+    for d in judged:
+        assert d["used"] == (d["loo_ranking_loss"] <= d["target_only_loss"])
+    assert any(not d["used"] for d in judged)  # the flipped parent is caught at least once
+    unguarded = Optimizer(BRANIN_SPACE, objective_type="Minimize", random_seed=0, parents=[flipped], warm_start_type=TRANSFER, transfer_prior="stacked", transfer_guard=False)
+    for _ in range(5):
+        (p,) = unguarded.ask()
+        unguarded.tell([p], [branin(p)])
+        assert unguarded.last_transfer["used"]
 
 
 def test_batches_under_a_transfer_prior_spread_out():
