@@ -281,6 +281,16 @@ def test_a_trial_past_its_runtime_fails_and_the_job_goes_on(store):
 
 
 def test_ctrl_c_stops_the_job_cleanly_and_fit_resumes_it(store):
+    # A process started in the background may ignore SIGINT, and then interrupt_main()
+    # does nothing: give this test Python's own handler, as an interactive run has.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_then_resume(store)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_then_resume(store):
     calls = [0]
 
     def interrupting(hp):

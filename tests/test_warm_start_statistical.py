@@ -63,3 +63,29 @@ def test_an_unrelated_parent_costs_no_more_than_a_standard_error_after_30_trials
     se = cold.std(ddof=1) / np.sqrt(len(cold))
     print(f"\nbranin with a sign-flipped parent: mean regret after 30 {warm.mean():.2e} vs cold start {cold.mean():.2e} (standard error {se:.1e})")
     assert warm.mean() <= cold.mean() + se
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prior", ["stacked", "icm", "rgpe"])
+def test_five_parents_of_500_trials_each_work(prior):
+    fam = FAMILIES["hartmann6"]
+    from warmstart_bo.space import SearchSpace
+    from warmstart_bo.transfer import ParentHistory
+
+    space = SearchSpace(fam.space)
+    rng = np.random.default_rng(0)
+    parents = []
+    for i in range(5):
+        task = fam.task(rng, 0.8)
+        params = space.decode_many(rng.random((500, space.dim)))
+        parents.append(ParentHistory(f"p{i}", params, [task(p) for p in params], fam.space))
+    target = fam.task(rng, 0.8)
+    opt = Optimizer(fam.space, objective_type="Minimize", random_seed=0, parents=parents, warm_start_type=TRANSFER, transfer_prior=prior)
+    values = []
+    for _ in range(4):
+        batch = opt.ask(2)
+        opt.tell(batch, [target(p) for p in batch])
+        values += [target(p) for p in batch]
+    assert opt.num_observations == 8 and opt.last_transfer["prior"] == prior
+    # 2,500 parent trials of related tasks: the first picks are already good Hartmann-6 points.
+    assert min(values) < -2.0
