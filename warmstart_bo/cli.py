@@ -183,8 +183,8 @@ def demo(store: Store, trials: int, seed: int, plot: str | None) -> str:
     for tuner, label in ((parent, "parent (Branin)"), (warm, "warm start (related task)"), (cold, "cold start (related task)")):
         best = tuner.best_trial()
         running = np.minimum.accumulate([t.objective for t in store.trials(tuner.tuning_job_name)])
-        print(f"{label:27s} {tuner.tuning_job_name}: best {best.objective:.4f}; best after 1/3/{trials} trials: "
-              f"{running[0]:.3f} / {running[min(2, trials - 1)]:.3f} / {running[-1]:.3f}")
+        print(f"{label:27s} {tuner.tuning_job_name}: best {best.objective:.4f}; best after 1/3/{len(running)} trials: "
+              f"{running[0]:.3f} / {running[min(2, len(running) - 1)]:.3f} / {running[-1]:.3f}")
     plot = plot or str(store.path.parent / "plots" / f"{warm.tuning_job_name}.png")
     Path(plot).parent.mkdir(parents=True, exist_ok=True)
     print(f"plot written to {warm.analytics().plot(plot, include_parents=True)}")
