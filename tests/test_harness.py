@@ -1,0 +1,136 @@
+"""The Flax image-classifier harness on CPU: tiny epochs, learning, augmentations, data errors."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from PIL import Image
+
+from warmstart_bo import ContinuousParameter, HyperparameterTuner, Store
+from warmstart_bo.harness import ImageClassifier, load_digits, load_image_folder, load_npz
+from warmstart_bo.harness.augment import AUGMENTATION_TYPES, augment
+from warmstart_bo.harness.data import Dataset, from_arrays
+
+
+@pytest.fixture(scope="module")
+def small():
+    d = load_digits("1,8,8")
+    return Dataset(d.train_x[:256], d.train_y[:256], d.val_x[:128], d.val_y[:128], 10)
+
+
+TINY = {"num_layers": 8, "mini_batch_size": 64, "epochs": 1}
+
+
+@pytest.mark.parametrize(
+    "optimizer, augmentation, precision",
+    [(o, "crop", "float32") for o in ("sgd", "nag", "adam", "rmsprop")]
+    + [("sgd", a, "float32") for a in ("none", "crop_color", "crop_color_transform")]
+    + [("sgd", "crop", "bfloat16")],
+)
+def test_one_tiny_epoch_runs(small, optimizer, augmentation, precision):
+    reports = []
+    clf = ImageClassifier(small, **TINY)
+    metrics = clf.fit({"optimizer": optimizer, "augmentation_type": augmentation, "precision_dtype": precision, "learning_rate": 0.01}, report=lambda e, m: reports.append((e, m)))
+    assert set(metrics) == {"validation:accuracy", "validation:top_k_accuracy", "train:accuracy", "train:loss"}
+    assert all(np.isfinite(v) for v in metrics.values())
+    assert 0 <= metrics["validation:accuracy"] <= metrics["validation:top_k_accuracy"] <= 1
+    assert reports == [(1, metrics)]
+
+
+def test_loss_falls_and_accuracy_beats_chance_on_the_digits():
+    curve = []
+    metrics = ImageClassifier().fit({"epochs": 5, "optimizer": "adam", "learning_rate": 0.003, "mini_batch_size": 64}, report=lambda e, m: curve.append(m))
+    assert curve[-1]["train:loss"] < 0.5 * curve[0]["train:loss"]
+    assert metrics["validation:accuracy"] > 0.6  # chance is 0.1
+    assert metrics["validation:top_k_accuracy"] >= metrics["validation:accuracy"]
+
+
+@pytest.mark.parametrize("kind", AUGMENTATION_TYPES)
+def test_augmentations_keep_shapes_and_value_ranges(kind):
+    x = jax.random.uniform(jax.random.key(0), (6, 12, 10, 3))
+    y = augment(jax.random.key(1), x, kind)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    assert float(jnp.min(y)) >= 0.0 and float(jnp.max(y)) <= 1.0
+    if kind != "none":
+        assert not np.allclose(y, x)  # something changed
+    grey = jnp.full((2, 8, 8, 1), 0.5)
+    assert np.allclose(augment(jax.random.key(2), grey, "crop"), 0.5)  # crops and flips of a flat image
+
+
+def test_augment_rejects_an_unknown_type():
+    with pytest.raises(ValueError, match="augmentation_type must be one of"):
+        augment(jax.random.key(0), jnp.zeros((1, 4, 4, 1)), "mixup")
+
+
+def test_image_folder_loader_and_its_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    for c, name in enumerate(["cat", "dog"]):
+        (tmp_path / "imgs" / name).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray((rng.random((20, 14, 3)) * 255).astype(np.uint8)).save(tmp_path / "imgs" / name / f"{i}.png")
+    d = load_image_folder(tmp_path / "imgs", "3,16,16", num_classes=2)
+    assert d.train_x.shape[1:] == (16, 16, 3) and len(d.train_y) + len(d.val_y) == 10 and d.num_classes == 2
+    assert set(np.concatenate([d.train_y, d.val_y])) == {0, 1}
+    assert d.train_x.min() >= 0 and d.train_x.max() <= 1
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_image_folder(tmp_path / "missing")
+    with pytest.raises(ValueError, match="has 2 classes but num_classes is 10"):
+        load_image_folder(tmp_path / "imgs", num_classes=10)
+    (tmp_path / "imgs" / "dog" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="cannot read image .*broken.png"):
+        load_image_folder(tmp_path / "imgs")
+    with pytest.raises(ValueError, match="only 1 \\(grey\\) or 3 \\(RGB\\) channels"):
+        load_image_folder(tmp_path / "imgs", "4,16,16")
+
+
+def test_arrays_and_npz(tmp_path):
+    x = (np.random.default_rng(0).random((30, 3, 10, 10)) * 255).astype(np.uint8)  # N, C, H, W bytes
+    y = np.arange(30) % 3
+    d = from_arrays(x, y, "1,8,8")
+    assert d.train_x.shape[1:] == (8, 8, 1) and d.num_classes == 3 and d.train_x.max() <= 1.0
+    np.savez(tmp_path / "data.npz", x=x, y=y)
+    assert load_npz(tmp_path / "data.npz", image_shape="3,10,10").train_x.shape[1:] == (10, 10, 3)
+    np.savez(tmp_path / "bad.npz", images=x)
+    with pytest.raises(ValueError, match="must hold arrays 'x' and 'y'"):
+        load_npz(tmp_path / "bad.npz")
+    with pytest.raises(FileNotFoundError):
+        load_npz(tmp_path / "none.npz")
+    with pytest.raises(ValueError, match="has 3 classes but num_classes is 5"):
+        from_arrays(x, y, num_classes=5)
+
+
+@pytest.mark.parametrize(
+    "hp, match",
+    [
+        ({"num_layers": 10}, "hyperparameter 'num_layers'"),
+        ({"optimizer": "lbfgs"}, "hyperparameter 'optimizer': must be one of"),
+        ({"learning_rate": 0.0}, "hyperparameter 'learning_rate': must be positive"),
+        ({"momentum": 1.0}, "hyperparameter 'momentum': must be in \\[0, 1\\)"),
+        ({"weight_decay": -1e-3}, "hyperparameter 'weight_decay': must be non-negative"),
+        ({"precision_dtype": "float16"}, "hyperparameter 'precision_dtype'"),
+        ({"top_k": 11}, "hyperparameter 'top_k': must be between 1 and num_classes"),
+        ({"image_shape": "2,8,8"}, "hyperparameter 'image_shape'"),
+        ({"image_shape": "8x8"}, "hyperparameter 'image_shape'"),
+        ({"dropout": 0.1}, "hyperparameter 'dropout': unknown"),
+        ({"num_classes": 5}, "hyperparameter 'num_classes': is 5 but the data set has 10 classes"),
+        ({"image_shape": "1,16,16"}, "hyperparameter 'image_shape': is '1,16,16' but the data set's images are 1,8,8"),
+        ({"mini_batch_size": 1000}, "hyperparameter 'mini_batch_size': 1000 is larger than the 256 training images"),
+    ],
+)
+def test_bad_hyperparameters_are_named(small, hp, match):
+    with pytest.raises(ValueError, match=match):
+        ImageClassifier(small, **TINY).fit(hp)
+
+
+def test_the_tuner_runs_the_harness_with_early_stopping(small, tmp_path):
+    tuner = HyperparameterTuner(
+        ImageClassifier(small, num_layers=8, mini_batch_size=64, epochs=2), "validation:accuracy",
+        {"learning_rate": ContinuousParameter(1e-3, 0.1, "Logarithmic"), "momentum": ContinuousParameter(0.0, 0.99)},
+        objective_type="Maximize", max_jobs=3, max_parallel_jobs=1, random_seed=0, store=Store(tmp_path / "s.db"),
+        early_stopping_type="Auto", progress=False,
+    )
+    tuner.fit(job_name="harness")
+    trials = tuner.store.trials("harness")
+    assert len(trials) == 3 and all(t.status == "Completed" for t in trials)
+    assert all(len(t.intermediate) == 2 for t in trials)  # per-epoch reports reached the store
+    assert all(0 <= t.objective <= 1 for t in trials)

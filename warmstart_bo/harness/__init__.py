@@ -1,0 +1,12 @@
+"""A Flax image-classifier trainer: the real training job that tuning jobs tune.
+
+- :mod:`.data`: data sets (scikit-learn's digits by default, an image folder, arrays/.npz);
+- :mod:`.augment`: batch augmentations in JAX (crops and flips, colour jitter, affine);
+- :mod:`.models`: ResNets for small images (8, 14, 20, 32, ...) and ImageNet-style (18, 34);
+- :mod:`.train`: :class:`ImageClassifier`, an estimator with ``fit(hyperparameters)``.
+"""
+
+from warmstart_bo.harness.data import Dataset, load_digits, load_image_folder, load_npz
+from warmstart_bo.harness.train import ImageClassifier
+
+__all__ = ["Dataset", "ImageClassifier", "load_digits", "load_image_folder", "load_npz"]

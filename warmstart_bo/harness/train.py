@@ -1,0 +1,219 @@
+"""ImageClassifier: one tuning trial = one training run of a Flax ResNet.
+
+The estimator a tuner runs: ``set_hyperparameters(**static)`` for the fixed knobs,
+``fit(hyperparameters, report=None) -> metrics`` for one trial. Hyperparameters follow a
+built-in image-classification algorithm's names (see :data:`DEFAULTS`). Metrics
+``validation:accuracy``, ``validation:top_k_accuracy``, ``train:accuracy`` and
+``train:loss`` are reported after every epoch (so the median early-stopping rule can act)
+and returned at the end.
+
+An epoch is one jitted ``lax.scan`` over its mini-batches, with the data on the device:
+the host sees only the epoch's metrics. Learning rate, momentum and weight decay live in
+the optimizer state (``optax.inject_hyperparams``), so trials that share an architecture,
+optimizer, batch size and augmentation reuse one compiled program.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from warmstart_bo.harness.augment import AUGMENTATION_TYPES, augment
+from warmstart_bo.harness.data import Dataset, load_digits, parse_image_shape
+from warmstart_bo.harness.models import ResNet, check_depth
+
+OPTIMIZERS = ("sgd", "nag", "adam", "rmsprop")
+PRECISIONS = ("float32", "bfloat16")
+
+DEFAULTS: dict[str, Any] = {
+    "num_layers": 8,
+    "image_shape": "1,8,8",
+    "num_classes": 10,
+    "mini_batch_size": 64,
+    "epochs": 5,
+    "optimizer": "sgd",
+    "learning_rate": 0.05,
+    "momentum": 0.9,
+    "weight_decay": 1e-4,
+    "augmentation_type": "crop",
+    "precision_dtype": "float32",
+    "top_k": 2,
+    "seed": 0,
+}
+
+
+def _fail(name: str, rule: str) -> ValueError:
+    return ValueError(f"hyperparameter {name!r}: {rule}")
+
+
+def check_hyperparameters(hp: Mapping[str, Any]) -> dict[str, Any]:
+    """All hyperparameters, defaults filled in and checked; errors name the parameter."""
+    unknown = sorted(set(hp) - set(DEFAULTS))
+    if unknown:
+        raise _fail(unknown[0], f"unknown; expected one of {sorted(DEFAULTS)}")
+    out = {**DEFAULTS, **hp}
+    for name in ("num_layers", "num_classes", "mini_batch_size", "epochs", "top_k", "seed"):
+        v = out[name]
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) and not (isinstance(v, float) and v.is_integer()):
+            raise _fail(name, f"must be an integer, got {v!r}")
+        out[name] = int(v)
+    try:
+        check_depth(out["num_layers"])
+    except ValueError as e:
+        raise _fail("num_layers", str(e)) from None
+    if out["num_classes"] < 2:
+        raise _fail("num_classes", f"must be at least 2, got {out['num_classes']}")
+    for name in ("mini_batch_size", "epochs"):
+        if out[name] < 1:
+            raise _fail(name, f"must be at least 1, got {out[name]}")
+    if not 1 <= out["top_k"] <= out["num_classes"]:
+        raise _fail("top_k", f"must be between 1 and num_classes ({out['num_classes']}), got {out['top_k']}")
+    try:
+        parse_image_shape(out["image_shape"])
+    except ValueError as e:
+        raise _fail("image_shape", str(e)) from None
+    for name, choices in (("optimizer", OPTIMIZERS), ("augmentation_type", AUGMENTATION_TYPES), ("precision_dtype", PRECISIONS)):
+        if out[name] not in choices:
+            raise _fail(name, f"must be one of {choices}, got {out[name]!r}")
+    for name in ("learning_rate", "momentum", "weight_decay"):
+        v = out[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not math.isfinite(v):
+            raise _fail(name, f"must be a finite number, got {v!r}")
+        out[name] = float(v)
+    if out["learning_rate"] <= 0:
+        raise _fail("learning_rate", f"must be positive, got {out['learning_rate']}")
+    if not 0 <= out["momentum"] < 1:
+        raise _fail("momentum", f"must be in [0, 1), got {out['momentum']}")
+    if out["weight_decay"] < 0:
+        raise _fail("weight_decay", f"must be non-negative, got {out['weight_decay']}")
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def make_optimizer(name: str) -> optax.GradientTransformation:
+    """An optimizer whose learning rate, momentum and weight decay sit in its state.
+
+    Weight decay is L2 on the gradient (``add_decayed_weights`` before the update), as in
+    classic SGD training. ``adam`` ignores momentum; ``rmsprop`` and the SGDs use it.
+    """
+
+    def build(learning_rate, momentum, weight_decay):
+        if name in ("sgd", "nag"):
+            opt = optax.sgd(learning_rate, momentum=momentum, nesterov=name == "nag")
+        elif name == "adam":
+            opt = optax.adam(learning_rate)
+        else:
+            opt = optax.rmsprop(learning_rate, momentum=momentum)
+        return optax.chain(optax.add_decayed_weights(weight_decay), opt)
+
+    return optax.inject_hyperparams(build)(learning_rate=0.1, momentum=0.9, weight_decay=0.0)
+
+
+def _loss(params, batch_stats, model, x, y):
+    logits, updates = model.apply({"params": params, "batch_stats": batch_stats}, x, train=True, mutable=["batch_stats"])
+    loss = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), y))
+    return loss, (updates["batch_stats"], jnp.mean(jnp.argmax(logits, -1) == y))
+
+
+@functools.partial(jax.jit, static_argnames=("model", "tx", "batch_size", "augmentation_type"))
+def train_epoch(params, batch_stats, opt_state, key, x, y, *, model, tx, batch_size: int, augmentation_type: str):
+    """One epoch: a shuffle, then a scan over the full mini-batches. Returns the new state
+    and the epoch's mean training loss and accuracy."""
+    steps = max(1, x.shape[0] // batch_size)
+    k_perm, k_aug = jax.random.split(key)
+    order = jax.random.permutation(k_perm, x.shape[0])[: steps * batch_size].reshape(steps, batch_size)
+
+    def step(carry, inputs):
+        params, batch_stats, opt_state = carry
+        idx, k = inputs
+        xb = augment(k, x[idx], augmentation_type)
+        (loss, (batch_stats, acc)), grads = jax.value_and_grad(_loss, has_aux=True)(params, batch_stats, model, xb, y[idx])
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), batch_stats, opt_state), (loss, acc)
+
+    (params, batch_stats, opt_state), (losses, accs) = jax.lax.scan(step, (params, batch_stats, opt_state), (order, jax.random.split(k_aug, steps)))
+    return params, batch_stats, opt_state, jnp.mean(losses), jnp.mean(accs)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "top_k"))
+def evaluate(params, batch_stats, x, y, *, model, top_k: int):
+    """Accuracy and top-k accuracy on (x, y)."""
+    logits = model.apply({"params": params, "batch_stats": batch_stats}, x, train=False)
+    top = jax.lax.top_k(logits, top_k)[1]
+    return jnp.mean(top[:, 0] == y), jnp.mean(jnp.any(top == y[:, None], axis=-1))
+
+
+class ImageClassifier:
+    """Trains a ResNet on an image-classification data set; one ``fit`` is one trial.
+
+    Args:
+      data: a :class:`~warmstart_bo.harness.data.Dataset`; None loads scikit-learn's digits
+        at the trial's ``image_shape``.
+      **static: fixed hyperparameters (as ``set_hyperparameters``).
+    """
+
+    def __init__(self, data: Dataset | None = None, **static: Any):
+        self.data = data
+        self.static: dict[str, Any] = {}
+        self.set_hyperparameters(**static)
+        self._digits: dict[tuple, Dataset] = {}
+
+    def set_hyperparameters(self, **static: Any) -> None:
+        """Fixes hyperparameters for every trial (tuned values override them)."""
+        check_hyperparameters({**self.static, **static})
+        self.static.update(static)
+
+    def _dataset(self, hp: dict[str, Any]) -> Dataset:
+        shape = parse_image_shape(hp["image_shape"])
+        if self.data is None:
+            key = (shape, hp["num_classes"])
+            if key not in self._digits:
+                self._digits[key] = load_digits(shape, hp["num_classes"])
+            return self._digits[key]
+        if self.data.num_classes != hp["num_classes"]:
+            raise _fail("num_classes", f"is {hp['num_classes']} but the data set has {self.data.num_classes} classes")
+        if self.data.image_shape != shape:
+            raise _fail("image_shape", f"is {hp['image_shape']!r} but the data set's images are {','.join(map(str, self.data.image_shape))}")
+        return self.data
+
+    def fit(self, hyperparameters: Mapping[str, Any], report: Callable[[int, dict], None] | None = None) -> dict[str, float]:
+        """Trains one configuration; returns the last epoch's metrics."""
+        hp = check_hyperparameters({**self.static, **hyperparameters})
+        data = self._dataset(hp)
+        if hp["mini_batch_size"] > len(data.train_y):
+            raise _fail("mini_batch_size", f"{hp['mini_batch_size']} is larger than the {len(data.train_y)} training images")
+        dtype = jnp.bfloat16 if hp["precision_dtype"] == "bfloat16" else jnp.float32
+        model = ResNet(hp["num_layers"], hp["num_classes"], dtype)
+        key = jax.random.key(hp["seed"])
+        k_init, key = jax.random.split(key)
+        train_x, train_y = jnp.asarray(data.train_x), jnp.asarray(data.train_y)
+        val_x, val_y = jnp.asarray(data.val_x), jnp.asarray(data.val_y)
+        variables = model.init(k_init, train_x[:1], train=False)
+        params, batch_stats = variables["params"], variables["batch_stats"]
+        tx = make_optimizer(hp["optimizer"])
+        opt_state = tx.init(params)
+        for name in ("learning_rate", "momentum", "weight_decay"):
+            opt_state.hyperparams[name] = jnp.asarray(hp[name], jnp.float32)
+        metrics: dict[str, float] = {}
+        for epoch in range(1, hp["epochs"] + 1):
+            key, k = jax.random.split(key)
+            params, batch_stats, opt_state, loss, acc = train_epoch(
+                params, batch_stats, opt_state, k, train_x, train_y,
+                model=model, tx=tx, batch_size=hp["mini_batch_size"], augmentation_type=hp["augmentation_type"],
+            )
+            val_acc, val_topk = evaluate(params, batch_stats, val_x, val_y, model=model, top_k=hp["top_k"])
+            metrics = {
+                "validation:accuracy": float(val_acc),
+                "validation:top_k_accuracy": float(val_topk),
+                "train:accuracy": float(acc),
+                "train:loss": float(loss),
+            }
+            if report is not None:
+                report(epoch, metrics)
+        return metrics
