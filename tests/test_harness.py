@@ -134,3 +134,20 @@ def test_the_tuner_runs_the_harness_with_early_stopping(small, tmp_path):
     assert len(trials) == 3 and all(t.status == "Completed" for t in trials)
     assert all(len(t.intermediate) == 2 for t in trials)  # per-epoch reports reached the store
     assert all(0 <= t.objective <= 1 for t in trials)
+
+
+def test_a_vmapped_population_matches_one_by_one_training(small):
+    clf = ImageClassifier(small, num_layers=8, mini_batch_size=64, epochs=2, augmentation_type="crop")
+    configs = [
+        {"learning_rate": 0.05, "momentum": 0.9, "weight_decay": 1e-4, "seed": 0},
+        {"learning_rate": 0.01, "momentum": 0.5, "weight_decay": 0.0, "seed": 1},
+        {"learning_rate": 0.002, "momentum": 0.0, "weight_decay": 1e-3, "seed": 2},
+    ]
+    together = clf.fit_population(configs)
+    for config, pop in zip(configs, together):
+        alone = clf.fit(config)
+        for k in alone:
+            assert pop[k] == pytest.approx(alone[k], abs=2e-3), k
+    assert together[0] != together[1]
+    with pytest.raises(ValueError, match="hyperparameter 'optimizer': member 1 has 'adam'"):
+        clf.fit_population([{"optimizer": "sgd"}, {"optimizer": "adam"}])

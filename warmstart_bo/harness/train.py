@@ -149,6 +149,25 @@ def evaluate(params, batch_stats, x, y, *, model, top_k: int):
     return jnp.mean(top[:, 0] == y), jnp.mean(jnp.any(top == y[:, None], axis=-1))
 
 
+# Hyperparameters that may differ between the members of one population (the rest fix the
+# compiled program and must agree).
+POPULATION_VARYING = ("learning_rate", "momentum", "weight_decay", "seed")
+
+
+@functools.partial(jax.jit, static_argnames=("model", "tx", "batch_size", "augmentation_type"))
+def train_epoch_population(params, batch_stats, opt_state, keys, x, y, *, model, tx, batch_size: int, augmentation_type: str):
+    """:func:`train_epoch` for a population: every argument but the data has a leading
+    trial axis (a plain ``jax.vmap``)."""
+    step = functools.partial(train_epoch.__wrapped__, model=model, tx=tx, batch_size=batch_size, augmentation_type=augmentation_type)
+    return jax.vmap(step, in_axes=(0, 0, 0, 0, None, None))(params, batch_stats, opt_state, keys, x, y)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "top_k"))
+def evaluate_population(params, batch_stats, x, y, *, model, top_k: int):
+    fn = functools.partial(evaluate.__wrapped__, model=model, top_k=top_k)
+    return jax.vmap(fn, in_axes=(0, 0, None, None))(params, batch_stats, x, y)
+
+
 class ImageClassifier:
     """Trains a ResNet on an image-classification data set; one ``fit`` is one trial.
 
@@ -182,24 +201,72 @@ class ImageClassifier:
             raise _fail("image_shape", f"is {hp['image_shape']!r} but the data set's images are {','.join(map(str, self.data.image_shape))}")
         return self.data
 
-    def fit(self, hyperparameters: Mapping[str, Any], report: Callable[[int, dict], None] | None = None) -> dict[str, float]:
-        """Trains one configuration; returns the last epoch's metrics."""
-        hp = check_hyperparameters({**self.static, **hyperparameters})
+    def _setup(self, hp: dict[str, Any]):
         data = self._dataset(hp)
         if hp["mini_batch_size"] > len(data.train_y):
             raise _fail("mini_batch_size", f"{hp['mini_batch_size']} is larger than the {len(data.train_y)} training images")
         dtype = jnp.bfloat16 if hp["precision_dtype"] == "bfloat16" else jnp.float32
-        model = ResNet(hp["num_layers"], hp["num_classes"], dtype)
+        return data, ResNet(hp["num_layers"], hp["num_classes"], dtype), make_optimizer(hp["optimizer"])
+
+    def _init(self, hp: dict[str, Any], model, tx, x0):
+        """Initial (params, batch_stats, opt_state, key) of one trial, from its seed."""
         key = jax.random.key(hp["seed"])
         k_init, key = jax.random.split(key)
-        train_x, train_y = jnp.asarray(data.train_x), jnp.asarray(data.train_y)
-        val_x, val_y = jnp.asarray(data.val_x), jnp.asarray(data.val_y)
-        variables = model.init(k_init, train_x[:1], train=False)
-        params, batch_stats = variables["params"], variables["batch_stats"]
-        tx = make_optimizer(hp["optimizer"])
-        opt_state = tx.init(params)
+        variables = model.init(k_init, x0, train=False)
+        opt_state = tx.init(variables["params"])
         for name in ("learning_rate", "momentum", "weight_decay"):
             opt_state.hyperparams[name] = jnp.asarray(hp[name], jnp.float32)
+        return variables["params"], variables["batch_stats"], opt_state, key
+
+    def fit_population(self, hyperparameters_list, report: Callable[[int, int, dict], None] | None = None) -> list[dict[str, float]]:
+        """Trains several configurations together as one vmapped population.
+
+        They may differ only in learning rate, momentum, weight decay and seed (the rest
+        fixes the compiled program). Each member follows exactly the computation of its own
+        :meth:`fit`, so results agree with one-by-one training up to floating point.
+        ``report(member, epoch, metrics)`` is called per member and epoch.
+        """
+        hps = [check_hyperparameters({**self.static, **hp}) for hp in hyperparameters_list]
+        if not hps:
+            raise ValueError("fit_population needs at least one configuration")
+        fixed = {k: v for k, v in hps[0].items() if k not in POPULATION_VARYING}
+        for i, hp in enumerate(hps[1:], start=1):
+            differ = sorted(k for k in fixed if hp[k] != fixed[k])
+            if differ:
+                raise _fail(differ[0], f"member {i} has {hp[differ[0]]!r} but member 0 has {fixed[differ[0]]!r}; a population shares everything but {POPULATION_VARYING}")
+        data, model, tx = self._setup(hps[0])
+        train_x, train_y = jnp.asarray(data.train_x), jnp.asarray(data.train_y)
+        val_x, val_y = jnp.asarray(data.val_x), jnp.asarray(data.val_y)
+        members = [self._init(hp, model, tx, train_x[:1]) for hp in hps]
+        params, batch_stats, opt_state, keys = jax.tree.map(lambda *a: jnp.stack(a), *members)
+        results: list[dict[str, float]] = [{} for _ in hps]
+        for epoch in range(1, hps[0]["epochs"] + 1):
+            split = jax.vmap(jax.random.split)(keys)
+            keys, k = split[:, 0], split[:, 1]
+            params, batch_stats, opt_state, loss, acc = train_epoch_population(
+                params, batch_stats, opt_state, k, train_x, train_y,
+                model=model, tx=tx, batch_size=hps[0]["mini_batch_size"], augmentation_type=hps[0]["augmentation_type"],
+            )
+            val_acc, val_topk = evaluate_population(params, batch_stats, val_x, val_y, model=model, top_k=hps[0]["top_k"])
+            loss, acc, val_acc, val_topk = (np.asarray(a) for a in (loss, acc, val_acc, val_topk))
+            for i in range(len(hps)):
+                results[i] = {
+                    "validation:accuracy": float(val_acc[i]),
+                    "validation:top_k_accuracy": float(val_topk[i]),
+                    "train:accuracy": float(acc[i]),
+                    "train:loss": float(loss[i]),
+                }
+                if report is not None:
+                    report(i, epoch, results[i])
+        return results
+
+    def fit(self, hyperparameters: Mapping[str, Any], report: Callable[[int, dict], None] | None = None) -> dict[str, float]:
+        """Trains one configuration; returns the last epoch's metrics."""
+        hp = check_hyperparameters({**self.static, **hyperparameters})
+        data, model, tx = self._setup(hp)
+        train_x, train_y = jnp.asarray(data.train_x), jnp.asarray(data.train_y)
+        val_x, val_y = jnp.asarray(data.val_x), jnp.asarray(data.val_y)
+        params, batch_stats, opt_state, key = self._init(hp, model, tx, train_x[:1])
         metrics: dict[str, float] = {}
         for epoch in range(1, hp["epochs"] + 1):
             key, k = jax.random.split(key)
