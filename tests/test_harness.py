@@ -151,3 +151,22 @@ def test_a_vmapped_population_matches_one_by_one_training(small):
     assert together[0] != together[1]
     with pytest.raises(ValueError, match="hyperparameter 'optimizer': member 1 has 'adam'"):
         clf.fit_population([{"optimizer": "sgd"}, {"optimizer": "adam"}])
+
+
+def test_population_executor_trains_parallel_trials_together(small, tmp_path):
+    clf = ImageClassifier(small, num_layers=8, mini_batch_size=64, epochs=2)
+    ranges = {"learning_rate": ContinuousParameter(1e-3, 0.1, "Logarithmic"), "momentum": ContinuousParameter(0.0, 0.99)}
+    store = Store(tmp_path / "s.db")
+    tuner = HyperparameterTuner(
+        clf, "validation:accuracy", ranges, objective_type="Maximize", max_jobs=4, max_parallel_jobs=2,
+        strategy="Random", random_seed=3, store=store, executor="population", progress=False,
+    )
+    tuner.fit(job_name="pop")
+    trials = store.trials("pop")
+    assert [t.status for t in trials] == ["Completed"] * 4
+    for t in trials:  # the same result as training the trial alone
+        assert t.objective == pytest.approx(clf.fit(t.hyperparameters)["validation:accuracy"], abs=2e-3)
+        assert len(t.intermediate) == 2
+    assert abs(trials[0].start_time - trials[1].start_time) < 1.0  # started as one population
+    with pytest.raises(ValueError, match="executor='population' needs an estimator with fit_population"):
+        HyperparameterTuner(lambda hp: 0.0, "loss", ranges, store=store, executor="population")

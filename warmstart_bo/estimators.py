@@ -287,6 +287,72 @@ def _metrics_from_output(out: Any, objective: str) -> dict[str, float]:
     raise _BadOutput(f"the trial returned a {type(out).__name__}; expected a number or a dict of metric values")
 
 
+def _result(metrics: dict[str, float], report: Reporter) -> dict[str, Any]:
+    """A finished trial's result from its metrics (see :func:`run_trial`)."""
+    objective_name = report.objective_metric_name
+    result: dict[str, Any] = {"status": "Failed", "objective": None, "metrics": metrics, "intermediate": [list(p) for p in report.curve], "failure_reason": None}
+    if objective_name not in metrics:
+        result["failure_reason"] = f"objective metric {objective_name!r} is missing from the metrics the trial returned: {sorted(metrics)}"
+        return result
+    value = metrics[objective_name]
+    if not math.isfinite(value):
+        result["failure_reason"] = f"objective metric {objective_name!r} is {value!r}"
+        return result
+    result["status"], result["objective"] = "Completed", value
+    return result
+
+
+def _stopped(report: Reporter, reason: str) -> dict[str, Any]:
+    """A trial ended by ``report`` raising: Stopped if early stopping did it, else Failed."""
+    early = report.early_stopped_at is not None
+    return {
+        "status": "Stopped" if early else "Failed",
+        "objective": report.curve[-1][1] if early and report.curve else None,
+        "metrics": dict(report.last_metrics),
+        "intermediate": [list(p) for p in report.curve],
+        "failure_reason": reason,
+    }
+
+
+def supports_population(estimator: Any) -> bool:
+    """Whether the estimator can train several trials together (``fit_population``)."""
+    return isinstance(estimator, FitEstimator) and callable(getattr(estimator.obj, "fit_population", None)) and callable(getattr(estimator.obj, "population_key", None))
+
+
+def run_population(estimator: FitEstimator, hyperparameters: list[dict[str, Any]], reports: list[Reporter]) -> list[dict[str, Any]]:
+    """Runs trials together with the estimator's ``fit_population``; one result per trial.
+
+    A member whose ``report`` raises (early stopping, timeout, job stop) is recorded from
+    that point on as stopped; the others train on. An exception of the population fails
+    every member with its reason.
+    """
+    ended: dict[int, str] = {}
+
+    def member_report(i: int, epoch: int, metrics: dict[str, float]) -> None:
+        if i in ended:
+            return
+        try:
+            reports[i](epoch, metrics)
+        except TrialStopped as e:
+            ended[i] = str(e)
+
+    try:
+        outputs = estimator.obj.fit_population(hyperparameters, report=member_report)
+    except Exception as e:  # the trials' own error: recorded, never raised
+        reason = f"{type(e).__name__}: {e}"[:2000]
+        return [{"status": "Failed", "objective": None, "metrics": {}, "intermediate": [list(p) for p in r.curve], "failure_reason": reason} for r in reports]
+    results = []
+    for i, (out, report) in enumerate(zip(outputs, reports)):
+        if i in ended:
+            results.append(_stopped(report, ended[i]))
+            continue
+        try:
+            results.append(_result(_metrics_from_output(out, report.objective_metric_name), report))
+        except _BadOutput as e:
+            results.append({"status": "Failed", "objective": None, "metrics": {}, "intermediate": [], "failure_reason": str(e)})
+    return results
+
+
 def run_trial(estimator: Any, hyperparameters: dict[str, Any], report: Reporter) -> dict[str, Any]:
     """Runs one trial and returns its result as plain data.
 

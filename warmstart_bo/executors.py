@@ -10,6 +10,9 @@ early (timeout, job stopped). Results come back to the tuner's thread as plain d
 - :class:`ProcessExecutor` (``"processes"``): one fresh (spawned) process per trial, killed
   on cancel; a crash of the trial cannot take the tuner down. The estimator must be
   picklable: a module-level function or an instance of a module-level class.
+- :class:`PopulationExecutor` (``"population"``): trials started together that share a
+  ``population_key`` train as one population (``fit_population``, the image classifier's
+  vmapped training) in one thread.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from warmstart_bo.estimators import Reporter, run_trial
+from warmstart_bo.estimators import Reporter, run_population, run_trial, supports_population
 
-EXECUTORS = ("threads", "processes")
+EXECUTORS = ("threads", "processes", "population")
 
 
 class ThreadExecutor:
@@ -71,6 +74,47 @@ class ThreadExecutor:
     def shutdown(self) -> None:
         for key in list(self._running):
             self.cancel(key, "executor shut down")
+
+
+class PopulationExecutor(ThreadExecutor):
+    """Buffers the trials submitted between two waits and trains compatible ones together."""
+
+    def __init__(self):
+        super().__init__()
+        self._buffer: list[tuple[Any, Any, dict[str, Any], Reporter]] = []
+
+    def check(self, estimator: Any) -> None:
+        if not supports_population(estimator):
+            raise ValueError("executor='population' needs an estimator with fit_population() and population_key(), such as the harness's ImageClassifier")
+
+    def submit(self, key: Any, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> None:
+        report = Reporter(**reporter)
+        self._running[key] = report
+        self._buffer.append((key, estimator, hyperparameters, report))
+
+    def _start_buffered(self) -> None:
+        groups: dict[Any, list] = {}
+        for item in self._buffer:
+            _, estimator, hp, _ = item
+            groups.setdefault((id(estimator), estimator.obj.population_key(hp)), []).append(item)
+        self._buffer = []
+        for items in groups.values():
+            threading.Thread(target=self._work_population, args=(items,), daemon=True, name=f"population-{items[0][0]}").start()
+
+    def _work_population(self, items) -> None:
+        keys = [k for k, _, _, _ in items]
+        results = run_population(items[0][1], [hp for _, _, hp, _ in items], [r for _, _, _, r in items])
+        for key, (_, _, _, report), result in zip(keys, items, results):
+            self._results.put((key, report, result))
+
+    def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
+        if self._buffer:
+            self._start_buffered()
+        return super().wait(timeout)
+
+    def cancel(self, key: Any, reason: str) -> None:
+        self._buffer = [item for item in self._buffer if item[0] != key]
+        super().cancel(key, reason)
 
 
 def _process_main(conn, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> None:
@@ -145,4 +189,6 @@ def make_executor(kind: str) -> ThreadExecutor | ProcessExecutor:
         return ThreadExecutor()
     if kind == "processes":
         return ProcessExecutor()
+    if kind == "population":
+        return PopulationExecutor()
     raise ValueError(f"executor must be one of {EXECUTORS}, got {kind!r}")

@@ -147,7 +147,8 @@ class HyperparameterTuner:
       metric_definitions: with a command line given as ``estimator`` (a string or list), its
         ``[{"Name", "Regex"}]``; the command is then wrapped in a CommandLineEstimator.
       max_runtime_in_seconds: a trial running longer fails (timed out).
-      executor: ``"threads"`` (default) or ``"processes"``.
+      executor: ``"threads"`` (default), ``"processes"``, or ``"population"`` (trials started
+        together train as one population, for estimators with ``fit_population``).
       progress: show a progress bar when stderr is a terminal.
     """
 

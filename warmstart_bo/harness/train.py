@@ -218,6 +218,11 @@ class ImageClassifier:
             opt_state.hyperparams[name] = jnp.asarray(hp[name], jnp.float32)
         return variables["params"], variables["batch_stats"], opt_state, key
 
+    def population_key(self, hyperparameters: Mapping[str, Any]) -> tuple:
+        """What trials must share to train together: everything but POPULATION_VARYING."""
+        hp = check_hyperparameters({**self.static, **hyperparameters})
+        return tuple(sorted((k, str(v)) for k, v in hp.items() if k not in POPULATION_VARYING))
+
     def fit_population(self, hyperparameters_list, report: Callable[[int, int, dict], None] | None = None) -> list[dict[str, float]]:
         """Trains several configurations together as one vmapped population.
 
