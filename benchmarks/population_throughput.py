@@ -17,7 +17,11 @@ import jax
 import jax.numpy as jnp
 
 from warmstart_bo.harness import ImageClassifier, load_digits
-from warmstart_bo.harness.train import check_hyperparameters, train_epoch, train_epoch_population
+from warmstart_bo.harness.train import (
+    check_hyperparameters,
+    train_epoch,
+    train_epoch_population,
+)
 
 
 def main() -> None:
@@ -45,11 +49,11 @@ def main() -> None:
         kw = dict(model=model, tx=tx, batch_size=args.batch, augmentation_type=hp["augmentation_type"])
         if p == 1:
             params, stats, opt, key = members[0]
-            run = lambda: jax.block_until_ready(train_epoch(params, stats, opt, key, x, y, **kw))  # noqa: E731
+            run = lambda: jax.block_until_ready(train_epoch(params, stats, opt, key, x, y, **kw))
             mode = "one trial"
         else:
             params, stats, opt, keys = jax.tree.map(lambda *a: jnp.stack(a), *members)
-            run = lambda: jax.block_until_ready(train_epoch_population(params, stats, opt, keys, x, y, **kw))  # noqa: E731
+            run = lambda: jax.block_until_ready(train_epoch_population(params, stats, opt, keys, x, y, **kw))
             mode = "vmap"
         run()  # compile
         start = time.perf_counter()

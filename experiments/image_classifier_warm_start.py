@@ -24,7 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from warmstart_bo import ContinuousParameter, HyperparameterTuner, Store, WarmStartConfig, WarmStartTypes
+from warmstart_bo import (
+    ContinuousParameter,
+    HyperparameterTuner,
+    Store,
+    WarmStartConfig,
+    WarmStartTypes,
+)
 from warmstart_bo.harness import ImageClassifier, load_digits, load_image_folder
 
 RANGES = {

@@ -7,7 +7,12 @@ import pytest
 from PIL import Image
 
 from warmstart_bo import ContinuousParameter, HyperparameterTuner, Store
-from warmstart_bo.harness import ImageClassifier, load_digits, load_image_folder, load_npz
+from warmstart_bo.harness import (
+    ImageClassifier,
+    load_digits,
+    load_image_folder,
+    load_npz,
+)
 from warmstart_bo.harness.augment import AUGMENTATION_TYPES, augment
 from warmstart_bo.harness.data import Dataset, from_arrays
 

@@ -25,7 +25,12 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from warmstart_bo.estimators import Reporter, run_population, run_trial, supports_population
+from warmstart_bo.estimators import (
+    Reporter,
+    run_population,
+    run_trial,
+    supports_population,
+)
 
 EXECUTORS = ("threads", "processes", "population")
 
