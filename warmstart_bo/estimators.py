@@ -287,19 +287,26 @@ def _metrics_from_output(out: Any, objective: str) -> dict[str, float]:
     raise _BadOutput(f"the trial returned a {type(out).__name__}; expected a number or a dict of metric values")
 
 
+def failed_result(reason: str, report: Reporter | None = None) -> dict[str, Any]:
+    """A Failed trial's result, keeping what it reported before failing."""
+    return {
+        "status": "Failed",
+        "objective": None,
+        "metrics": dict(report.last_metrics) if report is not None else {},
+        "intermediate": [list(p) for p in report.curve] if report is not None else [],
+        "failure_reason": reason,
+    }
+
+
 def _result(metrics: dict[str, float], report: Reporter) -> dict[str, Any]:
     """A finished trial's result from its metrics (see :func:`run_trial`)."""
-    objective_name = report.objective_metric_name
-    result: dict[str, Any] = {"status": "Failed", "objective": None, "metrics": metrics, "intermediate": [list(p) for p in report.curve], "failure_reason": None}
-    if objective_name not in metrics:
-        result["failure_reason"] = f"objective metric {objective_name!r} is missing from the metrics the trial returned: {sorted(metrics)}"
-        return result
-    value = metrics[objective_name]
+    name = report.objective_metric_name
+    if name not in metrics:
+        return {**failed_result(f"objective metric {name!r} is missing from the metrics the trial returned: {sorted(metrics)}", report), "metrics": metrics}
+    value = metrics[name]
     if not math.isfinite(value):
-        result["failure_reason"] = f"objective metric {objective_name!r} is {value!r}"
-        return result
-    result["status"], result["objective"] = "Completed", value
-    return result
+        return {**failed_result(f"objective metric {name!r} is {value!r}", report), "metrics": metrics}
+    return {"status": "Completed", "objective": value, "metrics": metrics, "intermediate": [list(p) for p in report.curve], "failure_reason": None}
 
 
 def _stopped(report: Reporter, reason: str) -> dict[str, Any]:
@@ -339,8 +346,7 @@ def run_population(estimator: FitEstimator, hyperparameters: list[dict[str, Any]
     try:
         outputs = estimator.obj.fit_population(hyperparameters, report=member_report)
     except Exception as e:  # the trials' own error: recorded, never raised
-        reason = f"{type(e).__name__}: {e}"[:2000]
-        return [{"status": "Failed", "objective": None, "metrics": {}, "intermediate": [list(p) for p in r.curve], "failure_reason": reason} for r in reports]
+        return [failed_result(f"{type(e).__name__}: {e}"[:2000], r) for r in reports]
     results = []
     for i, (out, report) in enumerate(zip(outputs, reports)):
         if i in ended:
@@ -349,7 +355,7 @@ def run_population(estimator: FitEstimator, hyperparameters: list[dict[str, Any]
         try:
             results.append(_result(_metrics_from_output(out, report.objective_metric_name), report))
         except _BadOutput as e:
-            results.append({"status": "Failed", "objective": None, "metrics": {}, "intermediate": [], "failure_reason": str(e)})
+            results.append(failed_result(str(e), report))
     return results
 
 
@@ -360,37 +366,13 @@ def run_trial(estimator: Any, hyperparameters: dict[str, Any], report: Reporter)
     finite float or None), ``metrics``, ``intermediate`` (``[[step, value], ...]``) and
     ``failure_reason``. Never raises for an error of the trial itself.
     """
-    objective_name = report.objective_metric_name
-    result: dict[str, Any] = {"status": "Failed", "objective": None, "metrics": {}, "intermediate": [], "failure_reason": None}
     try:
         out = estimator.run(hyperparameters, report)
-        metrics = _metrics_from_output(out, objective_name)
+        metrics = _metrics_from_output(out, report.objective_metric_name)
     except _BadOutput as e:
-        result["metrics"] = dict(report.last_metrics)
-        result["failure_reason"] = str(e)
-        return result
+        return failed_result(str(e), report)
     except TrialStopped as e:
-        result["intermediate"] = [list(p) for p in report.curve]
-        result["metrics"] = dict(report.last_metrics)
-        result["failure_reason"] = str(e)
-        if report.early_stopped_at is not None:
-            result["status"] = "Stopped"
-            result["objective"] = report.curve[-1][1] if report.curve else None
-        return result
+        return _stopped(report, str(e))
     except Exception as e:  # the trial's own error: recorded, never raised
-        result["intermediate"] = [list(p) for p in report.curve]
-        result["metrics"] = dict(report.last_metrics)
-        result["failure_reason"] = f"{type(e).__name__}: {e}"[:2000]
-        return result
-    result["metrics"] = metrics
-    result["intermediate"] = [list(p) for p in report.curve]
-    if objective_name not in metrics:
-        result["failure_reason"] = f"objective metric {objective_name!r} is missing from the metrics the trial returned: {sorted(metrics)}"
-        return result
-    value = metrics[objective_name]
-    if not math.isfinite(value):
-        result["failure_reason"] = f"objective metric {objective_name!r} is {value!r}"
-        return result
-    result["status"] = "Completed"
-    result["objective"] = value
-    return result
+        return failed_result(f"{type(e).__name__}: {e}"[:2000], report)
+    return _result(metrics, report)

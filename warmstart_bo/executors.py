@@ -27,6 +27,7 @@ from typing import Any
 
 from warmstart_bo.estimators import (
     Reporter,
+    failed_result,
     run_population,
     run_trial,
     supports_population,
@@ -167,10 +168,7 @@ class ProcessExecutor:
                 result = conn.recv()
             except (EOFError, OSError):
                 proc.join(5)
-                result = {
-                    "status": "Failed", "objective": None, "metrics": {}, "intermediate": [],
-                    "failure_reason": f"the trial's process died (exit code {proc.exitcode})",
-                }
+                result = failed_result(f"the trial's process died (exit code {proc.exitcode})")
             conn.close()
             proc.join(5)
             out.append((key, result))

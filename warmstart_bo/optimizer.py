@@ -367,7 +367,10 @@ class Optimizer:
         if kind == "stacked":
             below = self._fit_parent_stack(dtype)
             model = stacked.push(below, Task(x_obs, y_std), cat, self.priors, self.random_seed + len(y_std), dtype, capacity)
-            loo_mean = np.asarray(_loo(model.levels[-1])[0])[: len(y_std)] + stacked.stack_mean(below, x_obs, dtype)
+            # The top level saw residuals r = y - (mean below); its LOO mean of r plus that mean.
+            top = model.levels[-1]
+            residual = np.asarray(top.data.y)[: len(y_std)]
+            loo_mean = y_std - residual + np.asarray(_loo(top)[0])[: len(y_std)]
         else:
             model = self._icm_model(x_obs, y_std, dtype, capacity - len(y_std))
             rows = np.asarray(model.data.mask) & (np.asarray(model.data.task) == int(model.target))

@@ -34,6 +34,7 @@ from warmstart_bo.estimators import (
     CommandLineEstimator,
     as_estimator,
     estimator_from_description,
+    failed_result,
 )
 from warmstart_bo.executors import EXECUTORS, make_executor
 from warmstart_bo.optimizer import OBJECTIVE_TYPES
@@ -302,7 +303,7 @@ class HyperparameterTuner:
         """
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError(f"tuning job {self.tuning_job_name!r} is still running; wait() or stop() it first")
-        if isinstance(self.estimator.fn if hasattr(self.estimator, "fn") else None, _NotStored):
+        if isinstance(getattr(self.estimator, "fn", None), _NotStored):
             raise ValueError(
                 f"job {self.tuning_job_name!r} ran a Python estimator ({self.estimator.fn.description.get('name')}), "
                 "which is not stored; attach with estimator= to resume it"
@@ -581,7 +582,7 @@ class _JobRun:
                     now = time.monotonic()
                     for index in [i for i, r in self.running.items() if now - r["start"] > t.max_runtime_in_seconds]:
                         executor.cancel(index, "timed out")
-                        self._handle(executor, index, _failed(f"timed out after {t.max_runtime_in_seconds:g} s"), bar)
+                        self._handle(executor, index, failed_result(f"timed out after {t.max_runtime_in_seconds:g} s"), bar)
         except KeyboardInterrupt:
             self._stop_all(executor, "stopped by Ctrl-C with the tuning job")
             store.finish_job(name, "Stopped", "interrupted (Ctrl-C)")
@@ -639,10 +640,6 @@ class _JobRun:
         bar.update(1)
         if self.best is not None:
             bar.set_postfix(best=f"{self.best:.6g}")
-
-
-def _failed(reason: str) -> dict[str, Any]:
-    return {"status": "Failed", "objective": None, "metrics": {}, "intermediate": [], "failure_reason": reason}
 
 
 class _NoBar:
