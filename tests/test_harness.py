@@ -1,5 +1,10 @@
 """The Flax image-classifier harness on CPU: tiny epochs, learning, augmentations, data errors."""
 
+import json
+import os
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,6 +20,8 @@ from warmstart_bo.harness import (
 )
 from warmstart_bo.harness.augment import AUGMENTATION_TYPES, augment
 from warmstart_bo.harness.data import Dataset, from_arrays
+from warmstart_bo.harness.models import ResNet
+from warmstart_bo.harness.population import FORMULATIONS
 
 
 @pytest.fixture(scope="module")
@@ -141,21 +148,66 @@ def test_the_tuner_runs_the_harness_with_early_stopping(small, tmp_path):
     assert all(0 <= t.objective <= 1 for t in trials)
 
 
-def test_a_vmapped_population_matches_one_by_one_training(small):
-    clf = ImageClassifier(small, num_layers=8, mini_batch_size=64, epochs=2, augmentation_type="crop")
-    configs = [
-        {"learning_rate": 0.05, "momentum": 0.9, "weight_decay": 1e-4, "seed": 0},
-        {"learning_rate": 0.01, "momentum": 0.5, "weight_decay": 0.0, "seed": 1},
-        {"learning_rate": 0.002, "momentum": 0.0, "weight_decay": 1e-3, "seed": 2},
-    ]
-    together = clf.fit_population(configs)
-    for config, pop in zip(configs, together):
+POPULATION = [
+    {"learning_rate": 0.05, "momentum": 0.9, "weight_decay": 1e-4, "seed": 0},
+    {"learning_rate": 0.01, "momentum": 0.5, "weight_decay": 0.0, "seed": 1},
+    {"learning_rate": 0.002, "momentum": 0.0, "weight_decay": 1e-3, "seed": 2},
+]
+
+
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+def test_a_population_matches_one_by_one_training(small, formulation):
+    clf = ImageClassifier(small, population=formulation, num_layers=8, mini_batch_size=64, epochs=2, augmentation_type="crop")
+    together = clf.fit_population(POPULATION)
+    for config, pop in zip(POPULATION, together):
         alone = clf.fit(config)
         for k in alone:
             assert pop[k] == pytest.approx(alone[k], abs=2e-3), k
     assert together[0] != together[1]
     with pytest.raises(ValueError, match="hyperparameter 'optimizer': member 1 has 'adam'"):
         clf.fit_population([{"optimizer": "sgd"}, {"optimizer": "adam"}])
+    with pytest.raises(ValueError, match="population must be 'auto' or one of"):
+        ImageClassifier(small, population="vmap")
+
+
+@pytest.mark.parametrize("depth, shape", [(8, "1,8,8"), (18, "3,64,64")])
+@pytest.mark.parametrize("formulation", FORMULATIONS)
+def test_population_networks_are_their_members_stacked(formulation, depth, shape):
+    """Same parameter tree, same logits and batch statistics as each member alone (the
+    ImageNet-style stem, strides and max pooling included)."""
+    c, h, w = (int(v) for v in shape.split(","))
+    x = jax.random.uniform(jax.random.key(0), (3, 4, h, w, c))
+    single, together = ResNet(depth, 10), ResNet(depth, 10, population=formulation)
+    members = [single.init(jax.random.key(i), x[i], train=False) for i in range(3)]
+    stacked = jax.tree.map(lambda *a: jnp.stack(a), *members)
+    assert jax.tree.map(jnp.shape, together.init(jax.random.key(0), x, train=False)) == jax.tree.map(jnp.shape, stacked)
+    logits, stats = together.apply(stacked, x, train=True, mutable=["batch_stats"])
+    for i, variables in enumerate(members):
+        alone, alone_stats = single.apply(variables, x[i], train=True, mutable=["batch_stats"])
+        np.testing.assert_allclose(logits[i], alone, atol=1e-4)
+        jax.tree.map(lambda a, b, i=i: np.testing.assert_allclose(a, b[i], atol=1e-5), alone_stats, stats)
+
+
+def test_a_population_shards_over_devices_and_still_matches(tmp_path):
+    """Two (forced) CPU devices, three members: one padded member, the same results."""
+    script = tmp_path / "shard.py"
+    script.write_text(
+        "import json, jax\n"
+        "from warmstart_bo.harness import ImageClassifier, load_digits\n"
+        "from warmstart_bo.harness.data import Dataset\n"
+        "d = load_digits('1,8,8')\n"
+        "small = Dataset(d.train_x[:256], d.train_y[:256], d.val_x[:128], d.val_y[:128], 10)\n"
+        f"configs = {POPULATION!r}\n"
+        "clf = ImageClassifier(small, num_layers=8, mini_batch_size=64, epochs=2)\n"
+        "print(json.dumps({'devices': len(clf.devices), 'together': clf.fit_population(configs), 'alone': [clf.fit(c) for c in configs]}))\n"
+    )
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=600, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["devices"] == 2
+    for pop, alone in zip(result["together"], result["alone"], strict=True):
+        for k in alone:
+            assert pop[k] == pytest.approx(alone[k], abs=2e-3), k
 
 
 def test_population_executor_trains_parallel_trials_together(small, tmp_path):

@@ -68,7 +68,7 @@ def resize(images: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
 
 def _split(x: np.ndarray, y: np.ndarray, num_classes: int, val_fraction: float, seed: int) -> Dataset:
     order = np.random.default_rng(seed).permutation(len(y))
-    n_val = max(1, int(round(val_fraction * len(y))))
+    n_val = max(1, round(val_fraction * len(y)))
     val, train = order[:n_val], order[n_val:]
     return Dataset(x[train], y[train].astype(np.int32), x[val], y[val].astype(np.int32), num_classes)
 

@@ -28,6 +28,7 @@ import optax
 from warmstart_bo.harness.augment import AUGMENTATION_TYPES, augment
 from warmstart_bo.harness.data import Dataset, load_digits, parse_image_shape
 from warmstart_bo.harness.models import ResNet, check_depth
+from warmstart_bo.harness.population import FORMULATIONS
 
 OPTIMIZERS = ("sgd", "nag", "adam", "rmsprop")
 PRECISIONS = ("float32", "bfloat16")
@@ -155,18 +156,65 @@ def evaluate(params, batch_stats, x, y, *, model, top_k: int):
 POPULATION_VARYING = ("learning_rate", "momentum", "weight_decay", "seed")
 
 
-@functools.partial(jax.jit, static_argnames=("model", "tx", "batch_size", "augmentation_type"))
-def train_epoch_population(params, batch_stats, opt_state, keys, x, y, *, model, tx, batch_size: int, augmentation_type: str):
-    """:func:`train_epoch` for a population: every argument but the data has a leading
-    trial axis (a plain ``jax.vmap``)."""
-    step = functools.partial(train_epoch.__wrapped__, model=model, tx=tx, batch_size=batch_size, augmentation_type=augmentation_type)
-    return jax.vmap(step, in_axes=(0, 0, 0, 0, None, None))(params, batch_stats, opt_state, keys, x, y)
+def _population_loss(params, batch_stats, model, x, y):
+    """Summed member losses: each member's gradient is that of its own mean loss."""
+    logits, updates = model.apply({"params": params, "batch_stats": batch_stats}, x, train=True, mutable=["batch_stats"])
+    losses = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), y), axis=1)
+    return jnp.sum(losses), (updates["batch_stats"], losses, jnp.mean(jnp.argmax(logits, -1) == y, axis=1))
 
 
-@functools.partial(jax.jit, static_argnames=("model", "top_k"))
-def evaluate_population(params, batch_stats, x, y, *, model, top_k: int):
-    fn = functools.partial(evaluate.__wrapped__, model=model, top_k=top_k)
-    return jax.vmap(fn, in_axes=(0, 0, None, None))(params, batch_stats, x, y)
+def _epoch_plan(key, n: int, steps: int, batch_size: int):
+    """A member's shuffle and augmentation keys, drawn exactly as :func:`train_epoch` draws them."""
+    k_perm, k_aug = jax.random.split(key)
+    return jax.random.permutation(k_perm, n)[: steps * batch_size].reshape(steps, batch_size), jax.random.split(k_aug, steps)
+
+
+def _train_epoch_population(params, batch_stats, opt_state, keys, x, y, *, model, tx, batch_size: int, augmentation_type: str):
+    steps = max(1, x.shape[0] // batch_size)
+    orders, step_keys = jax.vmap(lambda k: _epoch_plan(k, x.shape[0], steps, batch_size))(keys)
+    member_augment = jax.vmap(lambda k, idx: augment(k, x[idx], augmentation_type))
+
+    def step(carry, inputs):
+        params, batch_stats, opt_state = carry
+        idx, k = inputs  # (P, batch), (P,)
+        grad_fn = jax.value_and_grad(_population_loss, has_aux=True)
+        (_, (batch_stats, loss, acc)), grads = grad_fn(params, batch_stats, model, member_augment(k, idx), y[idx])
+        updates, opt_state = jax.vmap(tx.update)(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), batch_stats, opt_state), (loss, acc)
+
+    carry, (losses, accs) = jax.lax.scan(step, (params, batch_stats, opt_state), (orders.swapaxes(0, 1), step_keys.swapaxes(0, 1)))
+    return *carry, jnp.mean(losses, axis=0), jnp.mean(accs, axis=0)
+
+
+def _evaluate_population(params, batch_stats, x, y, *, model, top_k: int):
+    xs = jnp.broadcast_to(x, (jax.tree.leaves(params)[0].shape[0], *x.shape))
+    logits = model.apply({"params": params, "batch_stats": batch_stats}, xs, train=False)
+    top = jax.lax.top_k(logits, top_k)[1]
+    return jnp.mean(top[..., 0] == y, axis=1), jnp.mean(jnp.any(top == y[:, None], axis=-1), axis=1)
+
+
+def _over_devices(fn, devices: tuple | None, n_member_args: int):
+    """``fn`` jitted, and with its member axis sharded over ``devices`` when there are several."""
+    if devices is None or len(devices) < 2:
+        return jax.jit(fn)
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("population",))
+    members, shared = jax.sharding.PartitionSpec("population"), jax.sharding.PartitionSpec()
+    in_specs = (members,) * n_member_args + (shared, shared)
+    return jax.jit(jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=members))
+
+
+@functools.cache
+def population_programs(model, tx, batch_size: int, augmentation_type: str, top_k: int, devices: tuple | None = None):
+    """The compiled epoch and evaluation of a population (members on the leading axis of
+    every array but the data), for a population-layout ``model``, sharded over ``devices``.
+
+    ``train(params, batch_stats, opt_state, keys, x, y)`` and ``evaluate(params,
+    batch_stats, x, y)`` mirror :func:`train_epoch` and :func:`evaluate` member by member.
+    With several devices the population size must be a multiple of their number.
+    """
+    train = functools.partial(_train_epoch_population, model=model, tx=tx, batch_size=batch_size, augmentation_type=augmentation_type)
+    evaluate_ = functools.partial(_evaluate_population, model=model, top_k=top_k)
+    return _over_devices(train, devices, 4), _over_devices(evaluate_, devices, 2)
 
 
 class ImageClassifier:
@@ -175,11 +223,20 @@ class ImageClassifier:
     Args:
       data: a :class:`~warmstart_bo.harness.data.Dataset`; None loads scikit-learn's digits
         at the trial's ``image_shape``.
+      population: how :meth:`fit_population` lays out a population, ``"grouped"`` or
+        ``"matmul"`` (see :mod:`warmstart_bo.harness.population`); ``"auto"`` takes
+        ``"matmul"`` on an accelerator and ``"grouped"`` on CPU.
+      devices: the devices a population is sharded over (default: all of JAX's default
+        backend; one device trains the whole population).
       **static: fixed hyperparameters (as ``set_hyperparameters``).
     """
 
-    def __init__(self, data: Dataset | None = None, **static: Any):
+    def __init__(self, data: Dataset | None = None, *, population: str = "auto", devices=None, **static: Any):
+        if population not in ("auto", *FORMULATIONS):
+            raise ValueError(f"population must be 'auto' or one of {FORMULATIONS}, got {population!r}")
         self.data = data
+        self.population = population
+        self.devices = tuple(jax.devices() if devices is None else devices)
         self.static: dict[str, Any] = {}
         self.set_hyperparameters(**static)
         self._digits: dict[tuple, Dataset] = {}
@@ -224,12 +281,20 @@ class ImageClassifier:
         hp = check_hyperparameters({**self.static, **hyperparameters})
         return tuple(sorted((k, str(v)) for k, v in hp.items() if k not in POPULATION_VARYING))
 
+    def population_formulation(self) -> str:
+        """The population layout in use (``"auto"`` resolved against the first device)."""
+        if self.population != "auto":
+            return self.population
+        return "grouped" if self.devices[0].platform == "cpu" else "matmul"
+
     def fit_population(self, hyperparameters_list, report: Callable[[int, int, dict], None] | None = None) -> list[dict[str, float]]:
-        """Trains several configurations together as one vmapped population.
+        """Trains several configurations together as one population.
 
         They may differ only in learning rate, momentum, weight decay and seed (the rest
         fixes the compiled program). Each member follows exactly the computation of its own
-        :meth:`fit`, so results agree with one-by-one training up to floating point.
+        :meth:`fit`, so results agree with one-by-one training up to floating point; the
+        population runs as one network of grouped convolutions or batched matrix products
+        (:attr:`population`), its members split over :attr:`devices`.
         ``report(member, epoch, metrics)`` is called per member and epoch.
         """
         hps = [check_hyperparameters({**self.static, **hp}) for hp in hyperparameters_list]
@@ -241,19 +306,22 @@ class ImageClassifier:
             if differ:
                 raise _fail(differ[0], f"member {i} has {hp[differ[0]]!r} but member 0 has {fixed[differ[0]]!r}; a population shares everything but {POPULATION_VARYING}")
         data, model, tx = self._setup(hps[0])
+        devices = self.devices[: len(hps)]
+        padded = hps + [hps[0]] * (-len(hps) % len(devices))  # a whole number of members per device
+        train, evaluate_ = population_programs(
+            model.clone(population=self.population_formulation()), tx, hps[0]["mini_batch_size"], hps[0]["augmentation_type"],
+            hps[0]["top_k"], devices if len(devices) > 1 else None,
+        )
         train_x, train_y = jnp.asarray(data.train_x), jnp.asarray(data.train_y)
         val_x, val_y = jnp.asarray(data.val_x), jnp.asarray(data.val_y)
-        members = [self._init(hp, model, tx, train_x[:1]) for hp in hps]
+        members = [self._init(hp, model, tx, train_x[:1]) for hp in padded]
         params, batch_stats, opt_state, keys = jax.tree.map(lambda *a: jnp.stack(a), *members)
         results: list[dict[str, float]] = [{} for _ in hps]
         for epoch in range(1, hps[0]["epochs"] + 1):
             split = jax.vmap(jax.random.split)(keys)
             keys, k = split[:, 0], split[:, 1]
-            params, batch_stats, opt_state, loss, acc = train_epoch_population(
-                params, batch_stats, opt_state, k, train_x, train_y,
-                model=model, tx=tx, batch_size=hps[0]["mini_batch_size"], augmentation_type=hps[0]["augmentation_type"],
-            )
-            val_acc, val_topk = evaluate_population(params, batch_stats, val_x, val_y, model=model, top_k=hps[0]["top_k"])
+            params, batch_stats, opt_state, loss, acc = train(params, batch_stats, opt_state, k, train_x, train_y)
+            val_acc, val_topk = evaluate_(params, batch_stats, val_x, val_y)
             loss, acc, val_acc, val_topk = (np.asarray(a) for a in (loss, acc, val_acc, val_topk))
             for i in range(len(hps)):
                 results[i] = {
