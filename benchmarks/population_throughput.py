@@ -1,8 +1,12 @@
-"""Throughput of the image-classifier harness: one trial at a time against vmapped
-populations of 2, 4, 8 and 16 trials, on whatever device JAX finds.
+"""Throughput of the image-classifier harness: one trial at a time against populations of
+2, 4, 8 and 16 trials, on whatever device JAX finds.
 
-Prints images per second (summed over the population) and trials per hour (for
-``--epochs`` epochs per trial), after one warm-up epoch that compiles.
+Each population size runs in three formulations: ``vmap`` (plain ``jax.vmap`` of the
+one-trial epoch, the baseline), ``grouped`` (the members' convolutions as one grouped
+convolution) and ``matmul`` (convolutions as one batched matrix product over members);
+see :mod:`warmstart_bo.harness.population`. Prints images per second (summed over the
+population), trials per hour (for ``--epochs`` epochs per trial) and the speed-up over one
+trial at a time, after one warm-up epoch that compiles.
 
     python benchmarks/population_throughput.py                           # digits 8x8, ResNet-8 (CPU-sized)
     python benchmarks/population_throughput.py --num-layers 20 --image-shape 3,32,32 --batch 128
@@ -11,17 +15,36 @@ Prints images per second (summed over the population) and trials per hour (for
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from warmstart_bo.harness import ImageClassifier, load_digits
+from warmstart_bo.harness.data import Dataset
+from warmstart_bo.harness.population import FORMULATIONS
 from warmstart_bo.harness.train import (
     check_hyperparameters,
+    population_programs,
     train_epoch,
-    train_epoch_population,
 )
+
+
+def dataset(image_shape: str, n: int):
+    """The digits at ``image_shape`` (resized), repeated to ``n`` training images."""
+    d = load_digits(image_shape)
+    reps = -(-n // len(d.train_y))
+    return Dataset(np.concatenate([d.train_x] * reps)[:n], np.concatenate([d.train_y] * reps)[:n], d.val_x, d.val_y, d.num_classes)
+
+
+def timed(run, repeats: int) -> float:
+    run()  # compile
+    start = time.perf_counter()
+    for _ in range(repeats):
+        run()
+    return (time.perf_counter() - start) / repeats
 
 
 def main() -> None:
@@ -29,40 +52,47 @@ def main() -> None:
     ap.add_argument("--num-layers", type=int, default=8)
     ap.add_argument("--image-shape", default="1,8,8")
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--train-images", type=int, default=1280, help="images per epoch (the digits, repeated)")
     ap.add_argument("--epochs", type=int, default=10, help="epochs per trial, for trials per hour")
-    ap.add_argument("--populations", default="1,2,4,8,16")
+    ap.add_argument("--populations", default="1,2,4,8,16", help="population sizes; 1 shows each formulation's cost for a single trial")
+    ap.add_argument("--modes", default="vmap," + ",".join(FORMULATIONS))
+    ap.add_argument("--precision", default="float32", choices=("float32", "bfloat16"))
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    data = load_digits(args.image_shape)
-    clf = ImageClassifier(data, num_layers=args.num_layers, image_shape=args.image_shape, mini_batch_size=args.batch)
+    data = dataset(args.image_shape, args.train_images)
+    clf = ImageClassifier(data, num_layers=args.num_layers, image_shape=args.image_shape, mini_batch_size=args.batch, precision_dtype=args.precision)
     hp = check_hyperparameters({**clf.static})
     _, model, tx = clf._setup(hp)
     x, y = jnp.asarray(data.train_x), jnp.asarray(data.train_y)
-    steps = len(data.train_y) // args.batch
-    images = steps * args.batch
+    images = (len(data.train_y) // args.batch) * args.batch
+    kw = {"model": model, "tx": tx, "batch_size": args.batch, "augmentation_type": hp["augmentation_type"]}
     device = jax.devices()[0]
-    print(f"device: {device.device_kind} ({device.platform}); ResNet-{args.num_layers}, images {args.image_shape}, batch {args.batch}, {images} images per epoch")
-    print(f"{'trials':>7} {'mode':>12} {'s/epoch':>9} {'images/s':>10} {'trials/hour':>12} {'speed-up':>9}")
-    base = None
+    print(f"device: {device.device_kind} ({device.platform}), {jax.device_count()} device(s); jax {jax.__version__}")
+    print(f"ResNet-{args.num_layers}, images {args.image_shape}, batch {args.batch}, {args.precision}, {images} images per epoch, {args.epochs} epochs per trial")
+    print(f"{'trials':>7} {'mode':>10} {'s/epoch':>9} {'images/s':>10} {'trials/hour':>12} {'speed-up':>9}")
+
+    def row(p: int, mode: str, per_epoch: float, base: float | None) -> float:
+        trials_per_hour = 3600.0 * p / (per_epoch * args.epochs)
+        print(f"{p:>7} {mode:>10} {per_epoch:>9.3f} {images * p / per_epoch:>10.0f} {trials_per_hour:>12.0f} {trials_per_hour / (base or trials_per_hour):>8.2f}x", flush=True)
+        return trials_per_hour
+
+    params, stats, opt, key = clf._init(hp, model, tx, x[:1])
+    base = row(1, "one trial", timed(lambda: jax.block_until_ready(train_epoch(params, stats, opt, key, x, y, **kw)), args.repeats), None)
+    vmapped = jax.jit(jax.vmap(functools.partial(train_epoch.__wrapped__, **kw), in_axes=(0, 0, 0, 0, None, None)))
     for p in [int(v) for v in args.populations.split(",")]:
         members = [clf._init({**hp, "seed": i}, model, tx, x[:1]) for i in range(p)]
-        kw = dict(model=model, tx=tx, batch_size=args.batch, augmentation_type=hp["augmentation_type"])
-        if p == 1:
-            params, stats, opt, key = members[0]
-            run = lambda: jax.block_until_ready(train_epoch(params, stats, opt, key, x, y, **kw))
-            mode = "one trial"
-        else:
-            params, stats, opt, keys = jax.tree.map(lambda *a: jnp.stack(a), *members)
-            run = lambda: jax.block_until_ready(train_epoch_population(params, stats, opt, keys, x, y, **kw))
-            mode = "vmap"
-        run()  # compile
-        start = time.perf_counter()
-        for _ in range(args.repeats):
-            run()
-        per_epoch = (time.perf_counter() - start) / args.repeats
-        trials_per_hour = 3600.0 * p / (per_epoch * args.epochs)
-        base = base or trials_per_hour
-        print(f"{p:>7} {mode:>12} {per_epoch:>9.3f} {images * p / per_epoch:>10.0f} {trials_per_hour:>12.0f} {trials_per_hour / base:>8.2f}x")
+        state = jax.tree.map(lambda *a: jnp.stack(a), *members)
+        for mode in args.modes.split(","):
+            if mode == "vmap":
+                fn = vmapped
+            else:
+                fn, _ = population_programs(model.clone(population=mode), tx, args.batch, hp["augmentation_type"], hp["top_k"])
+            try:
+                per_epoch = timed(lambda fn=fn, state=state: jax.block_until_ready(fn(*state, x, y)), args.repeats)
+            except jax.errors.JaxRuntimeError as e:  # out of memory at a large population: say so, go on
+                print(f"{p:>7} {mode:>10}  failed: {type(e).__name__}: {str(e).splitlines()[0][:80]}")
+                continue
+            row(p, mode, per_epoch, base)
 
 
 if __name__ == "__main__":

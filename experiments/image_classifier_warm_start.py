@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--mini-batch-size", type=int, default=64)
     ap.add_argument("--data-folder", default=None, help="one folder per class; default: scikit-learn's digits")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--executor", default="population", choices=("population", "threads"), help="population: parallel trials train as one network")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -63,7 +64,7 @@ def main() -> None:
     else:
         data = load_digits(args.image_shape)
     static = dict(num_layers=args.num_layers, image_shape=args.image_shape, num_classes=data.num_classes, mini_batch_size=args.mini_batch_size, epochs=args.epochs, optimizer="sgd")
-    common = dict(objective_type="Maximize", max_jobs=args.trials, max_parallel_jobs=args.parallel, store=store, progress=False)
+    common = dict(objective_type="Maximize", max_jobs=args.trials, max_parallel_jobs=args.parallel, store=store, executor=args.executor, progress=False)
     jobs = [
         ("cold", "crop", None),
         ("identical", "crop", WarmStartConfig(WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM, ["cold"])),
@@ -81,7 +82,7 @@ def main() -> None:
         kind = "none" if warm is None else f"{warm.warm_start_type} from {', '.join(warm.parents)}"
         rows.append(f"| {name} | {kind} | {augmentation} | {np.nanmax(acc):.4f} | {running[0]:.4f} / {running[min(2, len(running) - 1)]:.4f} / {running[-1]:.4f} |")
     device = __import__("jax").devices()[0]
-    header = f"{len(jobs)} jobs x {args.trials} trials ({args.parallel} in parallel), ResNet-{args.num_layers}, {args.epochs} epochs, image shape {args.image_shape}, on {device.device_kind} ({platform.machine()}, {os.cpu_count()} cores); {time.time() - start:.0f} s in all\n\n"
+    header = f"{len(jobs)} jobs x {args.trials} trials ({args.parallel} in parallel, executor {args.executor}), ResNet-{args.num_layers}, {args.epochs} epochs, image shape {args.image_shape}, on {device.device_kind} ({platform.machine()}, {os.cpu_count()} cores); {time.time() - start:.0f} s in all\n\n"
     (out / "table.md").write_text(header + "\n".join(rows) + "\n")
     print(header + "\n".join(rows))
     from matplotlib.figure import Figure

@@ -166,7 +166,7 @@ def test_a_population_matches_one_by_one_training(small, formulation):
     assert together[0] != together[1]
     with pytest.raises(ValueError, match="hyperparameter 'optimizer': member 1 has 'adam'"):
         clf.fit_population([{"optimizer": "sgd"}, {"optimizer": "adam"}])
-    with pytest.raises(ValueError, match="population must be 'auto' or one of"):
+    with pytest.raises(ValueError, match="population must be one of"):
         ImageClassifier(small, population="vmap")
 
 

@@ -223,17 +223,17 @@ class ImageClassifier:
     Args:
       data: a :class:`~warmstart_bo.harness.data.Dataset`; None loads scikit-learn's digits
         at the trial's ``image_shape``.
-      population: how :meth:`fit_population` lays out a population, ``"grouped"`` or
-        ``"matmul"`` (see :mod:`warmstart_bo.harness.population`); ``"auto"`` takes
-        ``"matmul"`` on an accelerator and ``"grouped"`` on CPU.
+      population: how :meth:`fit_population` lays out a population, ``"matmul"`` or
+        ``"grouped"`` (see :mod:`warmstart_bo.harness.population`;
+        ``benchmarks/population_throughput.py`` compares them).
       devices: the devices a population is sharded over (default: all of JAX's default
         backend; one device trains the whole population).
       **static: fixed hyperparameters (as ``set_hyperparameters``).
     """
 
-    def __init__(self, data: Dataset | None = None, *, population: str = "auto", devices=None, **static: Any):
-        if population not in ("auto", *FORMULATIONS):
-            raise ValueError(f"population must be 'auto' or one of {FORMULATIONS}, got {population!r}")
+    def __init__(self, data: Dataset | None = None, *, population: str = "matmul", devices=None, **static: Any):
+        if population not in FORMULATIONS:
+            raise ValueError(f"population must be one of {FORMULATIONS}, got {population!r}")
         self.data = data
         self.population = population
         self.devices = tuple(jax.devices() if devices is None else devices)
@@ -281,12 +281,6 @@ class ImageClassifier:
         hp = check_hyperparameters({**self.static, **hyperparameters})
         return tuple(sorted((k, str(v)) for k, v in hp.items() if k not in POPULATION_VARYING))
 
-    def population_formulation(self) -> str:
-        """The population layout in use (``"auto"`` resolved against the first device)."""
-        if self.population != "auto":
-            return self.population
-        return "grouped" if self.devices[0].platform == "cpu" else "matmul"
-
     def fit_population(self, hyperparameters_list, report: Callable[[int, int, dict], None] | None = None) -> list[dict[str, float]]:
         """Trains several configurations together as one population.
 
@@ -309,7 +303,7 @@ class ImageClassifier:
         devices = self.devices[: len(hps)]
         padded = hps + [hps[0]] * (-len(hps) % len(devices))  # a whole number of members per device
         train, evaluate_ = population_programs(
-            model.clone(population=self.population_formulation()), tx, hps[0]["mini_batch_size"], hps[0]["augmentation_type"],
+            model.clone(population=self.population), tx, hps[0]["mini_batch_size"], hps[0]["augmentation_type"],
             hps[0]["top_k"], devices if len(devices) > 1 else None,
         )
         train_x, train_y = jnp.asarray(data.train_x), jnp.asarray(data.train_y)
