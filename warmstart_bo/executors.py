@@ -13,6 +13,10 @@ early (timeout, job stopped). Results come back to the tuner's thread as plain d
 - :class:`PopulationExecutor` (``"population"``): trials started together that share a
   ``population_key`` train as one population (``fit_population``, the image classifier's
   vmapped training) in one thread.
+- :class:`RayExecutor` (``"ray"``): each trial a Ray task with the resources it asks for, on
+  a local Ray started on demand or an existing cluster (``pip install warmstart-bo[ray]``).
+  Results come back to the tuner, still the only writer of the store; a worker that dies
+  makes its trial Failed (and retried when the job allows).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from warmstart_bo.estimators import (
     supports_population,
 )
 
-EXECUTORS = ("threads", "processes", "population")
+EXECUTORS = ("threads", "processes", "population", "ray")
 
 
 class ThreadExecutor:
@@ -187,7 +191,124 @@ class ProcessExecutor:
             self.cancel(key, "executor shut down")
 
 
-def make_executor(kind: str) -> ThreadExecutor | ProcessExecutor:
+def _ray_trial(estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial inside a Ray worker: the same :func:`run_trial` as everywhere, early
+    stopping included (the reporter carries the finished trials' curves)."""
+    return run_trial(estimator, hyperparameters, Reporter(**reporter))
+
+
+class RayExecutor:
+    """Runs each trial as a Ray task.
+
+    Args:
+      address: a running cluster (``"auto"``, ``"ray://head:10001"``, ...); None starts a
+        local Ray on first use, unless this process already has one (``ray.init``).
+      num_cpus, num_gpus: what each trial asks for; fractions share a device (``0.5``
+        runs two trials per GPU).
+      resources: custom resources per trial (``{"accelerator_type:H100": 0.01}``).
+      init_options: extra ``ray.init`` arguments (``num_cpus`` of a local Ray, a
+        ``runtime_env`` that ships code to a cluster, ...).
+
+    Ray's own task retries are off: a trial whose worker dies comes back Failed, and the
+    tuner's ``max_retry_attempts`` decides whether it runs again. A cancelled trial's
+    worker is killed (``ray.cancel(force=True)``).
+    """
+
+    kind = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: float = 1, num_gpus: float = 0, resources: Mapping[str, float] | None = None, init_options: Mapping[str, Any] | None = None):
+        for name, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"RayExecutor {name} must be a non-negative number, got {value!r}")
+        self.address = address
+        self.num_cpus, self.num_gpus = num_cpus, num_gpus
+        self.resources = dict(resources or {})
+        self.init_options = dict(init_options or {})
+        self._running: dict[Any, Any] = {}
+        self._remote = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "address": self.address, "num_cpus": self.num_cpus, "num_gpus": self.num_gpus, "resources": self.resources, "init_options": self.init_options}
+
+    @staticmethod
+    def _import_ray():
+        try:
+            import ray
+        except ImportError:
+            raise ValueError("executor='ray' needs Ray: pip install 'warmstart-bo[ray]'") from None
+        return ray
+
+    def _ray(self):
+        ray = self._import_ray()
+        if not ray.is_initialized():
+            ray.init(address=self.address, **self.init_options)
+        if self._remote is None:
+            self._remote = ray.remote(_ray_trial).options(
+                num_cpus=self.num_cpus, num_gpus=self.num_gpus, resources=self.resources or None, max_retries=0, retry_exceptions=False,
+            )
+        return ray
+
+    def check(self, estimator: Any) -> None:
+        """Fails early when Ray is missing or the estimator cannot be shipped to a worker."""
+        ray = self._import_ray()
+        try:
+            ray.cloudpickle.dumps(estimator)
+        except Exception as e:
+            raise ValueError(f"executor='ray' needs an estimator that cloudpickle can send to a worker; {estimator!r} is not: {e}") from None
+
+    def submit(self, key: Any, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> None:
+        self._ray()
+        self._running[key] = self._remote.remote(estimator, hyperparameters, dict(reporter))
+
+    def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
+        if not self._running:
+            return []
+        ray = self._ray()
+        by_ref = {ref: key for key, ref in self._running.items()}
+        ready, rest = ray.wait(list(by_ref), num_returns=1, timeout=timeout)
+        if rest:
+            more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
+            ready += more
+        out = []
+        for ref in ready:
+            key = by_ref[ref]
+            del self._running[key]
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayError as e:
+                first = (str(e).strip().splitlines() or [""])[0]
+                result = failed_result(f"the trial's Ray worker failed ({type(e).__name__}): {first[:300]}")
+            out.append((key, result))
+        return out
+
+    def cancel(self, key: Any, reason: str) -> None:
+        ref = self._running.pop(key, None)
+        if ref is not None:
+            self._import_ray().cancel(ref, force=True)
+
+    def shutdown(self) -> None:
+        for key in list(self._running):
+            self.cancel(key, "executor shut down")
+
+
+def executor_spec(executor: Any) -> str | dict[str, Any]:
+    """What a job stores about its executor: a name, or a Ray executor's settings."""
+    if isinstance(executor, RayExecutor):
+        return executor.to_json()
+    if isinstance(executor, Mapping) and executor.get("kind") == "ray":
+        return dict(executor)
+    if isinstance(executor, str) and executor in EXECUTORS:
+        return executor
+    raise ValueError(f"executor must be one of {EXECUTORS} or a RayExecutor, got {executor!r}")
+
+
+def make_executor(kind: str | Mapping[str, Any]) -> ThreadExecutor | ProcessExecutor | PopulationExecutor | RayExecutor:
+    """A fresh executor from a name or a stored spec (see :func:`executor_spec`)."""
+    if isinstance(kind, Mapping):
+        options = {k: v for k, v in kind.items() if k != "kind"}
+        return RayExecutor(**options)
+    if kind == "ray":
+        return RayExecutor()
     if kind == "threads":
         return ThreadExecutor()
     if kind == "processes":

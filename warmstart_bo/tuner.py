@@ -36,7 +36,7 @@ from warmstart_bo.estimators import (
     estimator_from_description,
     failed_result,
 )
-from warmstart_bo.executors import EXECUTORS, make_executor
+from warmstart_bo.executors import executor_spec, make_executor
 from warmstart_bo.optimizer import OBJECTIVE_TYPES
 from warmstart_bo.space import Parameter, SearchSpace, ranges_from_json, ranges_to_json
 from warmstart_bo.store import (
@@ -148,8 +148,10 @@ class HyperparameterTuner:
       metric_definitions: with a command line given as ``estimator`` (a string or list), its
         ``[{"Name", "Regex"}]``; the command is then wrapped in a CommandLineEstimator.
       max_runtime_in_seconds: a trial running longer fails (timed out).
-      executor: ``"threads"`` (default), ``"processes"``, or ``"population"`` (trials started
-        together train as one population, for estimators with ``fit_population``).
+      executor: ``"threads"`` (default), ``"processes"``, ``"population"`` (trials started
+        together train as one population, for estimators with ``fit_population``),
+        ``"ray"`` or a :class:`~warmstart_bo.executors.RayExecutor` (trials as Ray tasks,
+        on a local Ray or a cluster).
       progress: show a progress bar when stderr is a terminal.
     """
 
@@ -172,7 +174,7 @@ class HyperparameterTuner:
         static_hyperparameters: Mapping[str, Any] | None = None,
         metric_definitions: list[Mapping[str, str]] | None = None,
         max_runtime_in_seconds: float | None = None,
-        executor: str = "threads",
+        executor: Any = "threads",
         progress: bool = True,
     ):
         if isinstance(estimator, (str, list, tuple)):
@@ -214,10 +216,8 @@ class HyperparameterTuner:
         if max_runtime_in_seconds is not None and not (isinstance(max_runtime_in_seconds, (int, float)) and max_runtime_in_seconds > 0):
             raise ValueError(f"max_runtime_in_seconds must be a positive number, got {max_runtime_in_seconds!r}")
         self.max_runtime_in_seconds = max_runtime_in_seconds
-        if executor not in EXECUTORS:
-            raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
-        self.executor = executor
-        make_executor(executor).check(self.estimator)
+        self.executor = executor_spec(executor)
+        make_executor(self.executor).check(self.estimator)
         self.warm_start_config = WarmStartConfig.from_json(warm_start_config)
         if self.warm_start_config is not None and strategy != "Bayesian":
             raise ValueError(f"warm start needs strategy 'Bayesian'; {strategy!r} does not learn from earlier trials")
