@@ -1,0 +1,262 @@
+"""Regenerates every figure, table and number of the paper from stored results.
+
+Reads ``experiments/results/convergence-<config>.jsonl``, ``step_times.json``,
+``peers.json`` (from ``benchmarks/compare_peers.py --json``) and the image-classifier
+experiment's ``table.md`` / figure; writes ``paper/figures/*.png``, ``paper/tables.md`` and
+``paper/paper.md`` (the template ``paper/paper.template.md`` with every ``{{name}}``
+filled from the results). Nothing is rerun.
+
+    python paper/make_figures.py                  # from the stored full results
+    python paper/make_figures.py --config small   # from the small configuration's results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+PAPER = ROOT / "paper"
+LABELS = {
+    "random": "random search", "cold": "cold start (ours)", "identical": "identical warm start",
+    "transfer-stacked": "transfer, stacked", "transfer-icm": "transfer, ICM", "transfer-rgpe": "transfer, RGPE",
+    "optuna-gp": "Optuna GPSampler", "botorch": "BoTorch LogEI",
+}
+
+
+def load_runs(path: Path) -> tuple[dict, list[dict]]:
+    lines = path.read_text().splitlines()
+    return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+
+
+def regret_curves(runs: list[dict]) -> dict[str, dict[str, np.ndarray]]:
+    """problem -> method -> (seeds, budget) best-so-far simple regret.
+
+    With a known optimum regret is measured from it; otherwise from the best value any
+    method reached on that problem (model-tuning tasks: the target is the same every seed).
+    """
+    by_problem: dict[str, list[dict]] = defaultdict(list)
+    for r in runs:
+        by_problem[r["problem"]].append(r)
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for problem, rows in by_problem.items():
+        maximize = rows[0]["objective_type"] == "Maximize"
+        sign = -1.0 if maximize else 1.0
+        reference = None
+        if rows[0]["optimum"] is None:
+            reference = min(sign * v for r in rows for v in r["values"])
+        curves: dict[str, list] = defaultdict(list)
+        for r in sorted(rows, key=lambda r: r["seed"]):
+            best = np.minimum.accumulate(sign * np.asarray(r["values"], dtype=float))
+            ref = sign * r["optimum"] if r["optimum"] is not None else reference
+            curves[r["method"]].append(np.maximum(best - ref, 0.0))
+        out[problem] = {m: np.array(c) for m, c in curves.items()}
+    return out
+
+
+def trials_to_reach(curve: np.ndarray, target: float) -> float:
+    hits = np.flatnonzero(curve <= target + 1e-12 * max(1.0, abs(target)))
+    return float(hits[0] + 1) if len(hits) else np.inf
+
+
+def trials_needed(curves: dict[str, np.ndarray]) -> dict[str, float]:
+    """Median (over seeds) trials each method needs to reach cold start's final regret."""
+    cold = curves["cold"]
+    out = {}
+    for method, c in curves.items():
+        n = [trials_to_reach(c[i], cold[i, -1]) for i in range(min(len(c), len(cold)))]
+        out[method] = float(np.median(n))
+    return out
+
+
+def fmt_trials(v: float, budget: int) -> str:
+    return f">{budget}" if not np.isfinite(v) else f"{v:g}"
+
+
+def mean_se(a: np.ndarray) -> tuple[float, float]:
+    return float(np.mean(a)), float(np.std(a, ddof=1) / np.sqrt(len(a))) if len(a) > 1 else 0.0
+
+
+def figure_convergence(curves, budget: int, path: Path, unknown_optimum: set[str]) -> None:
+    """Regret with error bands: log10 when the optimum is known; linear, from the best value
+    found, when it is not (log of a regret that reaches exactly 0 says nothing)."""
+    from matplotlib.figure import Figure
+
+    problems = list(curves)
+    cols = min(4, len(problems))
+    rows = -(-len(problems) // cols)
+    fig = Figure(figsize=(4.2 * cols, 3.3 * rows), dpi=110)
+    for k, problem in enumerate(problems):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        linear = problem in unknown_optimum
+        for method, c in curves[problem].items():
+            y = c if linear else np.log10(c + 1e-9)
+            m = y.mean(0)
+            se = y.std(0, ddof=1) / np.sqrt(len(c)) if len(c) > 1 else np.zeros_like(m)
+            t = np.arange(1, c.shape[1] + 1)
+            line, = ax.plot(t, m, label=LABELS.get(method, method), lw=1.4)
+            ax.fill_between(t, m - se, m + se, color=line.get_color(), alpha=0.18)
+        ax.set_title(problem)
+        ax.set_xlabel("trials")
+        ax.set_ylabel("regret to the best found" if linear else "log10 simple regret")
+        ax.set_xlim(1, budget)
+    fig.axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def figure_step_times(step: dict, peers: dict | None, path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, 3.6), dpi=110)
+    ax = fig.add_subplot(1, 2, 1)
+    ax.plot([r["n"] for r in step["cold"]], [r["later_s"] for r in step["cold"]], "o-", label="warmstart-bo (d=6)")
+    if peers:
+        for method in ("botorch", "optuna"):
+            rows = [r for r in peers["rows"] if method in r["results"] and r["d"] == 6]
+            if rows:
+                ax.plot([r["n"] for r in rows], [r["results"][method]["later_median_s"] for r in rows], "s--", label=f"{method} (d=6)")
+    ax.set_xscale("log"), ax.set_yscale("log")
+    ax.set_xlabel("observations"), ax.set_ylabel("seconds per step"), ax.legend(fontsize=8)
+    ax.set_title("one step, cold")
+    ax = fig.add_subplot(1, 2, 2)
+    for prior in sorted({r["prior"] for r in step["warm"]}):
+        rows = [r for r in step["warm"] if r["prior"] == prior]
+        ax.plot([r["parent_trials"] for r in rows], [r["later_s"] for r in rows], "o-", label=prior)
+    ax.set_xscale("log"), ax.set_yscale("log")
+    ax.set_xlabel("parent trials (5 parents)"), ax.set_ylabel("seconds per step"), ax.legend(fontsize=8)
+    ax.set_title("one step, transfer priors")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="full", help="which convergence results to use")
+    ap.add_argument("--out", default=str(PAPER))
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    header, runs = load_runs(RESULTS / f"convergence-{args.config}.jsonl")
+    budget = header["config"]["budget"]
+    curves = regret_curves(runs)
+    values: dict[str, str] = {}
+    seeds = sorted({r["seed"] for r in runs})
+    methods = [m for m in header["methods_run"] if any(m in c for c in curves.values())]
+    values.update(
+        config=args.config, budget=str(budget), n_seeds=str(len(seeds)), n_problems=str(len(curves)),
+        parent_trials=str(header["config"]["parent_trials"]), similarity=str(header["config"].get("similarity")),
+        problems=", ".join(curves), methods=", ".join(LABELS.get(m, m) for m in methods),
+        peers_missing=", ".join(header["peers_missing"]) or "none",
+        machine=f"{header['machine']['cpu']}, {header['machine']['cores']} cores",
+        versions=", ".join(f"{k} {v}" for k, v in header["versions"].items() if v),
+    )
+
+    unknown = {r["problem"] for r in runs if r["optimum"] is None}
+    figure_convergence(curves, budget, out / "figures" / "convergence.png", unknown)
+
+    # Table 1: trials needed to reach cold start's final result.
+    lines = ["| problem | " + " | ".join(LABELS.get(m, m) for m in methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    saved_transfer, saved_identical, helped, hurt = [], [], [], []
+    for problem, c in curves.items():
+        need = trials_needed(c)
+        lines.append(f"| {problem} | " + " | ".join(fmt_trials(need.get(m, np.nan), budget) if m in need else "-" for m in methods) + " |")
+        transfer = [m for m in c if m.startswith("transfer-")]
+        if transfer:
+            best_t = min(need[m] for m in transfer)
+            saved_transfer.append((problem, budget - best_t if np.isfinite(best_t) else 0.0))
+            (helped if best_t < budget else hurt).append(problem)
+        if "identical" in need:
+            saved_identical.append((problem, budget - need["identical"] if np.isfinite(need["identical"]) else 0.0))
+    table_trials = "\n".join(lines)
+
+    # Table 2: regret after 1, 5 and all trials, mean +- standard error.
+    checkpoints = sorted({1, min(5, budget), budget})
+    lines = ["| problem | method | " + " | ".join(f"regret @ {t}" for t in checkpoints) + " |", "|---|---|" + "---|" * len(checkpoints)]
+    for problem, c in curves.items():
+        for m in methods:
+            if m not in c:
+                continue
+            cells = []
+            for t in checkpoints:
+                mu, se = mean_se(c[m][:, t - 1])
+                cells.append(f"{mu:.3g} ± {se:.2g}")
+            lines.append(f"| {problem} | {LABELS.get(m, m)} | " + " | ".join(cells) + " |")
+    table_regret = "\n".join(lines)
+
+    # Headline: trials saved per family.
+    lines = ["| problem | trials saved, best transfer prior | trials saved, identical warm start |", "|---|---|---|"]
+    ident = dict(saved_identical)
+    for problem, s in saved_transfer:
+        lines.append(f"| {problem} | {s:g} of {budget} | {ident.get(problem, float('nan')):g} of {budget} |")
+    table_headline = "\n".join(lines)
+    values.update(
+        transfer_helped=", ".join(helped) or "none", transfer_not_helped=", ".join(hurt) or "none",
+        n_transfer_helped=str(len(helped)),
+        median_saved_transfer=f"{np.median([s for _, s in saved_transfer]):g}" if saved_transfer else "n/a",
+        median_saved_identical=f"{np.median([s for _, s in saved_identical]):g}" if saved_identical else "n/a",
+    )
+
+    # Step times.
+    table_steps = "(no step-time results)"
+    step_path, peers_path = RESULTS / "step_times.json", RESULTS / "peers.json"
+    if step_path.exists():
+        step = json.loads(step_path.read_text())
+        peers = json.loads(peers_path.read_text()) if peers_path.exists() else None
+        figure_step_times(step, peers, out / "figures" / "step_times.png")
+        lines = ["| parent trials | " + " | ".join(sorted({r["prior"] for r in step["warm"]})) + " |"]
+        lines.append("|---" * (1 + len({r["prior"] for r in step["warm"]})) + "|")
+        for n in sorted({r["parent_trials"] for r in step["warm"]}):
+            rows = {r["prior"]: r for r in step["warm"] if r["parent_trials"] == n}
+            lines.append(f"| {n} | " + " | ".join(f"{rows[p]['later_s'] * 1e3:.0f} ms" for p in sorted(rows)) + " |")
+        table_steps = "\n".join(lines)
+        values["step_machine"] = step["machine"]["processor"]
+        if peers:
+            lines = ["| n | d | warmstart-bo | " + " | ".join(m for m in ("botorch", "optuna") if any(m in r["results"] for r in peers["rows"])) + " |"]
+            present = [m for m in ("botorch", "optuna") if any(m in r["results"] for r in peers["rows"])]
+            lines.append("|---|---|---|" + "---|" * len(present))
+            ratios = defaultdict(list)
+            for r in peers["rows"]:
+                ours = r["results"]["warmstart_bo"]["later_median_s"]
+                cells = []
+                for m in present:
+                    theirs = r["results"][m]["later_median_s"]
+                    ratios[m].append(theirs / ours)
+                    cells.append(f"{theirs:.3f} s ({theirs / ours:.1f}x)")
+                lines.append(f"| {r['n']} | {r['d']} | {ours:.3f} s | " + " | ".join(cells) + " |")
+            values["table_peers"] = "\n".join(lines)
+            values["peer_ratios"] = ", ".join(f"{m} {min(v):.1f}x to {max(v):.1f}x" for m, v in ratios.items())
+            values["peer_machine"] = f"{peers['machine']['cpu']}, {peers['machine']['threads_used']} threads"
+    values.setdefault("table_peers", "(peers not measured)")
+    values.setdefault("peer_ratios", "not measured")
+    values.setdefault("peer_machine", "-")
+    values.setdefault("step_machine", "-")
+
+    image_table = RESULTS / "image_classifier" / "table.md"
+    values["table_image_classifier"] = image_table.read_text().strip() if image_table.exists() else "(not run)"
+    image_fig = RESULTS / "image_classifier" / "objective_over_time.png"
+    if image_fig.exists():
+        shutil.copy(image_fig, out / "figures" / "image_classifier.png")
+
+    values.update(table_trials=table_trials, table_regret=table_regret, table_headline=table_headline, table_steps=table_steps)
+    tables = "\n\n".join(f"## {k}\n\n{values[k]}" for k in ("table_headline", "table_trials", "table_regret", "table_steps", "table_peers", "table_image_classifier"))
+    (out / "tables.md").write_text(f"<!-- generated by paper/make_figures.py --config {args.config}; do not edit -->\n\n{tables}\n")
+    template = (PAPER / "paper.template.md").read_text()
+    unknown = sorted(set(re.findall(r"\{\{(\w+)\}\}", template)) - set(values))
+    if unknown:
+        sys.exit(f"paper.template.md uses values the results do not give: {unknown}")
+    text = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], template)
+    (out / "paper.md").write_text(f"<!-- generated by paper/make_figures.py --config {args.config} from paper.template.md; do not edit -->\n\n{text}")
+    print(f"wrote {out / 'paper.md'}, {out / 'tables.md'} and {out / 'figures'}")
+
+
+if __name__ == "__main__":
+    main()
