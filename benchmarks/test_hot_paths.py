@@ -7,7 +7,7 @@ import pytest
 
 from warmstart_bo import ContinuousParameter, Optimizer, gp, kernels, optimize
 
-SIZES = [(64, 3), (512, 6)]
+SIZES = [(16, 2), (64, 3), (256, 6), (512, 6)]
 
 
 @pytest.fixture(params=SIZES, ids=lambda s: f"n{s[0]}-d{s[1]}")
