@@ -7,7 +7,7 @@ experiment's ``table.md`` / figure; writes ``paper/figures/*.png``, ``paper/tabl
 filled from the results). Nothing is rerun.
 
     python paper/make_figures.py                  # from the stored full results
-    python paper/make_figures.py --config small   # from the small configuration's results
+    python paper/make_figures.py --config small   # from the small configuration's results, into paper/small/
 """
 
 from __future__ import annotations
@@ -141,9 +141,9 @@ def figure_step_times(step: dict, peers: dict | None, path: Path) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="full", help="which convergence results to use")
-    ap.add_argument("--out", default=str(PAPER))
+    ap.add_argument("--out", default=None, help="default: paper/ for the full results, paper/<config>/ for others")
     args = ap.parse_args(argv)
-    out = Path(args.out)
+    out = Path(args.out) if args.out else PAPER if args.config == "full" else PAPER / args.config
     (out / "figures").mkdir(parents=True, exist_ok=True)
     header, runs = load_runs(RESULTS / f"convergence-{args.config}.jsonl")
     budget = header["config"]["budget"]
