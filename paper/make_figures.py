@@ -2,7 +2,8 @@
 
 Reads ``experiments/results/convergence-<config>.jsonl``, ``step_times.json``,
 ``peers.json`` (from ``benchmarks/compare_peers.py --json``) and the image-classifier
-experiment's ``table.md`` / figure; writes ``paper/figures/*.png``, ``paper/tables.md`` and
+experiment's ``table.md`` / figure (from ``experiments/results/<config>/`` when a rerun
+wrote its own there, else from ``experiments/results/``); writes ``paper/figures/*.png``, ``paper/tables.md`` and
 ``paper/paper.md`` (the template ``paper/paper.template.md`` with every ``{{name}}``
 filled from the results). Nothing is rerun.
 
@@ -207,7 +208,8 @@ def main(argv=None) -> None:
 
     # Step times.
     table_steps = "(no step-time results)"
-    step_path, peers_path = RESULTS / "step_times.json", RESULTS / "peers.json"
+    side = RESULTS / args.config if (RESULTS / args.config).is_dir() else RESULTS  # a rerun's own timings
+    step_path, peers_path = side / "step_times.json", side / "peers.json"
     if step_path.exists():
         step = json.loads(step_path.read_text())
         peers = json.loads(peers_path.read_text()) if peers_path.exists() else None
@@ -240,9 +242,9 @@ def main(argv=None) -> None:
     values.setdefault("peer_machine", "-")
     values.setdefault("step_machine", "-")
 
-    image_table = RESULTS / "image_classifier" / "table.md"
+    image_table = side / "image_classifier" / "table.md"
     values["table_image_classifier"] = image_table.read_text().strip() if image_table.exists() else "(not run)"
-    image_fig = RESULTS / "image_classifier" / "objective_over_time.png"
+    image_fig = side / "image_classifier" / "objective_over_time.png"
     if image_fig.exists():
         shutil.copy(image_fig, out / "figures" / "image_classifier.png")
 

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Reruns every experiment behind the paper, then regenerates its figures and tables.
+#   bash paper/rerun_experiments.sh small   # a few minutes on a laptop: paper/small/
+#   bash paper/rerun_experiments.sh full    # the stored configuration (about an hour on 2 cores): paper/
+# Peers (BoTorch, Optuna's GPSampler) run when installed: pip install torch==2.13.0 && pip install -e ".[compare]".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+config="${1:-small}"
+python experiments/convergence.py "experiments/configs/$config.json" --fresh
+if [ "$config" = full ]; then
+  side=experiments/results
+  python benchmarks/step_times.py --out "$side/step_times.json"
+  python benchmarks/compare_peers.py --sizes 20,100,500 --dims 3,6 --repeats 3 --json "$side/peers.json"
+else
+  side="experiments/results/$config"
+  mkdir -p "$side"
+  python benchmarks/step_times.py --sizes 10,50,100 --per-parent 20,100 --steps 2 --out "$side/step_times.json"
+  python benchmarks/compare_peers.py --sizes 20,100 --dims 3 --repeats 2 --json "$side/peers.json"
+fi
+python experiments/image_classifier_warm_start.py --out "$side/image_classifier"
+python paper/make_figures.py --config "$config"
