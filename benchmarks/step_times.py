@@ -35,7 +35,8 @@ from warmstart_bo.space import SearchSpace
 from warmstart_bo.transfer import PRIORS, ParentHistory
 
 
-def _steps(opt: Optimizer, task, steps: int) -> tuple[float, float]:
+def timed_steps(opt: Optimizer, task, steps: int) -> tuple[float, float]:
+    """Seconds of the first (ask, tell) step and the median of the ``steps`` after it."""
     start = time.perf_counter()
     (p,) = opt.ask()
     first = time.perf_counter() - start
@@ -57,7 +58,7 @@ def cold_series(sizes, steps: int) -> list[dict]:
         params = space.decode_many(np.random.default_rng(n).random((n, space.dim)))
         opt = Optimizer(fam.space, "Minimize", random_seed=0, n_initial_points=1)
         opt.tell(params, [task(p) for p in params])
-        first, later = _steps(opt, task, steps)
+        first, later = timed_steps(opt, task, steps)
         rows.append({"n": n, "first_s": first, "later_s": later})
         print(f"  cold n={n}: first {first:.2f}s later {later * 1e3:.0f}ms", file=sys.stderr, flush=True)
     return rows
@@ -77,7 +78,7 @@ def warm_series(per_parent, priors, steps: int, n_parents: int = 5) -> list[dict
         target = fam.task(rng, 0.8)
         for prior in priors:
             opt = Optimizer(fam.space, "Minimize", random_seed=0, parents=parents, warm_start_type="TransferLearning", transfer_prior=prior)
-            first, later = _steps(opt, target, steps)
+            first, later = timed_steps(opt, target, steps)
             rows.append({"parent_trials": n_parents * m, "prior": prior, "first_s": first, "later_s": later})
             print(f"  warm {n_parents}x{m} {prior}: first {first:.2f}s later {later * 1e3:.0f}ms", file=sys.stderr, flush=True)
     return rows

@@ -18,13 +18,13 @@ import argparse
 import os
 import platform
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from benchmarks.families import FAMILIES
+from benchmarks.step_times import timed_steps
 from benchmarks.transfer_runs import parent_history, run
 from warmstart_bo import Optimizer
 from warmstart_bo.space import SearchSpace
@@ -81,17 +81,8 @@ def timing_table(priors, sizes, steps=6):
         row = [f"{n_parents} x {n_trials}"]
         for prior in priors:
             opt = Optimizer(fam.space, objective_type="Minimize", random_seed=0, parents=parents, warm_start_type=TRANSFER, transfer_prior=prior)
-            start = time.perf_counter()
-            (p,) = opt.ask()  # parent fits happen here, once per job
-            first = time.perf_counter() - start
-            opt.tell([p], [target(p)])
-            later = []
-            for _ in range(steps):
-                start = time.perf_counter()
-                (p,) = opt.ask()
-                later.append(time.perf_counter() - start)
-                opt.tell([p], [target(p)])
-            row.append(f"{first:.1f} / {np.median(later[1:]) * 1e3:.0f}")
+            first, later = timed_steps(opt, target, steps)  # parent fits happen in the first ask
+            row.append(f"{first:.1f} / {later * 1e3:.0f}")
         rows.append(tuple(row))
         print(f"  timing {n_parents} x {n_trials} done", file=sys.stderr, flush=True)
     return rows
