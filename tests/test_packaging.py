@@ -22,3 +22,13 @@ def test_the_extras_name_the_integrations():
     assert "ray" in extras["ray"] and "optuna" in extras["optuna"]
     assert {"ray", "optuna"} <= extras["test"]  # the integrations' tests run in CI
     assert "torch" not in set().union(*extras.values())  # torch is installed by hand, CPU wheel
+
+
+def test_importing_the_library_imports_no_integration():
+    """The integrations import their libraries only when used, so a core install works."""
+    import subprocess
+    import sys
+
+    code = "import sys, warmstart_bo, warmstart_bo.harness, warmstart_bo.executors; print(sorted({'ray', 'optuna', 'torch'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
+    assert out.stdout.strip() == "[]"

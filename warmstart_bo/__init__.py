@@ -3,6 +3,7 @@
 from warmstart_bo import acquisition, gp, kernels, optimize
 from warmstart_bo.analytics import HyperparameterTuningJobAnalytics
 from warmstart_bo.estimators import CommandLineEstimator, TrialStopped
+from warmstart_bo.executors import RayExecutor
 from warmstart_bo.optimizer import Optimizer
 from warmstart_bo.space import (
     CategoricalParameter,
@@ -25,6 +26,7 @@ __all__ = [
     "HyperparameterTuningJobAnalytics",
     "IntegerParameter",
     "Optimizer",
+    "RayExecutor",
     "SearchSpace",
     "Store",
     "StoreError",
