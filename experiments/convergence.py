@@ -216,7 +216,7 @@ def main(argv=None) -> None:
             "config": config, "methods_run": methods, "peers_missing": missing,
             "versions": {"warmstart_bo": warmstart_bo.__version__, "jax": jax.__version__, "numpy": np.__version__,
                          "optuna": version("optuna"), "botorch": version("botorch"), "torch": version("torch"), "scikit-learn": version("scikit-learn")},
-            "machine": machine(), "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "machine": machine(), "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
         out.write_text(json.dumps(header) + "\n")
     todo = [(p, s) for p in config["problems"] for s in config["seeds"] if (p, s) not in done]
