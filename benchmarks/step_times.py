@@ -64,17 +64,23 @@ def cold_series(sizes, steps: int) -> list[dict]:
     return rows
 
 
+def random_parents(family, rng: np.random.Generator, n_parents: int, trials: int) -> list[ParentHistory]:
+    """``n_parents`` related tasks of ``family`` (similarity 0.8), each with ``trials`` random trials."""
+    space = SearchSpace(family.space)
+    parents = []
+    for i in range(n_parents):
+        task = family.task(rng, 0.8)
+        params = space.decode_many(rng.random((trials, space.dim)))
+        parents.append(ParentHistory(f"p{i}", params, [task(p) for p in params], family.space))
+    return parents
+
+
 def warm_series(per_parent, priors, steps: int, n_parents: int = 5) -> list[dict]:
     fam = FAMILIES["hartmann6"]
-    space = SearchSpace(fam.space)
     rows = []
     for m in per_parent:
         rng = np.random.default_rng(m)
-        parents = []
-        for i in range(n_parents):
-            task = fam.task(rng, 0.8)
-            params = space.decode_many(rng.random((m, space.dim)))
-            parents.append(ParentHistory(f"p{i}", params, [task(p) for p in params], fam.space))
+        parents = random_parents(fam, rng, n_parents, m)
         target = fam.task(rng, 0.8)
         for prior in priors:
             opt = Optimizer(fam.space, "Minimize", random_seed=0, parents=parents, warm_start_type="TransferLearning", transfer_prior=prior)

@@ -24,11 +24,10 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from benchmarks.families import FAMILIES
-from benchmarks.step_times import timed_steps
+from benchmarks.step_times import random_parents, timed_steps
 from benchmarks.transfer_runs import parent_history, run
 from warmstart_bo import Optimizer
-from warmstart_bo.space import SearchSpace
-from warmstart_bo.transfer import PRIORS, ParentHistory
+from warmstart_bo.transfer import PRIORS
 
 TRANSFER = "TransferLearning"
 
@@ -68,15 +67,10 @@ def convergence_table(families, priors, seeds, similarity, budget, parent_trials
 def timing_table(priors, sizes, steps=6):
     """Mean ask time (ms) after ``steps`` target trials, parents of each size, Hartmann-6."""
     fam = FAMILIES["hartmann6"]
-    space = SearchSpace(fam.space)
     rows = []
     for n_parents, n_trials in sizes:
         rng = np.random.default_rng(0)
-        parents = []
-        for i in range(n_parents):
-            task = fam.task(rng, 0.8)
-            params = space.decode_many(rng.random((n_trials, space.dim)))
-            parents.append(ParentHistory(f"p{i}", params, [task(p) for p in params], fam.space))
+        parents = random_parents(fam, rng, n_parents, n_trials)
         target = fam.task(rng, 0.8)
         row = [f"{n_parents} x {n_trials}"]
         for prior in priors:
