@@ -71,3 +71,17 @@ def test_float32_log_ei_is_finite_far_below():
 def test_ucb_and_log_pi(x64):
     assert acquisition.upper_confidence_bound(jnp.asarray(1.0), jnp.asarray(4.0), 9.0) == pytest.approx(7.0)
     assert acquisition.log_probability_of_improvement(jnp.asarray(-40.0), jnp.asarray(1.0), jnp.asarray(0.0)) == pytest.approx(sp_log_ndtr(-40.0), rel=1e-10)
+
+
+@pytest.mark.parametrize("beta", [0.0, 4.0])
+def test_ucb_gradient_is_finite_where_the_variance_is_zero(x64, beta):
+    grad = jax.grad(lambda v: acquisition.upper_confidence_bound(jnp.asarray(0.3), v, beta))(jnp.asarray(0.0))
+    assert np.isfinite(grad)
+    # Through a posterior: at an observed point of a (nearly) noiseless GP the variance is 0.
+    from warmstart_bo import gp
+
+    x = np.array([[0.2, 0.4], [0.7, 0.1]])
+    params = gp.GPParams(jnp.log(jnp.array([0.5, 0.5])), jnp.asarray(0.0), jnp.log(jnp.asarray(1e-9)), jnp.asarray(0.0))
+    post = gp.condition(params, gp.pad_data(x, np.array([1.0, -1.0]), np.zeros(2, bool), 16, jnp.float64))
+    g = jax.grad(lambda z: acquisition.evaluate("ucb", *post.predict(z[None]), 0.0, beta)[0])(jnp.asarray(x[0]))
+    assert np.all(np.isfinite(g))

@@ -145,3 +145,97 @@ def test_fast_gram_matches_pairwise_kernel(x64):
     g_fast = jax.grad(lambda l: jnp.sum(kernels.mixed_gram(jnp.asarray(x), jnp.asarray(x), l, s2, jnp.asarray(categorical)) ** 2))(ls)
     assert np.all(np.isfinite(g_fast))
     np.testing.assert_allclose(g_fast, g_slow, rtol=1e-7)
+
+
+@pytest.mark.parametrize("n, d", [(12, 2), (60, 3), (200, 4)])
+def test_fit_reaches_scipy_lbfgsb_map(x64, n, d):
+    """The BFGS fit ends within 1e-4 nats of SciPy's L-BFGS-B on the same objective from
+    the same start (scipy in float64 through JAX's value and gradient)."""
+    from scipy.optimize import minimize
+
+    rng = np.random.default_rng(n + d)
+    x = rng.random((n, d))
+    y = np.sin(4 * x[:, 0]) + x[:, 1:].sum(1) ** 2 + 0.05 * rng.standard_normal(n)
+    y = (y - y.mean()) / y.std()
+    priors = gp.default_priors(d)
+    data = gp.pad_data(x, y, np.zeros(d, bool), dtype=jnp.float64)
+    start = gp.prior_mode(d, priors, jnp.float64)
+    flat, unravel = jax.flatten_util.ravel_pytree(start)
+    value_and_grad = jax.jit(jax.value_and_grad(lambda v: gp.neg_log_posterior(unravel(v), data, priors)))
+
+    def fun(v):
+        value, grad = value_and_grad(jnp.asarray(v))
+        return float(value), np.asarray(grad, np.float64)
+
+    ref = minimize(fun, np.asarray(flat), jac=True, method="L-BFGS-B", options={"maxiter": 1000, "ftol": 1e-15, "gtol": 1e-10})
+    ours = gp.fit_posterior(data, priors, jax.tree.map(lambda a: a[None], start), max_iter=200, tol=1e-9)
+    assert abs(float(ours.loss) - ref.fun) < 1e-4
+    # The returned loss is the loss at the returned (conditioned) hyperparameters.
+    np.testing.assert_allclose(gp.neg_log_posterior(ours.posterior.params, data, priors), ours.loss, rtol=1e-9)
+
+
+def _posterior_parts(post, n):
+    return np.asarray(post.linv)[:n, :n], np.asarray(post.kinv)[:n, :n], np.asarray(post.alpha)[:n]
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_incremental_extension_equals_fresh_factorization(x64, categorical):
+    rng = np.random.default_rng(7)
+    n, d = 40, 3
+    cat = np.array([False, categorical, False])
+    x = rng.random((n, d))
+    if categorical:
+        x[:, 1] = (rng.integers(0, 3, n) + 0.5) / 3
+    y = np.cos(3 * x).sum(1)
+    params = fixed_params([0.4, 0.7, 0.3], 1.3, 1e-2, 0.2)
+    full = gp.pad_data(x, y, cat, 64, jnp.float64)
+    first = gp.condition(params, gp.pad_data(x[:25], y[:25], cat, 64, jnp.float64))
+    extended = jax.jit(gp.extend)(first, full, 25)
+    fresh = gp.condition(params, full)
+    for a, b in zip(_posterior_parts(extended, 64), _posterior_parts(fresh, 64)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+    # Padded rows stay the identity.
+    np.testing.assert_array_equal(np.asarray(extended.linv)[n:, n:], np.eye(64 - n))
+    xs = jnp.asarray(rng.random((9, d)))
+    for a, b in zip(gp.predict(extended, xs), gp.predict(fresh, xs)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_refine_without_new_information_takes_no_step(x64):
+    rng = np.random.default_rng(8)
+    x, y = rng.random((30, 2)), rng.standard_normal(30)
+    priors = gp.default_priors(2)
+    data = gp.pad_data(x, y, np.zeros(2, bool), 32, jnp.float64)
+    fitted = gp.fit_posterior(data, priors, gp.sample_prior(jax.random.key(0), 2, priors, 3, jnp.float64), tol=1e-8)
+    again = gp.refine(fitted.posterior, priors, fitted.hess_inv, tol=1e-3)
+    assert int(again.steps) == 0
+    np.testing.assert_array_equal(np.asarray(again.posterior.kinv), np.asarray(fitted.posterior.kinv))
+    # One more, surprising observation: the refinement moves, and lands at a lower loss
+    # than the old hyperparameters have on the new data.
+    x2, y2 = np.concatenate([x, [[0.5, 0.5]]]), np.concatenate([y, [8.0]])
+    data2 = gp.pad_data(x2, y2, np.zeros(2, bool), 32, jnp.float64)
+    grown = gp.extend(fitted.posterior, data2, 30)
+    moved = gp.refine(grown, priors, fitted.hess_inv, tol=1e-6)
+    assert int(moved.steps) > 0
+    assert float(moved.loss) < float(gp.neg_log_posterior(fitted.posterior.params, data2, priors)) - 1e-3
+    np.testing.assert_allclose(gp.neg_log_posterior(moved.posterior.params, data2, priors), moved.loss, rtol=1e-9)
+    fresh = gp.condition(moved.posterior.params, data2)
+    np.testing.assert_allclose(np.asarray(moved.posterior.alpha), np.asarray(fresh.alpha), rtol=1e-8, atol=1e-10)
+
+
+def test_condition_reports_a_failed_factorization(x64):
+    a = jnp.full((4, 4), jnp.nan)
+    chol, ok = gp.cholesky_with_status(a)
+    assert not bool(ok) and np.all(np.isfinite(chol))
+    assert np.all(np.isnan(gp.cholesky(a)))
+
+
+def test_gram_without_categorical_coordinates_skips_the_hamming_term(x64):
+    x = jnp.asarray(np.random.default_rng(9).random((50, 3)))
+    ls = jnp.array([0.3, 0.5, 0.7])
+    no_cat = jax.jit(lambda x: kernels.mixed_gram(x, x, ls, 1.0, kernels.CategoricalMask([False] * 3)))
+    text = no_cat.lower(x).as_text()
+    np.testing.assert_allclose(no_cat(x), kernels.gram(kernels.matern52, x, x, ls), rtol=1e-12)
+    with_cat = jax.jit(lambda x: kernels.mixed_gram(x, x, ls, 1.0, kernels.CategoricalMask([False, True, False])))
+    # The (n, n, d) comparison exists only where a coordinate is categorical.
+    assert "50x50x3" not in text and "50x50x1" in with_cat.lower(x).as_text()

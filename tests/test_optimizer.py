@@ -157,6 +157,42 @@ def test_no_recompilation_within_a_padding_bucket():
         jax.monitoring.unregister_event_duration_listener(counter)
 
 
+def _branin_parents(count, size):
+    from warmstart_bo.transfer import ParentHistory
+
+    rng = np.random.default_rng(11)
+    out = []
+    for i in range(count):
+        pts = [{"x1": float(a), "x2": float(b)} for a, b in zip(rng.uniform(-5, 10, size), rng.uniform(0, 15, size))]
+        out.append(ParentHistory(f"p{i}", pts, [branin({"x1": p["x1"] + 0.3 * i, "x2": p["x2"]}) for p in pts]))
+    return out
+
+
+@pytest.mark.parametrize("pending", [False, True])
+@pytest.mark.parametrize("path", ["cold", "identical", "stacked", "icm", "rgpe"])
+def test_no_recompilation_within_a_bucket_on_every_path(path, pending):
+    """Once a bucket's functions are compiled, further asks compile nothing: the cold GP,
+    the identical-data pool and each transfer prior, with a running trial pending or not."""
+    from warmstart_bo import WarmStartTypes
+
+    kw = {}
+    if path == "identical":
+        kw = {"parents": _branin_parents(1, 20), "warm_start_type": WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM}
+    elif path != "cold":
+        kw = {"parents": _branin_parents(2, 14), "warm_start_type": WarmStartTypes.TRANSFER_LEARNING, "transfer_prior": path}
+    opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4, **kw)
+    if pending:
+        opt.mark_pending([{"x1": 2.0, "x2": 3.0}])
+    run(opt, branin, 6)  # the bucket's functions compile here (multi-start, refits, guard)
+    counter = CompileCounter()
+    jax.monitoring.register_event_duration_secs_listener(counter)
+    try:
+        run(opt, branin, 4)  # 10 target points (30 pooled for identical): the same buckets
+        assert counter.count == 0, opt.last_fit
+    finally:
+        jax.monitoring.unregister_event_duration_listener(counter)
+    assert opt.num_observations == 10
+
 
 def test_failed_point_is_not_proposed_again_by_the_initial_design():
     opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=6)

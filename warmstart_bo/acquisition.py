@@ -94,8 +94,11 @@ def expected_improvement(mean: jax.Array, variance: jax.Array, best: jax.Array) 
 
 
 def upper_confidence_bound(mean: jax.Array, variance: jax.Array, beta: float | jax.Array) -> jax.Array:
-    """``mean + sqrt(beta) * sigma`` (Srinivas et al. 2010)."""
-    return mean + jnp.sqrt(beta) * jnp.sqrt(variance)
+    """``mean + sqrt(beta) * sigma`` (Srinivas et al. 2010).
+
+    sigma is floored as in LogEI, so the gradient stays finite where the posterior
+    variance is zero (at an observed point of a noiseless fit)."""
+    return mean + jnp.sqrt(beta) * jnp.sqrt(jnp.maximum(variance, jnp.finfo(mean.dtype).tiny ** 0.5))
 
 
 def log_probability_of_improvement(mean: jax.Array, variance: jax.Array, best: jax.Array) -> jax.Array:

@@ -22,8 +22,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-import optax.tree_utils as otu
+from jax.flatten_util import ravel_pytree
 from jax.scipy.linalg import solve_triangular
 
 from warmstart_bo import kernels
@@ -32,12 +31,13 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 
 class GPData(NamedTuple):
-    """Padded observations: x (n, d), y (n,), mask (n,) true for real rows, categorical (d,)."""
+    """Padded observations: x (n, d), y (n,), mask (n,) true for real rows, and which of the
+    d coordinates are categorical (static, so jit specializes the kernel on it)."""
 
     x: jax.Array
     y: jax.Array
     mask: jax.Array
-    categorical: jax.Array
+    categorical: kernels.CategoricalMask
 
 
 class GPParams(NamedTuple):
@@ -50,16 +50,21 @@ class GPParams(NamedTuple):
 
 
 class Posterior(NamedTuple):
-    """A GP conditioned on data: what prediction at new points needs.
+    """A GP conditioned on data: what prediction, leave-one-out and refits need.
 
-    ``linv`` is the inverse Cholesky factor of the training covariance, so that predictive
-    variances are one matrix product for a whole batch of test points.
+    ``linv`` is the inverse Cholesky factor of the training covariance (predictive
+    variances of a whole batch are one matrix product), ``kinv`` its inverse (the gradient
+    of the marginal likelihood in O(n^2 d), leave-one-out moments), ``alpha = K^-1 (y - m)``.
+    Both grow by a rank-one step per added row (:func:`extend`). ``ok`` is False when the
+    covariance could not be factorized even with jitter.
     """
 
     params: GPParams
     data: GPData
     linv: jax.Array  # (n, n)
-    alpha: jax.Array  # (n,) K^{-1} (y - m)
+    kinv: jax.Array  # (n, n)
+    alpha: jax.Array  # (n,)
+    ok: jax.Array  # () bool
 
     def predict(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         """Latent mean and variance at x (m, d); every model the acquisition optimizer
@@ -122,15 +127,17 @@ def pad_data(x, y, categorical, size: int | None = None, dtype=None) -> GPData:
     xp[:n], yp[:n] = x, y
     mask = np.arange(size) < n
     dtype = dtype or jnp.asarray(0.0).dtype
-    return GPData(jnp.asarray(xp, dtype), jnp.asarray(yp, dtype), jnp.asarray(mask), jnp.asarray(categorical, bool))
+    return GPData(jnp.asarray(xp, dtype), jnp.asarray(yp, dtype), jnp.asarray(mask), kernels.CategoricalMask(categorical))
 
 
-def cholesky(a: jax.Array, max_tries: int = 8) -> jax.Array:
-    """Lower Cholesky factor of ``a``, adding diagonal jitter only when the plain one fails.
+def cholesky_with_status(a: jax.Array, max_tries: int = 8) -> tuple[jax.Array, jax.Array]:
+    """Lower Cholesky factor of ``a`` and whether it is finite, adding diagonal jitter only
+    when the plain factorization fails.
 
     The jitter starts at ``10 eps * mean(diag)`` (eps from the dtype) and grows tenfold per
-    failure, for at most ``max_tries`` retries. Used for conditioning; inside the fit a
-    failed factorization instead marks an infeasible point (:func:`gaussian_log_density`).
+    failure, for at most ``max_tries`` retries. A factor that is still not finite after the
+    last try comes back as the identity with status False, so that callers can fall back
+    instead of computing with NaN.
     """
     eps = jnp.finfo(a.dtype).eps
     scale = jnp.mean(jnp.diag(a))
@@ -146,40 +153,55 @@ def cholesky(a: jax.Array, max_tries: int = 8) -> jax.Array:
         return jnp.linalg.cholesky(a + jitter * eye), tries + 1
 
     chol, _ = jax.lax.while_loop(failed, retry, (jnp.linalg.cholesky(a), 0))
-    return chol
+    ok = jnp.all(jnp.isfinite(chol))
+    return jnp.where(ok, chol, eye), ok
+
+
+def cholesky(a: jax.Array, max_tries: int = 8) -> jax.Array:
+    """Lower Cholesky factor of ``a`` with escalating jitter (:func:`cholesky_with_status`);
+    NaN where even the largest jitter fails."""
+    chol, ok = cholesky_with_status(a, max_tries)
+    return jnp.where(ok, chol, jnp.nan)
+
+
+def _lower_inverse(chol: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``L^-1`` and ``K^-1 = L^-T L^-1`` from a lower factor ``L`` of ``K``."""
+    linv = solve_triangular(chol, jnp.eye(chol.shape[0], dtype=chol.dtype), lower=True)
+    return linv, linv.T @ linv
 
 
 @jax.custom_vjp
 def gaussian_log_density(cov: jax.Array, r: jax.Array) -> jax.Array:
     """``log N(r; 0, cov)``, ``-inf`` where ``cov`` is not numerically positive definite.
 
-    Used inside the hyperparameter search, where a failed factorization marks an infeasible
-    point for the line search to back off from; escalating jitter (:func:`cholesky`) is kept
-    for conditioning. The gradient is hand-written: ``d/dcov = (alpha alpha^T - cov^{-1}) / 2``,
-    ``d/dr = -alpha`` costs one inverse, cheaper than differentiating the factorization.
+    The value costs one factorization and a triangular solve; the hand-written gradient,
+    ``d/dcov = (alpha alpha^T - cov^{-1}) / 2``, ``d/dr = -alpha``, one inverse.
     """
-    return _gaussian_log_density_fwd(cov, r)[0]
+    chol = jnp.linalg.cholesky(cov)
+    ok = jnp.all(jnp.isfinite(chol))
+    chol = jnp.where(ok, chol, jnp.eye(r.shape[0], dtype=r.dtype))
+    z = solve_triangular(chol, r, lower=True)
+    value = -0.5 * z @ z - jnp.sum(jnp.log(jnp.diag(chol))) - 0.5 * r.shape[0] * LOG_2PI
+    return jnp.where(ok, value, -jnp.inf)
 
 
 def _gaussian_log_density_fwd(cov, r):
     chol = jnp.linalg.cholesky(cov)
     ok = jnp.all(jnp.isfinite(chol))
     chol = jnp.where(ok, chol, jnp.eye(r.shape[0], dtype=r.dtype))
-    linv = solve_triangular(chol, jnp.eye(r.shape[0], dtype=r.dtype), lower=True)
-    alpha = linv.T @ (linv @ r)
+    _, kinv = _lower_inverse(chol)
+    alpha = kinv @ r
     value = -0.5 * r @ alpha - jnp.sum(jnp.log(jnp.diag(chol))) - 0.5 * r.shape[0] * LOG_2PI
-    return jnp.where(ok, value, -jnp.inf), (linv, alpha, ok)
+    return jnp.where(ok, value, -jnp.inf), (kinv, alpha, ok)
 
 
 def _gaussian_log_density_bwd(res, g):
-    linv, alpha, ok = res
+    kinv, alpha, ok = res
     g = jnp.where(ok, g, 0.0)
-    cov_inv = linv.T @ linv
-    return (0.5 * g * (jnp.outer(alpha, alpha) - cov_inv), -g * alpha)
+    return (0.5 * g * (jnp.outer(alpha, alpha) - kinv), -g * alpha)
 
 
 gaussian_log_density.defvjp(_gaussian_log_density_fwd, _gaussian_log_density_bwd)
-
 
 def lengthscales(params: GPParams) -> jax.Array:
     return jnp.exp(params.log_lengthscales)
@@ -263,63 +285,277 @@ def sample_prior(key: jax.Array, dim: int, priors: Priors, num: int, dtype=None)
     )
 
 
-def _minimize_lbfgs(loss, init: GPParams, max_iter: int, tol: float):
-    """L-BFGS with optax's zoom line search, stopped on a small gradient or ``max_iter``."""
-    opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(loss)
+# Fitting: a dense BFGS over the flattened hyperparameters (a few dozen numbers), whose
+# every step costs one factorization for each value tried and one inverse for the gradient
+# of the accepted point. Its inverse-Hessian estimate carries across asks, so a refit after
+# one more observation is usually one step, and often none.
 
-    def step(carry):
-        params, state = carry
-        value, grad = value_and_grad(params, state=state)
-        updates, state = opt.update(grad, state, params, value=value, grad=grad, value_fn=loss)
-        return optax.apply_updates(params, updates), state
-
-    def keep_going(carry):
-        _, state = carry
-        count = otu.tree_get(state, "count")
-        grad_norm = otu.tree_norm(otu.tree_get(state, "grad"))
-        return (count == 0) | ((count < max_iter) & (grad_norm >= tol) & jnp.isfinite(grad_norm))
-
-    params, state = jax.lax.while_loop(keep_going, step, (init, opt.init(init)))
-    return params, otu.tree_get(state, "value")
+MAX_STEP = 1.0  # largest move of any log-hyperparameter in one step
+_ARMIJO = 1e-4
+_MAX_LINE_SEARCH = 20
 
 
-def fit(data: GPData, priors: Priors, starts: GPParams, max_iter: int = 100, tol: float = 1e-3) -> tuple[GPParams, jax.Array]:
-    """Maximum a posteriori hyperparameters from several starting points at once.
+class Fit(NamedTuple):
+    """The outcome of :func:`fit_posterior` or :func:`refine`.
+
+    ``hess_inv`` is BFGS's inverse-Hessian estimate over the flattened hyperparameters,
+    to be passed to the next :func:`refine`; ``steps`` counts the accepted BFGS steps
+    (0 when the starting point was already optimal to ``tol``).
+    """
+
+    posterior: Posterior
+    loss: jax.Array
+    hess_inv: jax.Array
+    steps: jax.Array
+
+
+class _Objective(NamedTuple):
+    """A Gaussian negative log posterior ``-log N(r(p); 0, K(p)) - log prior(p)``.
+
+    ``cov_residual(p) -> (K, r)``; ``neg_log_prior(p)``; ``n_real`` real rows. Shared by
+    the single-task GP and the multi-task (ICM) model.
+    """
+
+    cov_residual: object
+    neg_log_prior: object
+    n_real: jax.Array
+
+    def value_and_factor(self, params):
+        """Value-only evaluation: one factorization and a triangular solve; ``inf`` where
+        K is not numerically positive definite (a point the line search backs off from)."""
+        cov, r = self.cov_residual(params)
+        chol = jnp.linalg.cholesky(cov)
+        ok = jnp.all(jnp.isfinite(chol))
+        chol = jnp.where(ok, chol, jnp.eye(r.shape[0], dtype=r.dtype))
+        z = solve_triangular(chol, r, lower=True)
+        value = 0.5 * z @ z + jnp.sum(jnp.log(jnp.diag(chol))) + 0.5 * self.n_real * LOG_2PI + self.neg_log_prior(params)
+        return jnp.where(ok, value, jnp.inf), chol
+
+    def gradient(self, params, kinv, alpha):
+        """Gradient from ``K^-1`` and ``alpha = K^-1 r``: O(n^2 d), no factorization."""
+        _, vjp = jax.vjp(self.cov_residual, params)
+        (g,) = vjp((0.5 * (kinv - jnp.outer(alpha, alpha)), alpha))
+        return jax.tree.map(jnp.add, g, jax.grad(self.neg_log_prior)(params))
+
+    def value_from_inverse(self, params, linv, alpha):
+        """The value from ``L^-1`` (its diagonal is ``1 / diag(L)``) and alpha."""
+        _, r = self.cov_residual(params)
+        logdet = -jnp.sum(jnp.log(jnp.diag(linv)))
+        return 0.5 * r @ alpha + logdet + 0.5 * self.n_real * LOG_2PI + self.neg_log_prior(params)
+
+    def full(self, params, chol):
+        """Value, gradient, ``L^-1``, ``K^-1`` and alpha at params, given its factor."""
+        linv, kinv = _lower_inverse(chol)
+        _, r = self.cov_residual(params)
+        alpha = kinv @ r
+        return self.value_from_inverse(params, linv, alpha), self.gradient(params, kinv, alpha), linv, kinv, alpha
+
+
+class _State(NamedTuple):
+    x: jax.Array
+    value: jax.Array
+    grad: jax.Array
+    hess_inv: jax.Array
+    linv: jax.Array
+    kinv: jax.Array
+    alpha: jax.Array
+    steps: jax.Array
+    done: jax.Array
+
+
+def _bfgs(objective: _Objective, start, first, hess_inv, max_iter: int, tol: float, fresh: bool) -> tuple[_State, object]:
+    """Minimizes ``objective`` from ``start`` with ``first = (value, grad, linv, kinv,
+    alpha)`` already evaluated there.
+
+    Stops when the decrease the quadratic model predicts, ``g^T H g / 2``, is below ``tol``
+    (in nats of log posterior, so the test does not grow with the data), when a line
+    search finds no decrease, or after ``max_iter`` steps. Backtracking (Armijo) line
+    search: each value tried costs one factorization; the gradient is computed only at the
+    accepted point, from that point's factor.
+    """
+    x0, unravel = ravel_pytree(start)
+    value, grad, linv, kinv, alpha = first
+    grad = ravel_pytree(grad)[0]
+    p = x0.shape[0]
+    eye = jnp.eye(p, dtype=x0.dtype)
+
+    def predicted(g, h):
+        return 0.5 * g @ h @ g
+
+    init = _State(x0, value, grad, hess_inv, linv, kinv, alpha, jnp.asarray(0), ~jnp.isfinite(value) | (predicted(grad, hess_inv) < tol))
+
+    def step(s: _State) -> _State:
+        direction = -s.hess_inv @ s.grad
+        slope = s.grad @ direction
+        bad = ~(slope < 0.0) | ~jnp.isfinite(slope)
+        h = jnp.where(bad, eye, s.hess_inv)
+        direction = jnp.where(bad, -s.grad, direction)
+        direction = direction * jnp.minimum(1.0, MAX_STEP / jnp.max(jnp.abs(direction)))
+        slope = s.grad @ direction
+
+        def try_less(c):
+            t, _, _, k = c
+            t = jnp.where(k == 0, 1.0, 0.5 * t)
+            v, chol = objective.value_and_factor(unravel(s.x + t * direction))
+            return t, v, chol, k + 1
+
+        def not_enough(c):
+            t, v, _, k = c
+            return (k == 0) | (~(v <= s.value + _ARMIJO * t * slope) & (k < _MAX_LINE_SEARCH))
+
+        t, v, chol, _ = jax.lax.while_loop(not_enough, try_less, (jnp.asarray(1.0, x0.dtype), s.value, s.linv, jnp.asarray(0)))
+        accepted = v <= s.value + _ARMIJO * t * slope
+        x = s.x + t * direction
+
+        def evaluate(_):
+            value, g, linv, kinv, alpha = objective.full(unravel(x), chol)
+            return value, ravel_pytree(g)[0], linv, kinv, alpha
+
+        value, g, linv, kinv, alpha = jax.lax.cond(
+            accepted, evaluate, lambda _: (s.value, s.grad, s.linv, s.kinv, s.alpha), None
+        )
+        sd, yd = x - s.x, g - s.grad
+        sy = sd @ yd
+        # The first step of a fresh start rescales the identity (Nocedal & Wright eq. 6.20).
+        h = jnp.where(fresh & (s.steps == 0) & (sy > 0), eye * sy / (yd @ yd), h)
+        rho = 1.0 / jnp.where(sy > 0, sy, 1.0)
+        v_ = eye - rho * jnp.outer(sd, yd)
+        updated = v_ @ h @ v_.T + rho * jnp.outer(sd, sd)
+        h = jnp.where(accepted & (sy > 1e-10 * jnp.sqrt((sd @ sd) * (yd @ yd))), updated, h)
+        done = ~accepted | (predicted(g, h) < tol) | ~jnp.all(jnp.isfinite(g))
+        return _State(
+            jnp.where(accepted, x, s.x), value, g, h, linv, kinv, alpha, s.steps + accepted.astype(s.steps.dtype), done
+        )
+
+    final = jax.lax.while_loop(lambda s: ~s.done & (s.steps < max_iter), step, init)
+    return final, unravel
+
+
+def _gp_objective(data: GPData, priors: Priors) -> _Objective:
+    def cov_residual(p):
+        q = constrain(p)
+        return train_covariance(q, data), residuals(q, data)
+
+    return _Objective(cov_residual, lambda p: -log_prior(p, priors), jnp.sum(data.mask))
+
+
+def _num_params(params: GPParams) -> int:
+    return sum(int(np.prod(a.shape)) for a in jax.tree.leaves(params))
+
+
+def fit(data: GPData, priors: Priors, starts: GPParams, max_iter: int = 100, tol: float = 1e-6) -> tuple[GPParams, jax.Array]:
+    """Maximum a posteriori hyperparameters from several starting points.
 
     Args:
       data: padded observations, outcomes standardized by the caller.
       priors: hyperparameter priors.
       starts: GPParams with a leading axis of starting points, each optimized in turn.
-      max_iter: L-BFGS iterations per start.
-      tol: gradient norm at which a start has converged.
+      max_iter: BFGS steps per start.
+      tol: the decrease in log posterior (nats) below which a start has converged.
 
     Returns:
       The best start's (constrained) hyperparameters and its loss, the negative log
       posterior. A start whose loss is not finite is never chosen.
     """
+    result = fit_posterior(data, priors, starts, max_iter, tol)
+    return result.posterior.params, result.loss
 
-    def loss(p):
-        return neg_log_posterior(p, data, priors)
+
+def fit_posterior(data: GPData, priors: Priors, starts: GPParams, max_iter: int = 100, tol: float = 1e-6) -> Fit:
+    """:func:`fit`, returning the conditioned posterior and BFGS's curvature as well."""
+    objective = _gp_objective(data, priors)
+
+    def one(start):
+        _, chol = objective.value_and_factor(start)
+        final, _ = _bfgs(objective, start, objective.full(start, chol), jnp.eye(_num_params(start), dtype=data.y.dtype), max_iter, tol, True)
+        return final.x, final.value, final.hess_inv
 
     # lax.map, not vmap: a batched Cholesky on XLA's CPU thread pool can deadlock on small
     # machines (LAPACK batch map waiting for busy workers), and starts are cheap one by one.
-    finals, _ = jax.lax.map(lambda p: _minimize_lbfgs(loss, p, max_iter, tol), starts)
-    # Re-evaluate rather than trust the optimizer's state, and rank the starting points too.
-    candidates = jax.tree.map(lambda a, b: jnp.concatenate([a, b]), finals, starts)
-    losses = jax.lax.map(loss, candidates)
-    losses = jnp.where(jnp.isfinite(losses), losses, jnp.inf)
-    best = jnp.argmin(losses)
-    return constrain(jax.tree.map(lambda a: a[best], candidates)), losses[best]
+    xs, values, hess = jax.lax.map(one, starts)
+    values = jnp.where(jnp.isfinite(values), values, jnp.inf)
+    best = jnp.argmin(values)
+    _, unravel = ravel_pytree(jax.tree.map(lambda a: a[0], starts))
+    params = constrain(unravel(xs[best]))
+    post = condition(params, data)
+    return Fit(post, values[best], hess[best], jnp.asarray(0))
+
+
+def refine(post: Posterior, priors: Priors, hess_inv: jax.Array, max_iter: int = 20, tol: float = 1e-3) -> Fit:
+    """Refits the hyperparameters of a conditioned posterior, starting from its own.
+
+    The gradient at the current hyperparameters comes from the posterior's ``K^-1`` in
+    O(n^2 d); when the decrease it predicts is below ``tol`` the posterior is returned as
+    it is, with no factorization at all. Otherwise BFGS continues from there with
+    ``hess_inv`` (the previous fit's curvature), and the posterior of its last accepted
+    point is returned without factorizing again.
+    """
+    data = post.data
+    objective = _gp_objective(data, priors)
+    params = post.params
+    value = objective.value_from_inverse(params, post.linv, post.alpha)
+    grad = objective.gradient(params, post.kinv, post.alpha)
+    first = (value, grad, post.linv, post.kinv, post.alpha)
+    final, unravel = _bfgs(objective, params, first, hess_inv, max_iter, tol, False)
+    params = constrain(unravel(final.x))
+    ok = post.ok & jnp.all(jnp.isfinite(final.linv))
+    return Fit(Posterior(params, data, final.linv, final.kinv, final.alpha, ok), final.value, final.hess_inv, final.steps)
 
 
 def condition(params: GPParams, data: GPData) -> Posterior:
-    """Conditions the GP on data, precomputing what predictions need."""
-    chol = cholesky(train_covariance(params, data))
-    n = data.x.shape[0]
-    linv = solve_triangular(chol, jnp.eye(n, dtype=chol.dtype), lower=True)
-    alpha = linv.T @ (linv @ residuals(params, data))
-    return Posterior(params, data, linv, alpha)
+    """Conditions the GP on data, precomputing what predictions need.
+
+    Escalating jitter rescues a nearly singular covariance; where even that fails the
+    posterior's ``ok`` is False (and its factors are the identity's), so that callers fall
+    back to other hyperparameters rather than propose from NaN.
+    """
+    chol, ok = cholesky_with_status(train_covariance(params, data))
+    linv, kinv = _lower_inverse(chol)
+    return Posterior(params, data, linv, kinv, kinv @ residuals(params, data), ok)
+
+
+def _extend_inverse(linv: jax.Array, kinv: jax.Array, row, diag, start, stop) -> tuple[jax.Array, jax.Array]:
+    """``L^-1`` and ``K^-1`` of a covariance whose rows ``[start, stop)`` turn from padding
+    (identity) into real rows, one rank-one step each: O(n^2) per row, no factorization.
+
+    ``row(i)`` is row i of the covariance over the earlier rows (zero from i on), ``diag(i)``
+    its diagonal entry. With ``l = L^-1 k`` and ``d = sqrt(c - l.l)``, row i of the new
+    ``L^-1`` is ``(-l^T L^-1 / d, 1 / d)``, and ``K^-1`` gains its outer product in place
+    of the padding's unit entry.
+    """
+    n = linv.shape[0]
+    idx = jnp.arange(n)
+
+    def add(i, carry):
+        linv, kinv = carry
+        k = row(i)
+        c = diag(i)
+        lvec = linv @ k
+        d2 = c - lvec @ lvec
+        d = jnp.sqrt(jnp.maximum(d2, jnp.finfo(linv.dtype).eps * c))
+        q = jnp.where(idx == i, 1.0 / d, -(lvec @ linv) / d)
+        q = jnp.where(idx <= i, q, 0.0)
+        linv = jax.lax.dynamic_update_slice(linv, q[None, :], (i, 0))
+        kinv = kinv.at[i, i].add(-1.0) + jnp.outer(q, q)
+        return linv, kinv
+
+    return jax.lax.fori_loop(start, stop, add, (linv, kinv))
+
+
+def extend(post: Posterior, data: GPData, start) -> Posterior:
+    """The posterior on ``data`` (same padded size), given ``post`` conditioned on the first
+    ``start`` rows of it: the new rows are added incrementally, outcomes may all change
+    (a re-standardization, say), hyperparameters stay."""
+    p = post.params
+    ls, sv, nv = lengthscales(p), jnp.exp(p.log_signal_variance), jnp.exp(p.log_noise_variance)
+    idx = jnp.arange(data.x.shape[0])
+
+    def row(i):
+        k = kernels.mixed_gram(data.x[i][None, :], data.x, ls, sv, data.categorical)[0]
+        return jnp.where(idx < i, k, 0.0)
+
+    linv, kinv = _extend_inverse(post.linv, post.kinv, row, lambda i: sv + nv, start, jnp.sum(data.mask))
+    return Posterior(p, data, linv, kinv, kinv @ residuals(p, data), post.ok)
 
 
 def predict(post: Posterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -347,19 +583,23 @@ def loo_predictions(post: Posterior) -> tuple[jax.Array, jax.Array]:
     """Leave-one-out predictive means and variances (noise included) at the training rows,
     hyperparameters fixed (Rasmussen & Williams 2006, eq. 5.12): ``mu_-i = y_i -
     [K^-1 r]_i / [K^-1]_ii`` and ``var_-i = 1 / [K^-1]_ii``. Padded rows get NaN."""
-    kinv_diag = jnp.sum(post.linv**2, axis=0)
+    kinv_diag = jnp.diag(post.kinv)
     mean = post.data.y - post.alpha / kinv_diag
     var = 1.0 / kinv_diag
     return jnp.where(post.data.mask, mean, jnp.nan), jnp.where(post.data.mask, var, jnp.nan)
 
 
+def add_rows(data: GPData, x: jax.Array, y: jax.Array) -> tuple[GPData, jax.Array]:
+    """``data`` with rows (x, y) written after its real rows, and where they start."""
+    n = jnp.sum(data.mask)
+    xs = jax.lax.dynamic_update_slice(data.x, x.astype(data.x.dtype), (n, 0))
+    ys = jax.lax.dynamic_update_slice(data.y, y.astype(data.y.dtype), (n,))
+    mask = jnp.arange(data.x.shape[0]) < n + x.shape[0]
+    return GPData(xs, ys, mask, data.categorical), n
+
+
 def fantasize(post: Posterior, fx: jax.Array) -> Posterior:
     """The posterior with extra rows at fx (k, d) observed at its own mean (the kriging
-    believer), hyperparameters unchanged. The padded data needs k free rows."""
-    data = post.data
-    n = jnp.sum(data.mask)
-    fy = predict(post, fx)[0]
-    x = jax.lax.dynamic_update_slice(data.x, fx.astype(data.x.dtype), (n, 0))
-    y = jax.lax.dynamic_update_slice(data.y, fy.astype(data.y.dtype), (n,))
-    mask = jnp.arange(data.x.shape[0]) < n + fx.shape[0]
-    return condition(post.params, GPData(x, y, mask, data.categorical))
+    believer), hyperparameters unchanged, in O(k n^2). The padded data needs k free rows."""
+    data, start = add_rows(post.data, fx, predict(post, fx)[0])
+    return extend(post, data, start)

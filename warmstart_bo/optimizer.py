@@ -9,15 +9,16 @@ pending (asked, not yet told) points, and on each ``ask`` drives the pure pieces
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.stats import qmc
 
-from warmstart_bo import gp, optimize, transfer
+from warmstart_bo import gp, optimize, runtime, transfer
 from warmstart_bo.space import Parameter, SearchSpace
 from warmstart_bo.transfer import icm, rgpe, stacked
 from warmstart_bo.transfer.common import Task
@@ -26,16 +27,39 @@ from warmstart_bo.warmstart import WarmStartTypes
 
 OBJECTIVE_TYPES = ("Minimize", "Maximize")
 
-_fit = jax.jit(gp.fit, static_argnames=("max_iter",))
+_fit_posterior = jax.jit(gp.fit_posterior, static_argnames=("max_iter", "tol"))
+_refine = jax.jit(gp.refine, static_argnames=("max_iter", "tol"))
+_extend = jax.jit(gp.extend)
 _condition = jax.jit(gp.condition)
-_predict = jax.jit(gp.predict)
 _loo = jax.jit(gp.loo_predictions)
-_icm_fit = jax.jit(icm.fit, static_argnames=("max_iter",))
-_icm_condition = jax.jit(icm.condition)
+_icm_fit = jax.jit(icm.fit_posterior, static_argnames=("target", "max_iter", "tol"))
 _icm_loo = jax.jit(icm.loo_predictions)
 
-# Rows of parent data an ICM model keeps (all tasks together): its fit is cubic in them.
+# Rows an ICM model keeps (all tasks together, room for the batch included): its fit is
+# cubic in them, and 512 keeps it in one padding bucket.
 ICM_MAX_ROWS = 512
+
+# Refits: the decrease in log posterior (nats) a refinement must promise before it runs,
+# and its most BFGS steps. A fresh multi-start fit runs when the data have doubled since
+# the last one, while a padded size stays at most MULTISTART_MAX_ROWS (above that one
+# likelihood costs too much for several starts, and the optimum moves little).
+REFIT_TOL = 1e-2
+REFIT_MAX_STEPS = 20
+MULTISTART_MAX_ROWS = 256
+
+# Free rows kept in each parent model for fantasies (pending trials and batch members), so
+# that a batch of up to this size never moves a parent to a larger padded size.
+PARENT_ROOM = 8
+
+
+class _GPState(NamedTuple):
+    """What a later ask reuses of a GP fit: the rows it was conditioned on, the posterior,
+    BFGS's curvature, and the data size at the last multi-start fit."""
+
+    x: np.ndarray
+    posterior: gp.Posterior
+    hess_inv: jax.Array
+    multistart_n: int
 
 
 def default_initial_points(dim: int) -> int:
@@ -106,6 +130,7 @@ class Optimizer:
         transfer_guard: bool = True,
         parent_normalization: str = "standardize",
     ):
+        runtime.enable_compilation_cache()
         self.space = hyperparameter_ranges if isinstance(hyperparameter_ranges, SearchSpace) else SearchSpace(hyperparameter_ranges)
         if objective_type not in OBJECTIVE_TYPES:
             raise ValueError(f"objective_type must be one of {OBJECTIVE_TYPES}, got {objective_type!r}")
@@ -129,7 +154,8 @@ class Optimizer:
         self._y: list[float] = []
         self._pending: list[np.ndarray] = []
         self._failed: list[np.ndarray] = []
-        self._last_fit: tuple[int, gp.GPParams] | None = None
+        self._gp_states: dict[str, _GPState] = {}
+        self.last_fit: dict[str, Any] = {}
         self.parent_normalization = parent_normalization
         self._setup_warm_start(list(parents), warm_start_type, transfer_prior, transfer_guard, n_initial_points is None)
         n_sobol = 1 << max(0, self.n_initial_points - 1).bit_length()
@@ -262,7 +288,7 @@ class Optimizer:
         """
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
-        with jax.enable_x64(self.dtype == "float64"):
+        with jax.enable_x64(self.dtype == "float64"), runtime.blas_threads():
             encoded = self._ask_encoded(int(n))
         self._pending.extend(encoded)
         return self.space.decode_many(np.array(encoded))
@@ -303,8 +329,7 @@ class Optimizer:
         if self._transfer:
             model = self._transfer_model(x_obs, y_std, capacity, dtype)
         else:
-            data = gp.pad_data(x_obs, y_std, self.space.categorical_mask, capacity, dtype)
-            model = _condition(self._fit_hyperparameters(data, capacity, dtype), data)
+            model = self._gp_posterior("target", x_obs, y_std, capacity, dtype)
         best = float(np.max(y_std)) if len(y_std) else 0.0
         order = np.argsort(-y_std)
         incumbents = list(x_obs[order[:5]])
@@ -313,8 +338,11 @@ class Optimizer:
         incumbents = np.array(incumbents)
         rng = self._rng(2)
         out: list[np.ndarray] = []
+        post = model
+        for f in fantasies:
+            # One row at a time: one compiled shape, however many are pending.
+            post = transfer.fantasize(post, f[None])
         for _ in range(n):
-            post = transfer.fantasize(model, np.array(fantasies)) if fantasies else model
             if no_target_data:
                 # Nothing observed on the target yet: the first point is the parents'
                 # predicted best; later ones in a batch improve on the fantasies' values.
@@ -323,12 +351,18 @@ class Optimizer:
                     best = float(np.max(np.asarray(model.predict(jnp.asarray(np.array(fantasies), dtype))[0])))
                 else:
                     name, beta = "ucb", 0.0
-            x, _ = optimize.propose(
+            x, value = optimize.propose(
                 post, best, rng, incumbents, snap=self.space.snap, n_choices=self.space.n_choices,
                 name=name, beta=beta,
             )
+            if not np.isfinite(value):
+                warnings.warn("the acquisition is not finite anywhere: proposing a quasi-random point", RuntimeWarning, stacklevel=3)
+                self.last_fit["fallback"] = "acquisition not finite: quasi-random point"
+                x = self.space.snap(rng.random(self.space.dim))
             out.append(x)
             fantasies.append(x)
+            if len(out) < n:
+                post = transfer.fantasize(post, x[None])
         return out
 
     # Transfer learning.
@@ -337,14 +371,14 @@ class Optimizer:
         if self._parent_gps is None:
             cat = self.space.categorical_mask
             self._parent_gps = [
-                transfer.fit_posterior(t.x, t.y, cat, self.priors, self.random_seed + 7919 * (i + 1), dtype)
+                transfer.fit_posterior(t.x, t.y, cat, self.priors, self.random_seed + 7919 * (i + 1), dtype, gp.bucket_size(len(t.y) + PARENT_ROOM))
                 for i, t in enumerate(self._tasks)
             ]
         return self._parent_gps
 
     def _fit_parent_stack(self, dtype) -> stacked.StackedPosterior:
         if self._parent_stack is None:
-            self._parent_stack = stacked.fit(self._tasks, self.space.categorical_mask, self.priors, self.random_seed, dtype)
+            self._parent_stack = stacked.fit(self._tasks, self.space.categorical_mask, self.priors, self.random_seed, dtype, PARENT_ROOM)
         return self._parent_stack
 
     def _transfer_model(self, x_obs: np.ndarray, y_std: np.ndarray, capacity: int, dtype):
@@ -357,19 +391,17 @@ class Optimizer:
                 return self._fit_parent_stack(dtype)
             parents = self._fit_parent_gps(dtype)
             return rgpe.EnsemblePosterior(tuple(parents), jnp.full(len(parents), 1.0 / len(parents), dtype))
-        cat = self.space.categorical_mask
-        data = gp.pad_data(x_obs, y_std, cat, capacity, dtype)
-        target = _condition(self._fit_hyperparameters(data, capacity, dtype), data)
+        target = self._gp_posterior("target", x_obs, y_std, capacity, dtype)
         if kind == "rgpe":
             model = rgpe.ensemble(self._fit_parent_gps(dtype), target, self._rng(3))
             self.last_transfer = {"prior": kind, "used": True, "weights": np.asarray(model.weights).tolist()}
             return model
         if kind == "stacked":
             below = self._fit_parent_stack(dtype)
-            model = stacked.push(below, Task(x_obs, y_std), cat, self.priors, self.random_seed + len(y_std), dtype, capacity)
+            residual = y_std - stacked.stack_mean(below, x_obs, dtype)
+            top = self._gp_posterior("stacked", x_obs, residual, capacity, dtype)
+            model = stacked.add_level(below, top)
             # The top level saw residuals r = y - (mean below); its LOO mean of r plus that mean.
-            top = model.levels[-1]
-            residual = np.asarray(top.data.y)[: len(y_std)]
             loo_mean = y_std - residual + np.asarray(_loo(top)[0])[: len(y_std)]
         else:
             model = self._icm_model(x_obs, y_std, dtype, capacity - len(y_std))
@@ -386,48 +418,79 @@ class Optimizer:
         return model
 
     def _icm_model(self, x_obs: np.ndarray, y_std: np.ndarray, dtype, spare: int) -> icm.ICMPosterior:
+        """The ICM model of the parents (subsampled to ``ICM_MAX_ROWS`` rows in all, room for
+        ``spare`` fantasies included) and the target, refined from the last fit in the same
+        padding bucket with its curvature."""
         rng = np.random.default_rng([self.random_seed, 4])
-        per_parent = max(16, (ICM_MAX_ROWS - len(y_std)) // len(self._tasks))
+        per_parent = max(16, (ICM_MAX_ROWS - len(y_std) - spare) // len(self._tasks))
         tasks = [transfer.subsample(t, per_parent, rng) for t in self._tasks] + [Task(x_obs, y_std)]
         total = sum(len(t.y) for t in tasks)
         capacity = gp.bucket_size(total + spare)
         data = icm.pad([(t.x, t.y) for t in tasks], self.space.categorical_mask, capacity, dtype)
         if self._icm_last is not None and self._icm_last[0] == capacity:
-            start, max_iter = jax.tree.map(lambda a: jnp.asarray(a, dtype), self._icm_last[1]), 10
+            _, start, hess = self._icm_last
+            start = jax.tree.map(lambda a: jnp.asarray(a, dtype), start)
+            post, _, hess = _icm_fit(data, self.priors, start, hess, target=len(tasks) - 1, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
         else:
             start = icm.initial_params(self.space.dim, len(tasks), self.priors, dtype)
-            max_iter = 100 if capacity <= 256 else 40
-        params, _ = _icm_fit(data, self.priors, start, max_iter=max_iter)
-        self._icm_last = (capacity, jax.tree.map(np.asarray, params))
-        return _icm_condition(params, data, len(tasks) - 1)
+            post, _, hess = _icm_fit(data, self.priors, start, None, target=len(tasks) - 1, max_iter=100 if capacity <= 256 else 40, tol=1e-4)
+        self._icm_last = (capacity, jax.tree.map(np.asarray, post.params), hess)
+        return post
 
-    def _fit_hyperparameters(self, data: gp.GPData, capacity: int, dtype) -> gp.GPParams:
-        """MAP hyperparameters, warm-started from the previous fit when there is one.
+    def _gp_posterior(self, role: str, x: np.ndarray, y: np.ndarray, capacity: int, dtype) -> gp.Posterior:
+        """The MAP-fitted GP on (x, y), reusing the last fit of the same ``role``.
 
-        Inside a bucket one more observation moves the optimum little, so the previous
-        optimum alone is refined for three L-BFGS iterations (at n = 500, running 30
-        instead changed the log posterior by under 0.01). A fresh fit (first one, or a new
-        bucket) uses several starts: the previous optimum if any, the prior's centre and
-        prior draws; fewer and shorter on large buckets, where one likelihood costs O(n^3).
+        Rows appended since that fit join its factor incrementally (:func:`gp.extend`, O(n^2)
+        each) and the hyperparameters are refined from there (:func:`gp.refine`), which
+        costs no factorization when the gradient promises less than ``REFIT_TOL``. A new
+        padding bucket re-conditions once at the previous optimum and refines likewise. A
+        multi-start fit (the previous optimum, the prior's centre and prior draws) runs first
+        and whenever the data have doubled, on padded sizes up to ``MULTISTART_MAX_ROWS``.
+        A posterior that cannot be factorized falls back to the prior's centre, with a warning.
         """
+        cat = self.space.categorical_mask
+        data = gp.pad_data(x, y, cat, capacity, dtype)
+        state = self._gp_states.get(role)
+        n = len(y)
+        info: dict[str, Any] = {"role": role, "rows": n, "capacity": capacity}
+        if state is None or (capacity <= MULTISTART_MAX_ROWS and n >= 2 * state.multistart_n):
+            starts = self._fit_starts(state, dtype)
+            fit = _fit_posterior(data, self.priors, starts, max_iter=100, tol=1e-4)
+            multistart_n, info["kind"] = n, "multi-start"
+        else:
+            same_rows = state.posterior.data.x.shape[0] == capacity and len(state.x) <= n and np.array_equal(state.x, x[: len(state.x)])
+            if same_rows:
+                post, info["kind"] = _extend(state.posterior, data, len(state.x)), "incremental"
+            else:
+                post, info["kind"] = _condition(state.posterior.params, data), "re-conditioned"
+            fit = _refine(post, self.priors, state.hess_inv, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
+            multistart_n = state.multistart_n
+        post = fit.posterior
+        info.update(steps=int(fit.steps), loss=float(fit.loss))
+        if not bool(post.ok):
+            post = _condition(gp.prior_mode(self.space.dim, self.priors, dtype), data)
+            info["fallback"] = "covariance not positive definite: prior-centre hyperparameters"
+            warnings.warn(f"the GP fit failed on {n} points; using the prior's centre hyperparameters", RuntimeWarning, stacklevel=4)
+            fit = fit._replace(posterior=post, hess_inv=jnp.eye(fit.hess_inv.shape[0], dtype=fit.hess_inv.dtype))
+        self._gp_states[role] = _GPState(np.array(x), post, fit.hess_inv, multistart_n)
+        self.last_fit = info
+        return post
+
+    def _fit_starts(self, state: _GPState | None, dtype) -> gp.GPParams:
+        """Starting points of a multi-start fit: the previous optimum (if any), the prior's
+        centre, and draws from the prior."""
         key = jax.random.fold_in(jax.random.key(self.random_seed), len(self._y))
         d = self.space.dim
-        previous = None if self._last_fit is None else jax.tree.map(lambda a: jnp.asarray(a, dtype), self._last_fit[1])
-        if previous is not None and self._last_fit[0] == capacity:
-            starts, max_iter = jax.tree.map(lambda a: a[None], previous), 3
-        else:
-            num = self.num_fit_starts if capacity <= 256 else max(2, self.num_fit_starts // 4)
-            max_iter = 100 if capacity <= 256 else 40
-            starts = gp.sample_prior(key, d, self.priors, num, dtype)
-            fixed = [gp.prior_mode(d, self.priors, dtype)]
-            if previous is not None:
-                fixed.insert(0, previous)
-            for i, p in enumerate(fixed[:num]):
-                starts = jax.tree.map(lambda s, m, i=i: s.at[i].set(m), starts, p)
-        params, _ = _fit(data, self.priors, starts, max_iter=max_iter)
-        self._last_fit = (capacity, jax.tree.map(np.asarray, params))
-        return params
+        starts = gp.sample_prior(key, d, self.priors, self.num_fit_starts, dtype)
+        fixed = [gp.prior_mode(d, self.priors, dtype)]
+        if state is not None:
+            fixed.insert(0, jax.tree.map(lambda a: jnp.asarray(a, dtype), state.posterior.params))
+        for i, p in enumerate(fixed[: self.num_fit_starts]):
+            starts = jax.tree.map(lambda s, m, i=i: s.at[i].set(m), starts, p)
+        return starts
 
     def fitted_params(self) -> gp.GPParams | None:
-        """The hyperparameters of the last fit (standardized-outcome scale), if any."""
-        return None if self._last_fit is None else self._last_fit[1]
+        """The hyperparameters of the last fit of the target GP (standardized-outcome
+        scale), if any."""
+        state = self._gp_states.get("target")
+        return None if state is None else jax.tree.map(np.asarray, state.posterior.params)

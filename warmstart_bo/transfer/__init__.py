@@ -108,20 +108,7 @@ def _repad_icm(post: icm.ICMPosterior, extra: int) -> icm.ICMPosterior:
 
 
 _fantasize_gp = jax.jit(gp.fantasize)
-
-
-def _fantasize_icm(post: icm.ICMPosterior, fx: jax.Array) -> icm.ICMPosterior:
-    data = post.data
-    n = jnp.sum(data.mask)
-    fy = icm.predict(post, fx)[0]
-    x = jax.lax.dynamic_update_slice(data.x, fx, (n, 0))
-    y = jax.lax.dynamic_update_slice(data.y, fy, (n,))
-    task = jax.lax.dynamic_update_slice(data.task, jnp.full(fx.shape[0], post.target, data.task.dtype), (n,))
-    mask = jnp.arange(data.x.shape[0]) < n + fx.shape[0]
-    return icm.condition(post.params, icm.ICMData(x, y, task, mask, data.categorical), post.target)
-
-
-_fantasize_icm_jit = jax.jit(_fantasize_icm)
+_fantasize_icm = jax.jit(icm.fantasize)
 
 
 def fantasize(model, fx: np.ndarray):
@@ -145,5 +132,5 @@ def fantasize(model, fx: np.ndarray):
     if isinstance(model, icm.ICMPosterior):
         if _free_rows(model.data) < len(fx):
             model = _repad_icm(model, len(fx))
-        return _fantasize_icm_jit(model, jnp.asarray(fx, model.data.x.dtype))
+        return _fantasize_icm(model, jnp.asarray(fx, model.data.x.dtype))
     raise TypeError(f"cannot fantasize with a {type(model).__name__}")

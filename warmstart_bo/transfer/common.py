@@ -13,8 +13,7 @@ from scipy.stats import rankdata
 
 from warmstart_bo import gp
 
-_fit = jax.jit(gp.fit, static_argnames=("max_iter",))
-_condition = jax.jit(gp.condition)
+_fit = jax.jit(gp.fit_posterior, static_argnames=("max_iter", "tol"))
 
 
 class Task(NamedTuple):
@@ -56,8 +55,7 @@ def fit_posterior(
         num_starts, max_iter = max(2, num_starts // 4), min(max_iter, 40)
     starts = gp.sample_prior(jax.random.key(seed), d, priors, num_starts, dtype)
     starts = jax.tree.map(lambda s, m: s.at[0].set(m), starts, gp.prior_mode(d, priors, dtype))
-    params, _ = _fit(data, priors, starts, max_iter=max_iter)
-    return _condition(params, data)
+    return _fit(data, priors, starts, max_iter=max_iter).posterior
 
 
 def ranking_loss(predictions: np.ndarray, y: np.ndarray) -> np.ndarray:

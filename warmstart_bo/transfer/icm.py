@@ -16,19 +16,18 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.linalg import solve_triangular
 
 from warmstart_bo import gp, kernels
 
 
 class ICMData(NamedTuple):
-    """Rows of all tasks: x (n, d), y (n,), task (n,) int, mask (n,), categorical (d,)."""
+    """Rows of all tasks: x (n, d), y (n,), task (n,) int, mask (n,), categorical (static)."""
 
     x: jax.Array
     y: jax.Array
     task: jax.Array
     mask: jax.Array
-    categorical: jax.Array
+    categorical: kernels.CategoricalMask
 
 
 class ICMParams(NamedTuple):
@@ -39,11 +38,15 @@ class ICMParams(NamedTuple):
 
 
 class ICMPosterior(NamedTuple):
+    """Like :class:`gp.Posterior`, over all tasks' rows, predicting task ``target``."""
+
     params: ICMParams
     data: ICMData
     linv: jax.Array
+    kinv: jax.Array
     alpha: jax.Array
     target: jax.Array  # () int, the task predicted
+    ok: jax.Array
 
     def predict(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         return predict(self, x)
@@ -85,20 +88,30 @@ def _normal_logpdf(x, loc, scale):
     return -0.5 * ((x - loc) / scale) ** 2 - jnp.log(scale) - 0.5 * gp.LOG_2PI
 
 
-def neg_log_posterior(params: ICMParams, data: ICMData, priors: gp.Priors) -> jax.Array:
-    """``-(log marginal likelihood + log prior)``; the prior on B's factor is standard
-    normal (diagonal in log space), so a priori tasks are unit-variance and uncorrelated."""
-    n_pad = jnp.sum(~data.mask)
-    lml = gp.gaussian_log_density(train_covariance(params, data), residuals(params, data)) + 0.5 * n_pad * gp.LOG_2PI
+def neg_log_prior(params: ICMParams, priors: gp.Priors) -> jax.Array:
+    """The prior on B's factor is standard normal (diagonal in log space), so a priori tasks
+    are unit-variance and uncorrelated; the others are the single-task GP's."""
     t = params.task_factor.shape[0]
     lower = jnp.tril(jnp.ones((t, t), bool))
-    lp = (
+    return -(
         jnp.sum(_normal_logpdf(params.log_lengthscales, priors.lengthscale_loc, priors.lengthscale_scale))
         + jnp.sum(jnp.where(lower, _normal_logpdf(params.task_factor, 0.0, 1.0), 0.0))
         + _normal_logpdf(params.log_noise_variance, priors.noise_loc, priors.noise_scale)
         + jnp.sum(_normal_logpdf(params.means, 0.0, priors.mean_scale))
     )
-    return -(lml + lp)
+
+
+def _objective(data: ICMData, priors: gp.Priors) -> gp._Objective:
+    return gp._Objective(
+        lambda p: (train_covariance(p, data), residuals(p, data)),
+        lambda p: neg_log_prior(p, priors),
+        jnp.sum(data.mask),
+    )
+
+
+def neg_log_posterior(params: ICMParams, data: ICMData, priors: gp.Priors) -> jax.Array:
+    """``-(log marginal likelihood + log prior)``."""
+    return _objective(data, priors).value_and_factor(params)[0]
 
 
 def initial_params(dim: int, num_tasks: int, priors: gp.Priors, dtype=jnp.float64) -> ICMParams:
@@ -115,40 +128,82 @@ def initial_params(dim: int, num_tasks: int, priors: gp.Priors, dtype=jnp.float6
     )
 
 
-def fit(data: ICMData, priors: gp.Priors, start: ICMParams, max_iter: int = 100, tol: float = 1e-3) -> tuple[ICMParams, jax.Array]:
-    """MAP hyperparameters by L-BFGS from one start."""
+def fit(data: ICMData, priors: gp.Priors, start: ICMParams, max_iter: int = 100, tol: float = 1e-4) -> tuple[ICMParams, jax.Array]:
+    """MAP hyperparameters by the GP's BFGS (:func:`gp._bfgs`) from one start."""
+    post, loss, _ = fit_posterior(data, priors, start, None, 0, max_iter, tol)
+    return post.params, loss
 
-    def loss(p):
-        return neg_log_posterior(p, data, priors)
 
-    params, _ = gp._minimize_lbfgs(loss, start, max_iter, tol)
-    value = loss(params)
-    start_value = loss(start)
-    better = jnp.isfinite(value) & (value <= jnp.where(jnp.isfinite(start_value), start_value, jnp.inf))
-    return jax.tree.map(lambda a, b: jnp.where(better, a, b), params, start), jnp.where(better, value, start_value)
+def fit_posterior(
+    data: ICMData, priors: gp.Priors, start: ICMParams, hess_inv: jax.Array | None, target: int, max_iter: int = 100, tol: float = 1e-4
+) -> tuple[ICMPosterior, jax.Array, jax.Array]:
+    """The MAP-fitted posterior of task ``target``, its loss and BFGS's curvature.
+
+    ``hess_inv`` from an earlier fit continues its quasi-Newton model (a refit after a
+    few more rows is then a step or none); None starts from the identity. The posterior
+    is the last accepted point's, with no factorization after the fit.
+    """
+    objective = _objective(data, priors)
+    _, chol = objective.value_and_factor(start)
+    p = sum(int(np.prod(a.shape)) for a in jax.tree.leaves(start))
+    fresh = hess_inv is None
+    hess_inv = jnp.eye(p, dtype=data.y.dtype) if fresh else hess_inv
+    final, unravel = gp._bfgs(objective, start, objective.full(start, chol), hess_inv, max_iter, tol, fresh)
+    ok = jnp.isfinite(final.value)
+    post = ICMPosterior(unravel(final.x), data, final.linv, final.kinv, final.alpha, jnp.asarray(target), ok)
+    return post, final.value, final.hess_inv
 
 
 def condition(params: ICMParams, data: ICMData, target: int) -> ICMPosterior:
-    chol = gp.cholesky(train_covariance(params, data))
-    n = data.x.shape[0]
-    linv = solve_triangular(chol, jnp.eye(n, dtype=chol.dtype), lower=True)
-    alpha = linv.T @ (linv @ residuals(params, data))
-    return ICMPosterior(params, data, linv, alpha, jnp.asarray(target))
+    chol, ok = gp.cholesky_with_status(train_covariance(params, data))
+    linv, kinv = gp._lower_inverse(chol)
+    return ICMPosterior(params, data, linv, kinv, kinv @ residuals(params, data), jnp.asarray(target), ok)
+
+
+def _target_row_kernel(post: ICMPosterior, x: jax.Array) -> jax.Array:
+    """Covariance between the target task at x (m, d) and every row, zero on padding."""
+    p, data = post.params, post.data
+    b = task_covariance(p)
+    kx = kernels.mixed_gram(x, data.x, jnp.exp(jnp.clip(p.log_lengthscales, *gp.LOG_LENGTHSCALE_BOUNDS)), 1.0, data.categorical)
+    return jnp.where(data.mask[None, :], b[post.target, data.task][None, :] * kx, 0.0)
 
 
 def predict(post: ICMPosterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Latent mean and variance of the target task at x (m, d)."""
-    p, data = post.params, post.data
-    b = task_covariance(p)
-    kx = kernels.mixed_gram(x, data.x, jnp.exp(jnp.clip(p.log_lengthscales, *gp.LOG_LENGTHSCALE_BOUNDS)), 1.0, data.categorical)
-    ks = jnp.where(data.mask[None, :], b[post.target, data.task][None, :] * kx, 0.0)
-    mean = p.means[post.target] + ks @ post.alpha
+    ks = _target_row_kernel(post, x)
+    mean = post.params.means[post.target] + ks @ post.alpha
     v = ks @ post.linv.T
+    b = task_covariance(post.params)
     return mean, jnp.maximum(b[post.target, post.target] - jnp.sum(v**2, axis=-1), 0.0)
 
 
 def loo_predictions(post: ICMPosterior) -> tuple[jax.Array, jax.Array]:
     """Leave-one-out means and variances at every real row (R&W eq. 5.12 on the joint)."""
-    kinv_diag = jnp.sum(post.linv**2, axis=0)
+    kinv_diag = jnp.diag(post.kinv)
     mean = post.data.y - post.alpha / kinv_diag
     return jnp.where(post.data.mask, mean, jnp.nan), jnp.where(post.data.mask, 1.0 / kinv_diag, jnp.nan)
+
+
+def fantasize(post: ICMPosterior, fx: jax.Array) -> ICMPosterior:
+    """Target-task rows at fx (k, d) observed at the model's mean, added incrementally
+    (:func:`gp._extend_inverse`): O(k n^2). The padded data needs k free rows."""
+    data = post.data
+    n = jnp.sum(data.mask)
+    fy = predict(post, fx)[0]
+    x = jax.lax.dynamic_update_slice(data.x, fx.astype(data.x.dtype), (n, 0))
+    y = jax.lax.dynamic_update_slice(data.y, fy.astype(data.y.dtype), (n,))
+    task = jax.lax.dynamic_update_slice(data.task, jnp.full(fx.shape[0], post.target, data.task.dtype), (n,))
+    mask = jnp.arange(data.x.shape[0]) < n + fx.shape[0]
+    data = ICMData(x, y, task, mask, data.categorical)
+    p = post.params
+    b = task_covariance(p)
+    ls = jnp.exp(jnp.clip(p.log_lengthscales, *gp.LOG_LENGTHSCALE_BOUNDS))
+    noise = jnp.exp(jnp.clip(p.log_noise_variance, *gp.LOG_NOISE_BOUNDS))
+    idx = jnp.arange(data.x.shape[0])
+
+    def row(i):
+        k = b[data.task[i], data.task] * kernels.mixed_gram(data.x[i][None, :], data.x, ls, 1.0, data.categorical)[0]
+        return jnp.where(idx < i, k, 0.0)
+
+    linv, kinv = gp._extend_inverse(post.linv, post.kinv, row, lambda i: b[post.target, post.target] + noise, n, n + fx.shape[0])
+    return ICMPosterior(p, data, linv, kinv, kinv @ residuals(p, data), post.target, post.ok)

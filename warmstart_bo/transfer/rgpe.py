@@ -66,20 +66,27 @@ def sample_losses(
 
     Parent models are sampled jointly at the target's points. The target model's sample
     pairs a leave-one-out draw at each point with in-sample draws at the others; with
-    hyperparameters fixed, LOO moments are closed form (one inverse, not n refits).
+    hyperparameters fixed, LOO moments are closed form (one inverse, not n refits). A
+    point is never compared with itself: the pair (j, j) would set its held-out draw
+    against its own in-sample draw, a misordering that says nothing about the model.
+    Moments are computed at the padded rows (one compiled shape per bucket) and the real
+    rows taken afterwards.
     """
     mask = np.asarray(target.data.mask)
-    x = target.data.x[mask]
     y = np.asarray(target.data.y)[mask]
+    x = target.data.x
     losses = []
     for post in parents:
         mean, cov = _predict_joint(post, x)
-        losses.append(ranking_loss(_joint_samples(rng, np.asarray(mean), np.asarray(cov), num_samples), y))
+        mean, cov = np.asarray(mean)[mask], np.asarray(cov)[np.ix_(mask, mask)]
+        losses.append(ranking_loss(_joint_samples(rng, mean, cov, num_samples), y))
     mean, cov = _predict_joint(target, x)
-    inside = _joint_samples(rng, np.asarray(mean), np.asarray(cov), num_samples)  # (S, n)
+    mean, cov = np.asarray(mean)[mask], np.asarray(cov)[np.ix_(mask, mask)]
+    inside = _joint_samples(rng, mean, cov, num_samples)  # (S, n)
     loo_mean, loo_var = (np.asarray(a)[mask] for a in _loo(target))
     held_out = loo_mean + np.sqrt(loo_var) * rng.standard_normal((num_samples, len(y)))  # (S, n)
     misordered = (held_out[:, :, None] < inside[:, None, :]) ^ (y[:, None] < y[None, :])[None]
+    misordered &= ~np.eye(len(y), dtype=bool)[None]
     losses.append(np.sum(misordered, axis=(1, 2)))
     return np.array(losses, dtype=np.float64)
 

@@ -52,27 +52,36 @@ _predict = jax.jit(predict)
 
 
 def stack_mean(stack: StackedPosterior | None, x: np.ndarray, dtype) -> np.ndarray:
-    """The stack's mean at x (n, d), zero for an empty stack."""
+    """The stack's mean at x (n, d), zero for an empty stack. Rows are padded to a bucket,
+    so growing n does not recompile."""
     if stack is None or len(x) == 0:
         return np.zeros(len(x))
-    return np.asarray(_predict(stack, jnp.asarray(x, dtype))[0])
+    padded = np.zeros((gp.bucket_size(len(x)), x.shape[1]))
+    padded[: len(x)] = x
+    return np.asarray(_predict(stack, jnp.asarray(padded, dtype))[0])[: len(x)]
+
+
+def add_level(stack: StackedPosterior | None, level: gp.Posterior) -> StackedPosterior:
+    """``stack`` with ``level`` (a GP fitted to the residuals under it) on top."""
+    dtype = level.data.y.dtype
+    if stack is None:
+        return StackedPosterior((level,), jnp.zeros(1, dtype))
+    n_below = int(jnp.sum(stack.levels[-1].data.mask))
+    n = int(jnp.sum(level.data.mask))
+    beta = ALPHA * n_below / (ALPHA * n_below + n)
+    return StackedPosterior(stack.levels + (level,), jnp.concatenate([stack.betas, jnp.asarray([beta], dtype)]))
 
 
 def push(stack: StackedPosterior | None, task: Task, categorical, priors: gp.Priors, seed: int, dtype=jnp.float64, capacity: int | None = None) -> StackedPosterior:
     """Adds a level on top for ``task``, fitted to its residuals under the stack."""
     residual = task.y - stack_mean(stack, task.x, dtype)
-    level = fit_posterior(task.x, residual, categorical, priors, seed, dtype, capacity)
-    n = len(task.y)
-    if stack is None:
-        return StackedPosterior((level,), jnp.zeros(1, dtype))
-    n_below = int(jnp.sum(stack.levels[-1].data.mask))
-    beta = ALPHA * n_below / (ALPHA * n_below + n)
-    return StackedPosterior(stack.levels + (level,), jnp.concatenate([stack.betas, jnp.asarray([beta], dtype)]))
+    return add_level(stack, fit_posterior(task.x, residual, categorical, priors, seed, dtype, capacity))
 
 
-def fit(tasks: list[Task], categorical, priors: gp.Priors, seed: int = 0, dtype=jnp.float64) -> StackedPosterior:
-    """The stack of ``tasks`` (bottom first)."""
+def fit(tasks: list[Task], categorical, priors: gp.Priors, seed: int = 0, dtype=jnp.float64, room: int = 0) -> StackedPosterior:
+    """The stack of ``tasks`` (bottom first), each level padded with ``room`` free rows
+    for fantasies."""
     stack = None
     for i, task in enumerate(tasks):
-        stack = push(stack, task, categorical, priors, seed + i, dtype)
+        stack = push(stack, task, categorical, priors, seed + i, dtype, gp.bucket_size(len(task.y) + room))
     return stack
