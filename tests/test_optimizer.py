@@ -1,3 +1,5 @@
+import threading
+
 import jax
 import numpy as np
 import pytest
@@ -133,13 +135,15 @@ def test_single_observation():
 
 
 class CompileCounter:
-    """Counts XLA compilations (the optax test_utils idea, via JAX's monitoring events)."""
+    """Counts XLA compilations of the calling (main) thread, the optax test_utils idea via
+    JAX's monitoring events; compilations ahead of time in a background thread are not
+    the asks' own."""
 
     def __init__(self):
         self.count = 0
 
     def __call__(self, event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
+        if event == "/jax/core/compile/backend_compile_duration" and threading.current_thread() is threading.main_thread():
             self.count += 1
 
 
@@ -211,3 +215,24 @@ def test_mark_pending_points_are_avoided_by_a_batch():
     assert opt.pending == running
     (proposal,) = opt.ask()
     assert abs(proposal["x1"] - 9.42478) + abs(proposal["x2"] - 2.475) > 1e-3
+
+
+def test_the_next_bucket_compiles_ahead_in_the_background():
+    """Near the end of a padded size the next size's functions compile in a background
+    thread; the ask that crosses into it compiles nothing, and proposals are unchanged."""
+    opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4)
+    run(opt, branin, 14)  # 13 observations, then the ask at 13 finds 14 of 16 rows used
+    assert 32 in opt._precompiled
+    opt._compiler.join()
+    counter = CompileCounter()
+    jax.monitoring.register_event_duration_secs_listener(counter)
+    try:
+        run(opt, branin, 4)  # 14 -> 18 observations: into the bucket of 32
+        assert counter.count == 0
+    finally:
+        jax.monitoring.unregister_event_duration_listener(counter)
+    plain = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4)
+    plain._precompiled.update({32, 64})  # never compiles ahead
+    run(plain, branin, 18)
+    assert plain.observations()[0] == opt.observations()[0]
+    np.testing.assert_array_equal(plain.observations()[1], opt.observations()[1])

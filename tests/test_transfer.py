@@ -224,3 +224,23 @@ def test_subsample_keeps_the_best_half():
     assert len(sub.y) == 20
     assert set(np.argsort(-task.y)[:10]) <= {int(np.flatnonzero(task.y == v)[0]) for v in sub.y}
     assert subsample(task, 200, rng) is task
+
+
+def test_rgpe_target_loss_counts_only_pairs_of_distinct_points(x64):
+    """The target model's ranking loss, brute force: for each sample, pairs (j, k) with
+    j != k where the held-out draw at j and the in-sample draw at k are ordered unlike
+    y_j and y_k. Same random draws as ``sample_losses`` (one generator, same order)."""
+    rng = np.random.default_rng(12)
+    x, y = rng.random((12, 2)), normalize(-branin_like(rng.random((12, 2))))
+    target = fit_posterior(x, y, CAT, gp.default_priors(2), 0, capacity=16)
+    losses = rgpe.sample_losses([], target, np.random.default_rng(5), 64)
+    draw = np.random.default_rng(5)
+    mean, cov = (np.asarray(a) for a in gp.predict_joint(target, jnp.asarray(x)))
+    inside = rgpe._joint_samples(draw, mean, cov, 64)
+    loo_mean, loo_var = (np.asarray(a)[:12] for a in gp.loo_predictions(target))
+    held = loo_mean + np.sqrt(loo_var) * draw.standard_normal((64, 12))
+    brute = [
+        sum((held[s, j] < inside[s, k]) != (y[j] < y[k]) for j in range(12) for k in range(12) if j != k)
+        for s in range(64)
+    ]
+    np.testing.assert_array_equal(losses[-1], brute)

@@ -110,6 +110,30 @@ def categorical_neighbours(x: np.ndarray, n_choices: np.ndarray) -> np.ndarray:
     return np.array(out).reshape(-1, len(x))
 
 
+def precompile(
+    post,
+    dim: int,
+    n_choices: np.ndarray | None = None,
+    name: str = "log_ei",
+    num_sobol: int = 1024,
+    num_local: int = 256,
+    num_restarts: int = 8,
+    num_steps: int = 60,
+) -> None:
+    """Compiles what :func:`propose` will run for a model of ``post``'s shapes (a pytree of
+    arrays or ``jax.ShapeDtypeStruct``), without running it: called ahead of time, the
+    proposal that needs it compiles nothing."""
+    n_choices = np.zeros(dim, np.int64) if n_choices is None else np.asarray(n_choices)
+    dtype = next(leaf.dtype for leaf in jax.tree.leaves(post) if jnp.issubdtype(leaf.dtype, jnp.floating))
+    scalar = jax.ShapeDtypeStruct((), dtype)
+    cands = jax.ShapeDtypeStruct((num_sobol + num_local, dim), dtype)
+    movable = jax.ShapeDtypeStruct((dim,), jnp.bool_)
+    gradient_ascent.lower(post, scalar, scalar, cands, movable, name, num_restarts, num_steps).compile()
+    score.lower(post, jax.ShapeDtypeStruct((2 * num_restarts, dim), dtype), scalar, scalar, name).compile()
+    if np.any(n_choices > 0):
+        score.lower(post, jax.ShapeDtypeStruct((int(n_choices.sum()) + 1, dim), dtype), scalar, scalar, name).compile()
+
+
 def propose(
     post: gp.Posterior,
     best: float,

@@ -9,6 +9,7 @@ pending (asked, not yet told) points, and on each ``ask`` drives the pure pieces
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -39,17 +40,34 @@ _icm_loo = jax.jit(icm.loo_predictions)
 # cubic in them, and 512 keeps it in one padding bucket.
 ICM_MAX_ROWS = 512
 
-# Refits: the decrease in log posterior (nats) a refinement must promise before it runs,
-# and its most BFGS steps. A fresh multi-start fit runs when the data have doubled since
-# the last one, while a padded size stays at most MULTISTART_MAX_ROWS (above that one
-# likelihood costs too much for several starts, and the optimum moves little).
-REFIT_TOL = 1e-2
+# Refits: the decrease in log posterior (nats) a refinement must promise before it runs
+# (0.1 nats: far inside the hyperparameters' own posterior spread, and a drift that grows
+# with every new point soon passes it), and its most BFGS steps. A fresh multi-start fit runs when the data have doubled since
+# the last one while the padded size is at most MULTISTART_MAX_ROWS; beyond it every fit
+# continues from the previous optimum, as Optuna's GPSampler always does (several starts
+# there would cost many times a typical ask, and the optimum moves little). A first fit on
+# more rows than SUBSET_ROWS multi-starts on a random subset of that size.
+REFIT_TOL = 0.1
 REFIT_MAX_STEPS = 20
-MULTISTART_MAX_ROWS = 256
+MULTISTART_MAX_ROWS = 64
+SUBSET_ROWS = 256
 
 # Free rows kept in each parent model for fantasies (pending trials and batch members), so
 # that a batch of up to this size never moves a parent to a larger padded size.
 PARENT_ROOM = 8
+
+
+def acquisition_budget(model) -> dict[str, int]:
+    """Candidates and ascent steps of :func:`optimize.propose` for ``model``.
+
+    Each candidate's variance costs O(rows^2) per GP in the model: from an equivalent of
+    1024 rows on (summed over a stack's or an ensemble's members), 512 candidates (the raw
+    samples of BoTorch's tutorials) and 40 steps instead of 1280 and 60, which keeps an
+    ask near a second at n = 2000 on two cores."""
+    squares = sum(a.shape[0] ** 2 for a in jax.tree.leaves(model) if a.ndim == 2 and a.shape[0] == a.shape[1])
+    if squares / 2 >= 1024**2:  # each GP holds two square factors, L^-1 and K^-1
+        return {"num_sobol": 256, "num_local": 256, "num_steps": 40}
+    return {}
 
 
 class _GPState(NamedTuple):
@@ -155,6 +173,8 @@ class Optimizer:
         self._pending: list[np.ndarray] = []
         self._failed: list[np.ndarray] = []
         self._gp_states: dict[str, _GPState] = {}
+        self._precompiled: set[int] = set()
+        self._compiler: threading.Thread | None = None
         self.last_fit: dict[str, Any] = {}
         self.parent_normalization = parent_normalization
         self._setup_warm_start(list(parents), warm_start_type, transfer_prior, transfer_guard, n_initial_points is None)
@@ -330,6 +350,8 @@ class Optimizer:
             model = self._transfer_model(x_obs, y_std, capacity, dtype)
         else:
             model = self._gp_posterior("target", x_obs, y_std, capacity, dtype)
+            if len(y_std) + len(fantasies) + n >= 0.75 * capacity:
+                self._precompile(2 * capacity, model, dtype)
         best = float(np.max(y_std)) if len(y_std) else 0.0
         order = np.argsort(-y_std)
         incumbents = list(x_obs[order[:5]])
@@ -353,7 +375,7 @@ class Optimizer:
                     name, beta = "ucb", 0.0
             x, value = optimize.propose(
                 post, best, rng, incumbents, snap=self.space.snap, n_choices=self.space.n_choices,
-                name=name, beta=beta,
+                name=name, beta=beta, **acquisition_budget(model),
             )
             if not np.isfinite(value):
                 warnings.warn("the acquisition is not finite anywhere: proposing a quasi-random point", RuntimeWarning, stacklevel=3)
@@ -364,6 +386,37 @@ class Optimizer:
             if len(out) < n:
                 post = transfer.fantasize(post, x[None])
         return out
+
+    def _precompile(self, capacity: int, model: gp.Posterior, dtype) -> None:
+        """Compiles the GP path's functions for the padded size ``capacity`` in a background
+        thread (once per size), so that the ask that first needs that size runs compiled
+        code instead of stalling for seconds. Compilation only: results are unchanged."""
+        if capacity in self._precompiled:
+            return
+        self._precompiled.add(capacity)
+        x64 = self.dtype == "float64"
+        d, cat = self.space.dim, self.space.categorical_mask
+        n_choices, name, fit_starts = self.space.n_choices, self.acquisition, self.num_fit_starts
+        priors, hess = self.priors, self._gp_states["target"].hess_inv
+        params = jax.tree.map(np.asarray, model.params)
+
+        def compile_all():
+            with jax.enable_x64(x64):
+                data = gp.pad_data(np.zeros((1, d)), np.zeros(1), cat, capacity, dtype)
+                post = jax.eval_shape(_condition, params, data)
+                _condition.lower(params, data).compile()
+                _refine.lower(post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL).compile()
+                _extend.lower(post, data, 0).compile()
+                transfer.precompile_fantasize(post, d)
+                optimize.precompile(post, d, n_choices, name, **acquisition_budget(post))
+                if capacity <= MULTISTART_MAX_ROWS:
+                    starts = jax.tree.map(lambda a: jax.ShapeDtypeStruct((fit_starts, *np.shape(a)), dtype), params)
+                    _fit_posterior.lower(data, priors, starts, max_iter=100, tol=1e-4).compile()
+
+        # Not a daemon: interpreter shutdown waits for a compilation in flight rather than
+        # tearing XLA down under it.
+        self._compiler = threading.Thread(target=compile_all, name=f"warmstart-bo-compile-{capacity}")
+        self._compiler.start()
 
     # Transfer learning.
 
@@ -445,17 +498,27 @@ class Optimizer:
         costs no factorization when the gradient promises less than ``REFIT_TOL``. A new
         padding bucket re-conditions once at the previous optimum and refines likewise. A
         multi-start fit (the previous optimum, the prior's centre and prior draws) runs first
-        and whenever the data have doubled, on padded sizes up to ``MULTISTART_MAX_ROWS``.
-        A posterior that cannot be factorized falls back to the prior's centre, with a warning.
+        and whenever the data have doubled, on padded sizes up to ``MULTISTART_MAX_ROWS``; a
+        first fit on more than ``SUBSET_ROWS`` rows multi-starts on a random subset of that
+        size and refines on all. A posterior that cannot be factorized falls back to the prior's centre, with a warning.
         """
         cat = self.space.categorical_mask
         data = gp.pad_data(x, y, cat, capacity, dtype)
         state = self._gp_states.get(role)
         n = len(y)
         info: dict[str, Any] = {"role": role, "rows": n, "capacity": capacity}
-        if state is None or (capacity <= MULTISTART_MAX_ROWS and n >= 2 * state.multistart_n):
-            starts = self._fit_starts(state, dtype)
-            fit = _fit_posterior(data, self.priors, starts, max_iter=100, tol=1e-4)
+        if state is None and capacity > SUBSET_ROWS:
+            # Many rows at once (a warm start's pool, a resumed job): multi-start on a random
+            # subset, then refine on everything from there. The curvature scales with the
+            # rows, so the subset's inverse Hessian is shrunk by their ratio.
+            keep = np.sort(self._rng(5).choice(n, SUBSET_ROWS, replace=False))
+            sub = gp.pad_data(x[keep], y[keep], cat, SUBSET_ROWS, dtype)
+            first = _fit_posterior(sub, self.priors, self._fit_starts(None, dtype, self.num_fit_starts), max_iter=100, tol=1e-3)
+            post = _condition(first.posterior.params, data)
+            fit = _refine(post, self.priors, first.hess_inv * (SUBSET_ROWS / n), max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
+            multistart_n, info["kind"] = n, "subset multi-start, refined"
+        elif state is None or (capacity <= MULTISTART_MAX_ROWS and n >= 2 * state.multistart_n):
+            fit = _fit_posterior(data, self.priors, self._fit_starts(state, dtype, self.num_fit_starts), max_iter=100, tol=1e-4)
             multistart_n, info["kind"] = n, "multi-start"
         else:
             same_rows = state.posterior.data.x.shape[0] == capacity and len(state.x) <= n and np.array_equal(state.x, x[: len(state.x)])
@@ -476,16 +539,16 @@ class Optimizer:
         self.last_fit = info
         return post
 
-    def _fit_starts(self, state: _GPState | None, dtype) -> gp.GPParams:
-        """Starting points of a multi-start fit: the previous optimum (if any), the prior's
-        centre, and draws from the prior."""
+    def _fit_starts(self, state: _GPState | None, dtype, num: int) -> gp.GPParams:
+        """``num`` starting points of a multi-start fit: the previous optimum (if any), the
+        prior's centre, and draws from the prior."""
         key = jax.random.fold_in(jax.random.key(self.random_seed), len(self._y))
         d = self.space.dim
-        starts = gp.sample_prior(key, d, self.priors, self.num_fit_starts, dtype)
+        starts = gp.sample_prior(key, d, self.priors, num, dtype)
         fixed = [gp.prior_mode(d, self.priors, dtype)]
         if state is not None:
             fixed.insert(0, jax.tree.map(lambda a: jnp.asarray(a, dtype), state.posterior.params))
-        for i, p in enumerate(fixed[: self.num_fit_starts]):
+        for i, p in enumerate(fixed[:num]):
             starts = jax.tree.map(lambda s, m, i=i: s.at[i].set(m), starts, p)
         return starts
 

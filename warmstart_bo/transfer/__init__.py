@@ -44,6 +44,7 @@ __all__ = [
     "gaussian_copula",
     "icm",
     "normalize",
+    "precompile_fantasize",
     "ranking_loss",
     "rgpe",
     "stacked",
@@ -109,6 +110,13 @@ def _repad_icm(post: icm.ICMPosterior, extra: int) -> icm.ICMPosterior:
 
 _fantasize_gp = jax.jit(gp.fantasize)
 _fantasize_icm = jax.jit(icm.fantasize)
+
+
+def precompile_fantasize(post, dim: int) -> None:
+    """Compiles one-row fantasies for a GP posterior of ``post``'s shapes (see
+    :func:`warmstart_bo.optimize.precompile`)."""
+    dtype = post.data.x.dtype
+    _fantasize_gp.lower(post, jax.ShapeDtypeStruct((1, dim), dtype)).compile()
 
 
 def fantasize(model, fx: np.ndarray):
