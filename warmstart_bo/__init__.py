@@ -7,6 +7,7 @@ which only read the store (``warmstart-bo jobs list``) start without loading JAX
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
@@ -37,8 +38,8 @@ __all__ = sorted([*_EXPORTS, "__version__", *_SUBMODULES])
 def __getattr__(name: str):
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
+    elif name in _SUBMODULES or importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f"{__name__}.{name}")  # warmstart_bo.tuner and the like, as before
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
