@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -130,8 +132,7 @@ def test_plot_draws_each_jobs_own_best_and_parents_apart(store, tmp_path):
     assert len(alone) == 1 and _best_lines_of(alone[0]) == [[100.0, 90.0, 90.0]]
     with pytest.raises(JobNotFoundError):
         analytics.figure(compare=["nope"])
-    data = open(analytics.plot(tmp_path / "warm.png", compare=["cold"]), "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Path(analytics.plot(tmp_path / "warm.png", compare=["cold"])).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_best_lines_show_the_jobs_own_best_beside_the_overall_best(store):

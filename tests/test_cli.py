@@ -1,6 +1,7 @@
 import json
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -105,7 +106,7 @@ def test_demo_runs_a_warm_start_and_prints_tables_and_plot(tmp_path, capsys):
     assert cli.main(["--store", str(db), "demo", "--trials", "6", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     plot = out.split("written to ")[1].split()[0]
-    assert open(plot, "rb").read(4) == b"\x89PNG"
+    assert Path(plot).read_bytes()[:4] == b"\x89PNG"
     store = Store(db)
     jobs = {j.name.split("-")[1]: j for j in store.jobs()}
     assert set(jobs) == {"parent", "warm", "cold"} and all(j.status == "Completed" for j in jobs.values())

@@ -75,3 +75,12 @@ def test_without_flax_the_harness_and_the_population_executor_name_the_extra():
     )
     out = _run(blocked + population)
     assert "executor='population' needs an estimator with fit_population()" in out and 'pip install "warmstart-bo[harness]"' in out
+
+
+def test_every_public_name_resolves_on_first_use():
+    """The package imports its names lazily; each name of __all__ must still be there."""
+    out = _run("import warmstart_bo as w; print(sorted(n for n in w.__all__ if getattr(w, n, None) is None))")
+    assert out == "[]"
+    import warmstart_bo
+
+    assert set(warmstart_bo.__all__) == {*warmstart_bo._EXPORTS, *warmstart_bo._SUBMODULES, "__version__"}

@@ -32,7 +32,28 @@ _EXPORTS = {
 }
 _SUBMODULES = ("acquisition", "gp", "kernels", "optimize")
 
-__all__ = sorted([*_EXPORTS, "__version__", *_SUBMODULES])
+__all__ = [
+    "CategoricalParameter",
+    "CommandLineEstimator",
+    "CompletionCriteria",
+    "ContinuousParameter",
+    "HyperparameterTuner",
+    "HyperparameterTuningJobAnalytics",
+    "IntegerParameter",
+    "Optimizer",
+    "RayExecutor",
+    "SearchSpace",
+    "Store",
+    "StoreError",
+    "TrialStopped",
+    "WarmStartConfig",
+    "WarmStartTypes",
+    "__version__",
+    "acquisition",
+    "gp",
+    "kernels",
+    "optimize",
+]
 
 
 def __getattr__(name: str):
@@ -56,7 +77,12 @@ if TYPE_CHECKING:
     from warmstart_bo.estimators import CommandLineEstimator, TrialStopped
     from warmstart_bo.executors import RayExecutor
     from warmstart_bo.optimizer import Optimizer
-    from warmstart_bo.space import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace
+    from warmstart_bo.space import (
+        CategoricalParameter,
+        ContinuousParameter,
+        IntegerParameter,
+        SearchSpace,
+    )
     from warmstart_bo.store import Store, StoreError
     from warmstart_bo.tuner import CompletionCriteria, HyperparameterTuner
     from warmstart_bo.warmstart import WarmStartConfig, WarmStartTypes

@@ -68,7 +68,7 @@ def run_demo(store: Store, trials: int, seed: int, plot: str | None, say: Callab
 
     stamp = name_from_base("demo")[len("demo-"):]
     names = {k: f"demo-{k}-{stamp}" for k in ("parent", "warm", "cold")}
-    common = dict(objective_type="Minimize", store=store, progress=False)
+    common = {"objective_type": "Minimize", "store": store, "progress": False}
     say(f"warm-start demo: three short tuning jobs in {store.path} (lower loss is better). Most of the time")
     say("goes to JAX compiling the GP on first use; a note shows during each such pause.")
     narrator = _Narrator(say)

@@ -10,7 +10,12 @@ Flax and scikit-learn (the default data) come with the ``harness`` extra,
 """
 
 try:
-    from warmstart_bo.harness.data import Dataset, load_digits, load_image_folder, load_npz
+    from warmstart_bo.harness.data import (
+        Dataset,
+        load_digits,
+        load_image_folder,
+        load_npz,
+    )
     from warmstart_bo.harness.train import ImageClassifier
 except ModuleNotFoundError as e:
     if (e.name or "").partition(".")[0] != "flax":
