@@ -142,6 +142,26 @@ def test_jobs_list_counts_trials_by_status(tmp_path, capsys):
     assert "1/8" in rows["running"] and "1 running" in rows["running"]
 
 
+def test_analytics_prints_both_bests_and_plots_a_compared_job(tmp_path, capsys):
+    store = Store(tmp_path / "s.db")
+    config = {"objective_type": "Minimize", "objective_metric_name": "loss", "max_jobs": 2, "hyperparameter_ranges": {}}
+    for name, values, parents in (("parent", [1.0, 0.5], []), ("warm", [2.0, 0.9], ["parent"]), ("cold", [5.0, 3.0], [])):
+        ws = {"warm_start_type": "TransferLearning", "parents": parents} if parents else None
+        store.create_job(name, dict(config, warm_start_config=ws), parents=parents)
+        for i, v in enumerate(values):
+            store.add_trial(name, i, {})
+            store.finish_trial(name, i, "Completed", v, {"loss": v})
+        store.finish_job(name, "Completed", "done")
+    png = tmp_path / "warm.png"
+    assert cli.main(["--store", str(tmp_path / "s.db"), "analytics", "warm", "--include-parents", "--plot", str(png), "--compare", "cold"]) == 0
+    out = capsys.readouterr().out
+    assert "best trial of job warm: warm-001, loss = 0.9" in out
+    assert "best over the job and its parents (OverallBestTrainingJob), from parent job parent: parent-001, loss = 0.5" in out
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert cli.main(["--store", str(tmp_path / "s.db"), "analytics", "warm", "--plot", str(png), "--compare", "nope"]) == 2
+    assert "no tuning job named 'nope'" in capsys.readouterr().err
+
+
 def test_a_stopped_command_line_job_resumes_from_the_store_alone(project):
     import time
 

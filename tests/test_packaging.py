@@ -58,7 +58,7 @@ def _run(code: str) -> str:
 
 def test_the_core_imports_no_flax_and_the_cli_no_jax():
     """The GP and the tuner work without the harness extra; listing jobs loads no JAX."""
-    core = "import sys, warmstart_bo; warmstart_bo.Optimizer, warmstart_bo.HyperparameterTuner, warmstart_bo.gp; import warmstart_bo.executors, warmstart_bo.cli"
+    core = "import sys, warmstart_bo; warmstart_bo.Optimizer, warmstart_bo.HyperparameterTuner, warmstart_bo.gp; import warmstart_bo.executors, warmstart_bo.cli, warmstart_bo.demo, warmstart_bo.testfunctions"
     assert _run(core + "; print('jax' in sys.modules, sorted({'flax', 'sklearn'} & set(sys.modules)))") == "True []"
     assert _run("import sys, warmstart_bo.cli; print(sorted({'jax', 'numpy', 'flax'} & set(sys.modules)))") == "[]"
 
