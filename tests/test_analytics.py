@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -8,7 +10,7 @@ from warmstart_bo import (
     IntegerParameter,
     Store,
 )
-from warmstart_bo.analytics import describe_job
+from warmstart_bo.analytics import best_lines, best_so_far, describe_job
 from warmstart_bo.store import JobNotFoundError
 
 SPACE = {"lr": ContinuousParameter(1e-4, 1e-1), "layers": IntegerParameter(1, 4)}
@@ -91,3 +93,54 @@ def test_describe_counts_trials_by_status(store):
 def test_unknown_job(store):
     with pytest.raises(JobNotFoundError, match="no tuning job named 'nope'"):
         HyperparameterTuningJobAnalytics("nope", store=store)
+
+
+def _child(store, name, values, statuses=None, parents=("job",), warm_start_type="TransferLearning"):
+    """A finished job with the given objective values, written through the store."""
+    config = dict(store.job("job").config, warm_start_config={"warm_start_type": warm_start_type, "parents": list(parents)})
+    store.create_job(name, config, random_seed=1, parents=list(parents))
+    for i, (v, st) in enumerate(zip(values, statuses or ["Completed"] * len(values))):
+        store.add_trial(name, i, {"lr": 0.05, "layers": 2})
+        store.finish_trial(name, i, st, v, {"val_loss": v})
+    store.finish_job(name, "Completed", "done")
+
+
+def test_best_so_far_is_the_jobs_own_and_skips_stopped_trials(store):
+    _child(store, "child", [5.0, 1.0, 3.0, 0.5, 2.0], ["Stopped", "Completed", "Completed", "Stopped", "Completed"])
+    assert best_so_far(store.trials("child"), -1.0) == ([2, 3, 4, 5], [1.0, 1.0, 1.0, 1.0])
+    assert best_so_far(store.trials("child"), 1.0) == ([2, 3, 4, 5], [1.0, 3.0, 3.0, 3.0])
+
+
+def _best_lines_of(ax):
+    return [list(line.get_ydata()) for line in ax.get_lines()]
+
+
+def test_plot_draws_each_jobs_own_best_and_parents_apart(store, tmp_path):
+    """The warm job's best line is its own (100, then 90), not the parent's best it would
+    inherit through one line over all trials; the parent sits in its own panel, and a
+    compared job (a cold start) gets its own line beside the warm one."""
+    _child(store, "warm", [100.0, 90.0, 95.0])
+    _child(store, "cold", [300.0, 200.0], parents=())
+    analytics = HyperparameterTuningJobAnalytics("warm", store=store)
+    parents_panel, job_panel = analytics.figure(include_parents=True, compare=["cold"]).axes
+    parent_best = min(t.objective for t in store.trials("job") if t.status == "Completed")
+    assert _best_lines_of(parents_panel)[0][-1] == parent_best
+    assert _best_lines_of(job_panel) == [[100.0, 90.0, 90.0], [300.0, 200.0]]
+    assert [h.get_label() for h in job_panel.get_legend().legend_handles] == ["warm (this job)", "cold"]
+    assert parents_panel.collections[0].get_facecolors().size == 0  # parents' points are hollow
+    alone = analytics.figure(include_parents=False).axes
+    assert len(alone) == 1 and _best_lines_of(alone[0]) == [[100.0, 90.0, 90.0]]
+    with pytest.raises(JobNotFoundError):
+        analytics.figure(compare=["nope"])
+    assert Path(analytics.plot(tmp_path / "warm.png", compare=["cold"])).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_best_lines_show_the_jobs_own_best_beside_the_overall_best(store):
+    _child(store, "warm", [100.0])
+    lines = best_lines(describe_job(store, "warm")).splitlines()
+    assert lines[0].startswith("best trial of job warm: warm-000, val_loss = 100 with")
+    assert lines[1].startswith("best over the job and its parents (OverallBestTrainingJob), from parent job job: job-")
+    assert lines[1].endswith("the parent is another task (TransferLearning): use the job's own best")
+    _child(store, "same-task", [100.0], warm_start_type="IdenticalDataAndAlgorithm")
+    assert "another task" not in best_lines(describe_job(store, "same-task"))
+    assert best_lines(describe_job(store, "job")).count("\n") == 0  # no parents: one line

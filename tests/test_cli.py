@@ -1,6 +1,7 @@
 import json
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -54,7 +55,7 @@ def test_tune_a_command_line_end_to_end(project, capsys):
     db = str(project / "s.db")
     assert cli.main(["--store", db, "tune", str(project / "tune.yaml"), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "job cli-job: Completed" in out and "best trial cli-job-" in out
+    assert "job cli-job: Completed" in out and "best trial of job cli-job: cli-job-" in out
     store = Store(db)
     trials = store.trials("cli-job")
     assert len(trials) == 14 and all(t.status == "Completed" for t in trials)
@@ -72,7 +73,7 @@ def test_tune_a_command_line_end_to_end(project, capsys):
 
     assert cli.main(["--store", db, "jobs", "list"]) == 0
     listing = capsys.readouterr().out
-    assert "cli-job" in listing and "Completed" in listing and "14/14" in listing
+    assert "cli-job" in listing and "Completed" in listing and "14/14" in listing and "14 completed" in listing
     assert cli.main(["--store", db, "jobs", "describe", "cli-job"]) == 0
     described = json.loads(capsys.readouterr().out)
     assert described["TrainingJobStatusCounters"]["Completed"] == 14
@@ -104,17 +105,61 @@ def test_demo_runs_a_warm_start_and_prints_tables_and_plot(tmp_path, capsys):
     db = tmp_path / "demo.db"
     assert cli.main(["--store", str(db), "demo", "--trials", "6", "--seed", "1"]) == 0
     out = capsys.readouterr().out
-    plot = out.split("plot written to ")[1].split()[0]
-    assert open(plot, "rb").read(4) == b"\x89PNG"
+    plot = out.split("written to ")[1].split()[0]
+    assert Path(plot).read_bytes()[:4] == b"\x89PNG"
     store = Store(db)
     jobs = {j.name.split("-")[1]: j for j in store.jobs()}
     assert set(jobs) == {"parent", "warm", "cold"} and all(j.status == "Completed" for j in jobs.values())
     assert jobs["warm"].parents == (jobs["parent"].name,)
     assert len(store.trials(jobs["parent"].name)) == 12 and len(store.trials(jobs["warm"].name)) == 6
-    assert out.count(jobs["parent"].name + "-") == 12 and out.count(jobs["warm"].name + "-") == 6  # table with parents
+    progress, table = out.split("Trials of the warm job and of its parent")
+    # Progress as it runs: each job announced, then one line per trial.
+    assert progress.index(f"1/3 parent job {jobs['parent'].name}") < progress.index("parent trial 12/12") < progress.index(f"2/3 warm job {jobs['warm'].name}")
+    assert progress.index("warm trial  6/6") < progress.index(f"3/3 cold job {jobs['cold'].name}") < progress.index("cold trial  6/6")
+    table = table.split("Best loss of each job")[0]
+    assert table.count(jobs["parent"].name + "-") == 12 and table.count(jobs["warm"].name + "-") == 6  # table with parents
     first = {k: store.trials(j.name)[0].objective for k, j in jobs.items()}
     assert first["warm"] < first["cold"]  # the parent's knowledge shows from the first trial
     assert "warm start (related task)" in out and "cold start (related task)" in out
+    assert f"best trial of job {jobs['warm'].name}: {jobs['warm'].name}-" in out
+
+
+def test_jobs_list_counts_trials_by_status(tmp_path, capsys):
+    """A job whose trials were partly stopped early reads as finished: 20/20, 15 completed, 5 stopped."""
+    store = Store(tmp_path / "s.db")
+    config = {"objective_type": "Minimize", "max_jobs": 20}
+    store.create_job("early", config)
+    for i in range(20):
+        store.add_trial("early", i, {"x": i})
+        store.finish_trial("early", i, "Stopped" if i % 4 == 3 else "Completed", float(i), {})
+    store.finish_job("early", "Completed", "20 trials done")
+    store.create_job("running", dict(config, max_jobs=8))
+    store.add_trial("running", 0, {"x": 0})
+    assert cli.main(["--store", str(tmp_path / "s.db"), "jobs", "list"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "BY STATUS" in rows["NAME"]
+    assert rows["early"].split()[1:6] == ["Completed", "20/20", "15", "completed,", "5"] and "5 stopped" in rows["early"]
+    assert "1/8" in rows["running"] and "1 running" in rows["running"]
+
+
+def test_analytics_prints_both_bests_and_plots_a_compared_job(tmp_path, capsys):
+    store = Store(tmp_path / "s.db")
+    config = {"objective_type": "Minimize", "objective_metric_name": "loss", "max_jobs": 2, "hyperparameter_ranges": {}}
+    for name, values, parents in (("parent", [1.0, 0.5], []), ("warm", [2.0, 0.9], ["parent"]), ("cold", [5.0, 3.0], [])):
+        ws = {"warm_start_type": "TransferLearning", "parents": parents} if parents else None
+        store.create_job(name, dict(config, warm_start_config=ws), parents=parents)
+        for i, v in enumerate(values):
+            store.add_trial(name, i, {})
+            store.finish_trial(name, i, "Completed", v, {"loss": v})
+        store.finish_job(name, "Completed", "done")
+    png = tmp_path / "warm.png"
+    assert cli.main(["--store", str(tmp_path / "s.db"), "analytics", "warm", "--include-parents", "--plot", str(png), "--compare", "cold"]) == 0
+    out = capsys.readouterr().out
+    assert "best trial of job warm: warm-001, loss = 0.9" in out
+    assert "best over the job and its parents (OverallBestTrainingJob), from parent job parent: parent-001, loss = 0.5" in out
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert cli.main(["--store", str(tmp_path / "s.db"), "analytics", "warm", "--plot", str(png), "--compare", "nope"]) == 2
+    assert "no tuning job named 'nope'" in capsys.readouterr().err
 
 
 def test_a_stopped_command_line_job_resumes_from_the_store_alone(project):

@@ -6,6 +6,7 @@ read our tables unchanged.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Sequence
@@ -79,6 +80,31 @@ def describe_job(store: Store, job_name: str) -> dict[str, Any]:
     }
 
 
+def best_lines(description: dict[str, Any]) -> str:
+    """The job's own best trial, and (when it differs) the best over the job and its parents,
+    labelled so that a parent's values are not taken for the job's."""
+    name = description["HyperParameterTuningJobName"]
+    lines = [f"best trial of job {name}: {_trial(description['BestTrainingJob'])}"]
+    overall = description["OverallBestTrainingJob"]
+    if overall and overall["TuningJobName"] != name:
+        ws = description["HyperParameterTuningJobConfig"].get("warm_start_config") or {}
+        caveat = "; the parent is another task (TransferLearning): use the job's own best" if ws.get("warm_start_type") == "TransferLearning" else ""
+        lines.append(f"best over the job and its parents (OverallBestTrainingJob), from parent job {overall['TuningJobName']}: {_trial(overall)}{caveat}")
+    return "\n".join(lines)
+
+
+def _trial(best: dict[str, Any] | None) -> str:
+    if best is None:
+        return "none completed"
+    m = best["FinalHyperParameterTuningJobObjectiveMetric"]
+    hp = ", ".join(f"{k}={_fmt(v)}" for k, v in best["TunedHyperParameters"].items())
+    return f"{best['TrainingJobName']}, {m['MetricName']} = {_fmt(m['Value'])} with {hp}"
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
 class HyperparameterTuningJobAnalytics:
     """Results of one stored tuning job.
 
@@ -136,38 +162,89 @@ class HyperparameterTuningJobAnalytics:
         self.dataframe(include_parents).to_csv(path, index=False)
         return os.fspath(path)
 
-    def plot(self, path: str | os.PathLike, include_parents: bool = True) -> str:
-        """Saves a PNG of the objective over trials: each job's trials in its own colour
-        (parents first), and the best-so-far line over all of them."""
+    def plot(self, path: str | os.PathLike, include_parents: bool = True, compare: Sequence[str] = ()) -> str:
+        """Saves :meth:`figure` as a PNG and returns the path."""
+        self.figure(include_parents, compare).savefig(path, format="png")
+        return os.fspath(path)
+
+    def figure(self, include_parents: bool = True, compare: Sequence[str] = ()):
+        """A matplotlib Figure of the objective over trials, with each job's own best so far.
+
+        The job's trials (and those of the jobs named in ``compare``, a cold start of the
+        same task, say) share the right-hand panel, drawn from trial 1, so the jobs compare
+        trial for trial. With ``include_parents`` the parents' trials get a panel of their
+        own (hollow markers, dashed best lines, their own scale): with transfer learning
+        they come from other tasks, and a best line through them would hide the job's own.
+        """
         from matplotlib.figure import (
             Figure,  # no pyplot: no global state, no GUI backend
         )
+        from matplotlib.ticker import MaxNLocator
 
         config = self.store.job(self.name).config
         sign = 1.0 if config["objective_type"] == "Maximize" else -1.0
-        fig = Figure(figsize=(7, 4.2), dpi=120)
-        ax = fig.add_subplot()
-        x0, best, best_xs, best_ys = 0, None, [], []
-        for job in self._jobs(include_parents):
-            trials = self.store.trials(job)
-            xs = [x0 + i for i, t in enumerate(trials) if t.objective is not None]
-            ys = [t.objective for t in trials if t.objective is not None]
-            ax.scatter(xs, ys, s=18, label=job if job != self.name else f"{job} (this job)", alpha=0.85)
-            for i, t in enumerate(trials):
-                if t.status == "Completed" and t.objective is not None and (best is None or sign * t.objective > sign * best):
-                    best = t.objective
-                if best is not None:
-                    best_xs.append(x0 + i)
-                    best_ys.append(best)
-            if include_parents and job != self.name:
-                ax.axvline(x0 + len(trials) - 0.5, color="0.8", lw=0.8)
-            x0 += len(trials)
-        if best_xs:
-            ax.step(best_xs, best_ys, where="post", color="black", lw=1.5, label="best so far")
-        ax.set_xlabel("trial")
-        ax.set_ylabel(f"{config['objective_metric_name']} ({config['objective_type']})")
-        ax.set_title(f"tuning job {self.name}")
-        ax.legend(fontsize=8, loc="best")
+        parents = self._jobs(True)[:-1] if include_parents else []
+        fig = Figure(figsize=(11 if parents else 7, 4.8), dpi=120)
+        axes = fig.subplots(1, 2 if parents else 1, squeeze=False, width_ratios=[1, 1.4] if parents else None)[0]
+        for job in compare:
+            self.store.job(job)  # a wrong name raises JobNotFoundError before drawing
+        panels = [(axes[-1], "this job" + (" and the jobs compared" if compare else ""), [
+            _draw_job(axes[-1], self.store.trials(job), sign, f"C{k}", parent=False, label=f"{job} (this job)" if k == 0 else job)
+            for k, job in enumerate([self.name, *compare])
+        ])]
+        if parents:
+            panels.insert(0, (axes[0], "warm-start parents", [
+                _draw_job(axes[0], self.store.trials(job), sign, colour, parent=True, label=job)
+                for job, colour in zip(parents, itertools.cycle(_PARENT_COLOURS))
+            ]))
+        for ax, title, handles in panels:
+            ax.set_title(title, fontsize=10)
+            ax.set_xlabel("trial (of its own job)")
+            ax.set_ylabel(f"{config['objective_metric_name']} ({config['objective_type']})")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if _wide_positive_range(ax):
+                ax.set_yscale("log")
+            ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+        fig.suptitle(f"tuning job {self.name}: trials (points) and each job's best so far (lines)", fontsize=10)
         fig.tight_layout()
-        fig.savefig(path, format="png")
-        return os.fspath(path)
+        return fig
+
+
+_PARENT_COLOURS = ["0.45", "tab:brown", "tab:olive", "tab:pink", "tab:cyan"]
+
+
+def best_so_far(trials: Sequence[TrialRecord], sign: float) -> tuple[list[int], list[float]]:
+    """Trial numbers (from 1) and the best completed objective up to each, from the first
+    completed trial on; stopped and failed trials never set the best."""
+    xs, ys, best = [], [], None
+    for i, t in enumerate(trials, start=1):
+        if t.status == "Completed" and t.objective is not None and (best is None or sign * t.objective > sign * best):
+            best = t.objective
+        if best is not None:
+            xs.append(i)
+            ys.append(best)
+    return xs, ys
+
+
+def _draw_job(ax, trials: Sequence[TrialRecord], sign: float, colour: str, parent: bool, label: str):
+    """One job's trials as points (hollow for a parent) and its own best-so-far as a step
+    line (dashed for a parent); returns the legend handle."""
+    from matplotlib.lines import Line2D
+
+    face, style = ("none", "--") if parent else (colour, "-")
+    points = [(i, t.objective) for i, t in enumerate(trials, start=1) if t.objective is not None]
+    if points:
+        xs, ys = zip(*points)
+        ax.scatter(xs, ys, s=20, facecolors=face, edgecolors=colour, alpha=0.85)
+    bx, by = best_so_far(trials, sign)
+    if bx:
+        ax.step(bx, by, where="post", color=colour, lw=1.6, ls=style)
+    return Line2D([], [], color=colour, ls=style, marker="o", markerfacecolor=face, label=label)
+
+
+def _wide_positive_range(ax) -> bool:
+    """Whether the plotted values are all positive and span more than two decades, where a
+    log scale keeps the small differences between good trials visible."""
+    values = [y for c in ax.collections for y in c.get_offsets()[:, 1]]
+    values += [y for line in ax.get_lines() for y in line.get_ydata()]
+    return bool(values) and min(values) > 0 and max(values) / min(values) > 100

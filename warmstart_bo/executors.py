@@ -21,6 +21,7 @@ early (timeout, job stopped). Results come back to the tuner's thread as plain d
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import multiprocessing.connection
 import pickle
@@ -95,7 +96,8 @@ class PopulationExecutor(ThreadExecutor):
 
     def check(self, estimator: Any) -> None:
         if not supports_population(estimator):
-            raise ValueError("executor='population' needs an estimator with fit_population() and population_key(), such as the harness's ImageClassifier")
+            hint = "" if importlib.util.find_spec("flax") else ' (the harness needs Flax: pip install "warmstart-bo[harness]")'
+            raise ValueError(f"executor='population' needs an estimator with fit_population() and population_key(), such as the harness's ImageClassifier{hint}")
 
     def submit(self, key: Any, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> None:
         report = Reporter(**reporter)

@@ -82,7 +82,13 @@ def _check_classes(y: np.ndarray, num_classes: int | None, source: str) -> int:
 
 def load_digits(image_shape: str | tuple = "1,8,8", num_classes: int | None = 10, val_fraction: float = 0.2, seed: int = 0) -> Dataset:
     """scikit-learn's digits (8x8, values 0-16), scaled to [0, 1] and resized."""
-    from sklearn.datasets import load_digits as sk_digits
+    try:
+        from sklearn.datasets import load_digits as sk_digits
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError(
+            "the default data set (scikit-learn's digits) needs scikit-learn: "
+            'pip install "warmstart-bo[harness]", or pass your own data', name=e.name
+        ) from e
 
     d = sk_digits()
     x = (d.images / 16.0)[..., None].astype(np.float32)
