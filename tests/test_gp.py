@@ -239,3 +239,4 @@ def test_gram_without_categorical_coordinates_skips_the_hamming_term(x64):
     with_cat = jax.jit(lambda x: kernels.mixed_gram(x, x, ls, 1.0, kernels.CategoricalMask([False, True, False])))
     # The (n, n, d) comparison exists only where a coordinate is categorical.
     assert "50x50x3" not in text and "50x50x1" in with_cat.lower(x).as_text()
+

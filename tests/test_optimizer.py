@@ -236,3 +236,31 @@ def test_the_next_bucket_compiles_ahead_in_the_background():
     run(plain, branin, 18)
     assert plain.observations()[0] == opt.observations()[0]
     np.testing.assert_array_equal(plain.observations()[1], opt.observations()[1])
+
+
+def test_a_failed_factorization_falls_back_visibly(monkeypatch):
+    """A posterior whose covariance could not be factorized (``ok`` False) is replaced by
+    the prior centre's, with a warning and a record in ``last_fit``; an acquisition that is
+    nowhere finite gives a quasi-random point instead of an arbitrary start."""
+    from warmstart_bo import gp, optimizer
+
+    opt = run(Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4), branin, 6)
+    real_refine = optimizer._refine
+
+    def broken(*args, **kwargs):
+        fit = real_refine(*args, **kwargs)
+        return fit._replace(posterior=fit.posterior._replace(ok=jax.numpy.asarray(False)))
+
+    monkeypatch.setattr(optimizer, "_refine", broken)
+    with pytest.warns(RuntimeWarning, match="prior's centre"):
+        (p,) = opt.ask()
+    assert "prior-centre" in opt.last_fit["fallback"]
+    centre = gp.prior_mode(2, opt.priors)
+    np.testing.assert_allclose(opt.fitted_params().log_lengthscales, centre.log_lengthscales)
+    assert -5 <= p["x1"] <= 10 and 0 <= p["x2"] <= 15
+    monkeypatch.setattr(optimizer, "_refine", real_refine)
+    monkeypatch.setattr(optimizer.optimize, "propose", lambda *a, **k: (np.full(2, 0.5), -np.inf))
+    with pytest.warns(RuntimeWarning, match="not finite anywhere"):
+        (q,) = opt.ask()
+    assert "quasi-random" in opt.last_fit["fallback"]
+    assert (q["x1"], q["x2"]) != (2.5, 7.5)  # not the arbitrary point the acquisition returned

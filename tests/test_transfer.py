@@ -244,3 +244,13 @@ def test_rgpe_target_loss_counts_only_pairs_of_distinct_points(x64):
         for s in range(64)
     ]
     np.testing.assert_array_equal(losses[-1], brute)
+
+
+def test_guard_decides_by_leave_one_out_ranking():
+    from warmstart_bo.transfer import guard
+
+    y = np.array([0.1, 0.5, 0.9, 1.3])
+    assert guard(y, -y, y) == (True, 0, 12)  # transfer ranks perfectly, the target GP backwards
+    assert guard(-y, y, y).use_transfer is False
+    assert guard(y, y, y).use_transfer  # ties go to transfer
+    assert guard(y[:2], -y[:2], y[:2]) == (True, None, None)  # too few points to judge

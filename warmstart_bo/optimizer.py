@@ -109,8 +109,8 @@ class Optimizer:
       ucb_beta: exploration weight of UCB.
       dtype: ``"float64"`` (default) or ``"float32"`` for the GP linear algebra. float64 is
         enabled for this object's computations only (``jax.enable_x64``), never globally.
-      num_fit_starts: L-BFGS starting points for a fresh hyperparameter fit. Later fits in
-        the same padding bucket start from the previous optimum alone.
+      num_fit_starts: BFGS starting points of a multi-start hyperparameter fit (the first,
+        and each time the data double while small); other fits refine the previous optimum.
       parents: :class:`~warmstart_bo.transfer.ParentHistory` of each parent task (values
         in this optimizer's orientation), for warm start.
       warm_start_type: ``WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM`` (parent trials join
@@ -461,11 +461,11 @@ class Optimizer:
             rows = np.asarray(model.data.mask) & (np.asarray(model.data.task) == int(model.target))
             loo_mean = np.asarray(_icm_loo(model)[0])[rows]
         self.last_transfer = {"prior": kind, "used": True}
-        if self.transfer_guard and len(y_std) >= 3:
-            own = transfer.ranking_loss(np.asarray(_loo(target)[0])[: len(y_std)], y_std)
-            theirs = transfer.ranking_loss(loo_mean, y_std)
-            self.last_transfer.update(loo_ranking_loss=int(theirs), target_only_loss=int(own))
-            if theirs > own:
+        if self.transfer_guard:
+            decision = transfer.guard(loo_mean, np.asarray(_loo(target)[0])[: len(y_std)], y_std)
+            if decision.transfer_loss is not None:
+                self.last_transfer.update(loo_ranking_loss=decision.transfer_loss, target_only_loss=decision.target_loss)
+            if not decision.use_transfer:
                 self.last_transfer.update(used=False, reason="target-only GP ranks the target's points better")
                 return target
         return model

@@ -19,11 +19,15 @@ import numpy as np
 from warmstart_bo import gp
 from warmstart_bo.transfer import icm, rgpe, stacked
 from warmstart_bo.transfer.common import (
+    NORMALIZATIONS,
     Task,
     fit_posterior,
     gaussian_copula,
+    normalize,
     ranking_loss,
+    subsample,
 )
+from warmstart_bo.transfer.guard import GuardDecision, guard
 from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
 
 PRIORS = ("stacked", "icm", "rgpe")
@@ -42,6 +46,8 @@ __all__ = [
     "fantasize",
     "fit_posterior",
     "gaussian_copula",
+    "GuardDecision",
+    "guard",
     "icm",
     "normalize",
     "precompile_fantasize",
@@ -50,34 +56,6 @@ __all__ = [
     "stacked",
     "subsample",
 ]
-
-
-NORMALIZATIONS = ("standardize", "copula")
-
-
-def normalize(y: np.ndarray, how: str = "standardize") -> np.ndarray:
-    """Per-task output normalization: ``"standardize"`` (z-scores) or ``"copula"``
-    (:func:`gaussian_copula`, normal quantiles of ranks)."""
-    y = np.asarray(y, dtype=np.float64)
-    if how == "copula":
-        return gaussian_copula(y)
-    if how != "standardize":
-        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {how!r}")
-    sd = float(np.std(y)) if len(y) else 1.0
-    return (y - float(np.mean(y))) / (sd if sd > 1e-12 * max(1.0, abs(float(np.mean(y)))) else 1.0) if len(y) else y
-
-
-def subsample(task: Task, size: int, rng: np.random.Generator) -> Task:
-    """At most ``size`` rows of a task: the best half by outcome, the rest at random."""
-    n = len(task.y)
-    if n <= size:
-        return task
-    order = np.argsort(-task.y)
-    keep = list(order[: size // 2])
-    rest = order[size // 2:]
-    keep += list(rng.choice(rest, size - len(keep), replace=False))
-    keep = np.sort(np.array(keep))
-    return Task(task.x[keep], task.y[keep])
 
 
 def _free_rows(data) -> int:

@@ -1,5 +1,5 @@
-"""Pieces shared by the transfer priors: task data, output normalization, fitting one GP,
-and the ranking loss that judges a model on the target's data."""
+"""Pieces shared by the transfer priors: task data, per-task output normalization,
+subsampling, fitting one GP, and the ranking loss that judges a model on the target's data."""
 
 from __future__ import annotations
 
@@ -63,3 +63,31 @@ def ranking_loss(predictions: np.ndarray, y: np.ndarray) -> np.ndarray:
     predictions (..., n) against outcomes y (n,)."""
     f = np.asarray(predictions)
     return np.sum((f[..., :, None] < f[..., None, :]) ^ (y[:, None] < y[None, :]), axis=(-2, -1))
+
+
+NORMALIZATIONS = ("standardize", "copula")
+
+
+def normalize(y: np.ndarray, how: str = "standardize") -> np.ndarray:
+    """Per-task output normalization: ``"standardize"`` (z-scores) or ``"copula"``
+    (:func:`gaussian_copula`, normal quantiles of ranks)."""
+    y = np.asarray(y, dtype=np.float64)
+    if how == "copula":
+        return gaussian_copula(y)
+    if how != "standardize":
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {how!r}")
+    sd = float(np.std(y)) if len(y) else 1.0
+    return (y - float(np.mean(y))) / (sd if sd > 1e-12 * max(1.0, abs(float(np.mean(y)))) else 1.0) if len(y) else y
+
+
+def subsample(task: Task, size: int, rng: np.random.Generator) -> Task:
+    """At most ``size`` rows of a task: the best half by outcome, the rest at random."""
+    n = len(task.y)
+    if n <= size:
+        return task
+    order = np.argsort(-task.y)
+    keep = list(order[: size // 2])
+    rest = order[size // 2:]
+    keep += list(rng.choice(rest, size - len(keep), replace=False))
+    keep = np.sort(np.array(keep))
+    return Task(task.x[keep], task.y[keep])
