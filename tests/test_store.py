@@ -67,7 +67,7 @@ def test_name_collision_is_a_clear_error_and_keeps_the_first_job(tmp_path):
     assert store.job("taken").config == {"v": 1}
 
 
-@pytest.mark.parametrize("name", ["", "-lead", "has space", "a" * 64, "under_score", "é"])
+@pytest.mark.parametrize("name", ["", "-lead", "has space", "a" * 64, "under_score", "é", "ok-name\n", "ok\n-000"])
 def test_invalid_job_names(name):
     with pytest.raises(ValueError, match="invalid job name"):
         validate_job_name(name)

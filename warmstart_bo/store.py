@@ -46,7 +46,7 @@ JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopped")
 TRIAL_STATUSES = ("InProgress", "Completed", "Failed", "Stopped")
 FINISHED = ("Completed", "Failed", "Stopped")
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
 
 _SCHEMA = """
 CREATE TABLE jobs (
@@ -103,7 +103,7 @@ class JobExistsError(ValueError):
 
 def validate_job_name(name: str) -> str:
     """Job names: 1 to 63 letters, digits and hyphens, starting with a letter or digit."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):  # fullmatch: "$" would allow a final "\n"
         raise ValueError(
             f"invalid job name {name!r}: use 1 to 63 letters, digits and hyphens, starting with a letter or digit"
         )
@@ -419,7 +419,7 @@ class Store:
         if objective is not None and not math.isfinite(objective):
             raise ValueError(f"trial objective must be finite or None, got {objective!r}")
         now = time.time() if end_time is None else end_time
-        inter = [[float(s), float(v)] for s, v in intermediate if math.isfinite(float(v))]
+        inter = [[float(s), float(v)] for s, v in intermediate if math.isfinite(float(s)) and math.isfinite(float(v))]
         with self._transaction() as c:
             c.execute(
                 "UPDATE trials SET status = ?, objective = ?, metrics = ?, intermediate = ?, end_time = ?, failure_reason = ? WHERE job_name = ? AND trial_index = ?",
