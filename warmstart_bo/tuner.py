@@ -38,7 +38,7 @@ from warmstart_bo.estimators import (
 )
 from warmstart_bo.executors import executor_spec, make_executor
 from warmstart_bo.optimizer import OBJECTIVE_TYPES
-from warmstart_bo.space import Parameter, SearchSpace, ranges_from_json, ranges_to_json
+from warmstart_bo.space import Parameter, SearchSpace, plain_value, ranges_from_json, ranges_to_json
 from warmstart_bo.store import (
     FINISHED,
     JobExistsError,
@@ -105,8 +105,31 @@ class CompletionCriteria:
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
+    value = plain_value(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _check_static(static: Mapping[str, Any], space: SearchSpace) -> dict[str, Any]:
+    """Fixed hyperparameters as JSON values: NumPy scalars converted, non-finite numbers refused."""
+    out = {}
+    for k, v in static.items():
+        v = plain_value(v)
+        if k in space.ranges:
+            raise ValueError(f"hyperparameter {k!r} is both tuned and static; remove it from static_hyperparameters")
+        if v is not None and not isinstance(v, (str, bool, int, float)):
+            raise ValueError(f"static hyperparameter {k!r} must be a str, number, bool or None, got {type(v).__name__}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"static hyperparameter {k!r} must be finite, got {v!r}")
+        out[k] = v
+    return out
+
+
+def _check_runtime(value: Any) -> float | None:
+    value = plain_value(value)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf)):
+        raise ValueError(f"max_runtime_in_seconds must be a positive finite number, got {value!r}")
     return value
 
 
@@ -207,15 +230,8 @@ class HyperparameterTuner:
         self.early_stopping_type = early_stopping_type
         self.completion_criteria = CompletionCriteria.parse(completion_criteria)
         self.max_retry_attempts = _check_int("max_retry_attempts", max_retry_attempts, 0)
-        self.static_hyperparameters = dict(static_hyperparameters or {})
-        for k, v in self.static_hyperparameters.items():
-            if k in self.space.ranges:
-                raise ValueError(f"hyperparameter {k!r} is both tuned and static; remove it from static_hyperparameters")
-            if v is not None and not isinstance(v, (str, bool, int, float)):
-                raise ValueError(f"static hyperparameter {k!r} must be a str, number, bool or None, got {type(v).__name__}")
-        if max_runtime_in_seconds is not None and not (isinstance(max_runtime_in_seconds, (int, float)) and max_runtime_in_seconds > 0):
-            raise ValueError(f"max_runtime_in_seconds must be a positive number, got {max_runtime_in_seconds!r}")
-        self.max_runtime_in_seconds = max_runtime_in_seconds
+        self.static_hyperparameters = _check_static(static_hyperparameters or {}, self.space)
+        self.max_runtime_in_seconds = _check_runtime(max_runtime_in_seconds)
         self.executor = executor_spec(executor)
         make_executor(self.executor).check(self.estimator)
         self.warm_start_config = WarmStartConfig.from_json(warm_start_config)
