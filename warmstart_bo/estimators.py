@@ -25,6 +25,8 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from warmstart_bo import early_stopping
 
 
@@ -55,6 +57,7 @@ class Reporter:
         self._lock = threading.Lock()
 
     def __call__(self, step: float, metrics: float | Mapping[str, float]) -> None:
+        step = _finite_step(step)
         if isinstance(metrics, Mapping):
             values = {str(k): float(v) for k, v in metrics.items()}
         else:
@@ -62,7 +65,7 @@ class Reporter:
         self.last_metrics.update(values)
         value = values.get(self.objective_metric_name)
         if value is not None and math.isfinite(value):
-            self.curve.append((float(step), value))
+            self.curve.append((step, value))
         if self._stop_reason is not None:
             raise TrialStopped(self._stop_reason)
         if self.early_stopping and value is not None and math.isfinite(value):
@@ -89,6 +92,18 @@ class Reporter:
             stopped = self._stop_reason is not None
         if stopped:
             hook()
+
+
+def _finite_step(step: Any) -> float:
+    """A reported step as a float; anything else is refused by name (raised in the trial,
+    so a bad report fails that trial, never the job that stores its curve as JSON)."""
+    try:
+        value = float(step)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(step, (bool, np.bool_)) or not math.isfinite(value):
+        raise ValueError(f"report step must be a finite number, got {step!r}")
+    return value
 
 
 def _wants_report(fn: Callable) -> bool:
@@ -272,13 +287,15 @@ class _BadOutput(Exception):
 
 
 def _metrics_from_output(out: Any, objective: str) -> dict[str, float]:
-    if isinstance(out, bool):
+    if isinstance(out, (bool, np.bool_)):  # a truth value is no measurement, whatever its type
         raise _BadOutput(f"the trial returned {out!r}; expected a number or a dict of metric values")
     if isinstance(out, (int, float)) or (hasattr(out, "__float__") and not isinstance(out, (str, bytes, Mapping))):
         return {objective: float(out)}
     if isinstance(out, Mapping):
         metrics = {}
         for k, v in out.items():
+            if isinstance(v, (bool, np.bool_)):
+                raise _BadOutput(f"metric {k!r} is a bool ({v!r}), not a number")
             try:
                 metrics[str(k)] = float(v)
             except (TypeError, ValueError):
