@@ -421,3 +421,47 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
     assert not isinstance(bar, _NoBar) and bar.n == 3 and bar.total == 10
     bar.close()
     assert isinstance(_progress_bar(False, 10, 0, "job"), _NoBar)
+
+
+def test_a_job_name_with_a_trailing_newline_is_refused(store):
+    with pytest.raises(ValueError, match="invalid job name 'ok-name\\\\n'"):
+        tuner(lambda hp: hp["x"], store).fit(job_name="ok-name\n")
+    assert store.jobs() == []
+
+
+def test_a_report_with_a_non_finite_step_fails_the_trial_not_the_job(store):
+    def bad_report(hp, report):
+        report(1, hp["x"])
+        if hp["x"] > 0.5:
+            report(float("nan"), hp["x"])
+        return hp["x"]
+
+    t = tuner(bad_report, store, max_jobs=6, strategy="Random", random_seed=3)
+    t.fit(job_name="bad-step")
+    job, trials = store.job("bad-step"), store.trials("bad-step")
+    assert job.status == "Completed" and len(trials) == 6
+    failed = [tr for tr in trials if tr.status == "Failed"]
+    assert failed and all(tr.hyperparameters["x"] > 0.5 for tr in failed)
+    assert all("report step must be a finite number, got nan" in tr.failure_reason for tr in failed)
+    assert all(tr.status == "Completed" for tr in trials if tr.hyperparameters["x"] <= 0.5)
+
+
+def test_numpy_values_are_converted_and_non_finite_settings_refused(store):
+    import numpy as np
+
+    space = {"n": IntegerParameter(np.int64(1), np.int64(4)), "c": CategoricalParameter([np.float32(0.5), np.int64(2)])}
+    t = tuner(lambda hp: float(hp["n"]) + hp["c"] + hp["w"], store, space, max_jobs=3, strategy="Random", random_seed=0,
+              static_hyperparameters={"w": np.float64(0.25), "k": np.int64(7)}, max_runtime_in_seconds=np.float32(30))
+    t.fit(job_name="numpy")
+    c = store.job("numpy").config
+    assert c["static_hyperparameters"] == {"w": 0.25, "k": 7} and c["max_runtime_in_seconds"] == 30.0
+    assert c["hyperparameter_ranges"]["c"]["values"] == [0.5, 2]
+    assert [tr.status for tr in store.trials("numpy")] == ["Completed"] * 3
+    with pytest.raises(ValueError, match="static hyperparameter 'w' must be finite, got nan"):
+        tuner(lambda hp: 0.0, store, static_hyperparameters={"w": float("nan")})
+    with pytest.raises(ValueError, match="static hyperparameter 'w' must be finite"):
+        tuner(lambda hp: 0.0, store, static_hyperparameters={"w": np.float32("inf")})
+    with pytest.raises(ValueError, match="max_runtime_in_seconds must be a positive finite number, got inf"):
+        tuner(lambda hp: 0.0, store, max_runtime_in_seconds=float("inf"))
+    with pytest.raises(ValueError, match="max_runtime_in_seconds must be a positive finite number, got True"):
+        tuner(lambda hp: 0.0, store, max_runtime_in_seconds=True)
