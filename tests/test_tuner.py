@@ -465,3 +465,88 @@ def test_numpy_values_are_converted_and_non_finite_settings_refused(store):
         tuner(lambda hp: 0.0, store, max_runtime_in_seconds=float("inf"))
     with pytest.raises(ValueError, match="max_runtime_in_seconds must be a positive finite number, got True"):
         tuner(lambda hp: 0.0, store, max_runtime_in_seconds=True)
+
+
+def test_a_second_run_of_a_job_running_in_this_process_is_refused(store):
+    """Re-running a notebook cell starts a second run of a job in the same process: the
+    lease is per tuner run, so it is refused and the first run finishes untouched."""
+    from warmstart_bo.store import JobRunningError
+
+    def slow(hp):
+        time.sleep(0.15)
+        return hp["x"]
+
+    first = tuner(slow, store, max_jobs=6, max_parallel_jobs=2, strategy="Random", random_seed=0)
+    first.fit(job_name="cell", wait=False)
+    while not store.trials("cell"):
+        time.sleep(0.02)
+    again = tuner(slow, store, max_jobs=6, max_parallel_jobs=2, strategy="Random", random_seed=0)
+    with pytest.raises(JobRunningError, match="'cell' is already running in this process"):
+        again.fit(job_name="cell")
+    with pytest.raises(JobRunningError, match="already running in this process"):
+        HyperparameterTuner.attach("cell", store=store, estimator=slow, progress=False).resume()
+    first.wait()
+    job, trials = store.job("cell"), store.trials("cell")
+    assert job.status == "Completed" and [tr.status for tr in trials] == ["Completed"] * 6
+    assert all(tr.attempts == 1 and tr.objective == tr.hyperparameters["x"] for tr in trials)
+    # Once the run has ended, the lease is released: the job is finished, not running.
+    with pytest.raises(JobExistsError, match="already exists and is Completed"):
+        again.fit(job_name="cell")
+
+
+def test_a_failed_start_releases_the_lease(store):
+    t = tuner(lambda hp: hp["x"], store, max_jobs=2, warm_start_config={"parents": ["ghost"], "warm_start_type": "TransferLearning"})
+    with pytest.raises(Exception, match="'ghost' does not exist"):
+        t.fit(job_name="no-parent")
+    from warmstart_bo.tuner import _RUNNING
+
+    assert not _RUNNING
+
+
+def renamed_objective(hp):
+    """The same objective as another script would define it: another module and name."""
+    return hp["x"]
+
+
+def test_attach_with_another_callable_resumes_and_records_the_replacement(store):
+    def first_script(hp):
+        time.sleep(0.1)
+        return hp["x"]
+
+    t = tuner(first_script, store, max_jobs=6, strategy="Random", random_seed=1)
+    t.fit(job_name="moved", wait=False)
+    while not any(s == "Completed" for s in statuses(store, "moved")):
+        time.sleep(0.02)
+    t.stop()
+    t.wait()
+    assert store.job("moved").status == "Stopped"
+    old = store.job("moved").config["estimator"]
+    HyperparameterTuner.attach("moved", store=store, estimator=renamed_objective, progress=False).resume()
+    job = store.job("moved")
+    assert job.status == "Completed" and len(store.trials("moved")) == 6
+    assert job.config["estimator"] == {"type": "callable", "name": f"{__name__}.renamed_objective"}
+    (replaced,) = job.config["estimator_history"]
+    assert replaced["estimator"] == old and replaced["replaced_at"] <= job.end_time
+
+
+def test_a_command_line_cannot_replace_python_code(store):
+    t = tuner(lambda hp: hp["x"], store, max_jobs=4, strategy="Random", random_seed=1)
+    t.fit(job_name="kind", wait=False)
+    t.stop()
+    t.wait()
+    from warmstart_bo import CommandLineEstimator
+
+    cmd = CommandLineEstimator(["python", "train.py"], [{"Name": "loss", "Regex": "loss=(.*)"}])
+    with pytest.raises(JobExistsError, match="differs in estimator kind: the job ran Python code, not a command line"):
+        HyperparameterTuner.attach("kind", store=store, estimator=cmd, progress=False).resume()
+    assert store.job("kind").status == "Stopped"
+
+
+def test_resuming_a_completed_job_does_nothing_and_says_so(store, caplog):
+    tuner(renamed_objective, store, max_jobs=2, strategy="Random", random_seed=0).fit(job_name="done")
+    before = store.trials("done")
+    with caplog.at_level("WARNING", logger="warmstart_bo.tuner"):
+        HyperparameterTuner.attach("done", store=store, estimator=renamed_objective, progress=False).resume()
+    assert "tuning job 'done' is already Completed" in caplog.text
+    assert "choose another job_name" not in caplog.text
+    assert store.trials("done") == before and store.job("done").status == "Completed"

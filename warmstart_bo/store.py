@@ -101,6 +101,10 @@ class JobExistsError(ValueError):
     """A job of that name already exists."""
 
 
+class JobRunningError(ValueError):
+    """The job is being run now, by another process or by another run in this one."""
+
+
 def validate_job_name(name: str) -> str:
     """Job names: 1 to 63 letters, digits and hyphens, starting with a letter or digit."""
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):  # fullmatch: "$" would allow a final "\n"
@@ -330,12 +334,24 @@ class Store:
                 raise JobNotFoundError(f"no tuning job named {name!r} in {str(self.path)!r}")
             status, host, pid = row
             if status == "InProgress" and _owner_alive(host, pid) and not (host == socket.gethostname() and pid == os.getpid()):
-                raise ValueError(f"tuning job {name!r} is being run by process {pid} on {host}; stop it first")
+                raise JobRunningError(f"tuning job {name!r} is being run by process {pid} on {host}; stop it first")
             c.execute(
                 "UPDATE jobs SET status = 'InProgress', owner_host = ?, owner_pid = ?, stop_requested = 0, end_time = NULL, status_reason = NULL, updated_at = ? WHERE name = ?",
                 (socket.gethostname(), os.getpid(), time.time(), name),
             )
         return self.job(name)
+
+    def replace_estimator(self, name: str, description: Mapping[str, Any]) -> None:
+        """Records that the job now runs another estimator: the config keeps the new
+        description, and ``estimator_history`` the ones it replaced, with the time."""
+        with self._transaction() as c:
+            row = c.execute("SELECT config FROM jobs WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(f"no tuning job named {name!r} in {str(self.path)!r}")
+            config = json.loads(row[0])
+            history = config.get("estimator_history", []) + [{"estimator": config.get("estimator"), "replaced_at": time.time()}]
+            config.update(estimator=dict(description), estimator_history=history)
+            c.execute("UPDATE jobs SET config = ?, updated_at = ? WHERE name = ?", (_dumps(config), time.time(), name))
 
     def finish_job(self, name: str, status: str, reason: str | None = None) -> None:
         """Ends a job with a status and the reason for it (why it failed, stopped or completed)."""
