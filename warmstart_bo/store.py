@@ -1,9 +1,10 @@
 """The store: tuning jobs and their trials in one SQLite file.
 
 One file holds every job, looked up by name. The schema is versioned (``PRAGMA
-user_version``) and marked as ours (``PRAGMA application_id``), so a foreign or corrupted
-file is refused with a clear error before anything is written to it. Values are JSON:
-nothing is pickled, so opening a store never runs code.
+user_version``) and marked as ours (``PRAGMA application_id``), and every page is read
+once on opening (``PRAGMA quick_check``), so a foreign or corrupted file is refused with a
+clear error before anything is written to it. Values are JSON: nothing is pickled, so
+opening a store never runs code. A store on a read-only mount opens read-only.
 
 The file runs in WAL mode with a busy timeout, so several processes (each running its own
 job) can share it; every write is one short ``BEGIN IMMEDIATE`` transaction, committed
@@ -182,6 +183,30 @@ class TrialRecord:
     attempts: int
 
 
+def _wal_path(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def _not_writable(path: Path) -> bool:
+    """An existing store whose file or folder this process may not write (a read-only mount)."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def _integrity_problems(conn: sqlite3.Connection) -> list[str]:
+    """What ``PRAGMA quick_check`` finds wrong (an empty list for an intact file); it reads
+    every page once, without the index cross-checks of ``integrity_check``."""
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as e:
+        return [str(e)]
+    return [] if rows == ["ok"] else rows
+
+
+def _corrupted(path: Path, problems: list[str]) -> StoreError:
+    found = " ".join("; ".join(problems).split())[:300]  # one line
+    return StoreError(f"store {str(path)!r} is corrupted ({found}); the file was left untouched: restore it from a backup")
+
+
 def _owner_alive(host: str | None, pid: int | None) -> bool:
     """Whether the process that owns a job still runs (checked on this host only)."""
     if host is None or pid is None:
@@ -204,16 +229,23 @@ class Store:
 
     Args:
       location: a path, a ``sqlite:///PATH`` URL, or None for :func:`default_path`.
+      read_only: open for reading only; also chosen when the file or its folder is not
+        writable (a read-only mount). Writes then raise StoreError.
 
     Raises:
-      StoreError: the file is not a SQLite database, is some other program's database, or was
-        written by a newer schema. The file is left untouched.
+      StoreError: the file is not a SQLite database, is some other program's database, is
+        corrupted (``PRAGMA quick_check``), or was written by a newer schema. The file is
+        left untouched.
     """
 
-    def __init__(self, location: str | os.PathLike | None = None):
+    def __init__(self, location: str | os.PathLike | None = None, read_only: bool = False):
         self.path = resolve_path(location)
         self._lock = threading.RLock()
-        self._check_existing()
+        recheck = self._check_existing()
+        self.read_only = read_only or _not_writable(self.path)
+        if self.read_only:
+            self._conn = self._connect_read_only()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
@@ -222,6 +254,8 @@ class Store:
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
+            if recheck:
+                self._refuse_if_corrupted(self._conn)
             self._initialize()  # checks the file again, now under a lock, before changing it
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = FULL")
@@ -232,10 +266,13 @@ class Store:
             self._conn.close()
             raise
 
-    def _check_existing(self) -> None:
-        """Reads an existing file read-only and refuses it unless it is one of our stores."""
+    def _check_existing(self) -> bool:
+        """Reads an existing file read-only and refuses it unless it is one of our stores,
+        intact (``PRAGMA quick_check``). Returns True when the check must be repeated on
+        the live connection: a -wal file says another process may be checkpointing into
+        the file, so a failed check of the file alone may be a torn read, not corruption."""
         if not self.path.exists() or self.path.stat().st_size == 0:
-            return
+            return False
         if self.path.is_dir():
             raise StoreError(f"store path {str(self.path)!r} is a directory")
         try:
@@ -245,16 +282,43 @@ class Store:
                 app_id = conn.execute("PRAGMA application_id").fetchone()[0]
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+                problems = _integrity_problems(conn) if app_id == APPLICATION_ID else []
             finally:
                 conn.close()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{str(self.path)!r} is not a warmstart-bo store: not a SQLite database or corrupted ({e}); the file was left untouched") from e
         if app_id != APPLICATION_ID:
             if app_id == 0 and not tables:
-                return
+                return False
             raise StoreError(f"{str(self.path)!r} is a SQLite database of another program (tables {tables[:5]}), not a warmstart-bo store; the file was left untouched")
         if version > SCHEMA_VERSION:
             raise StoreError(f"store {str(self.path)!r} has schema version {version}, newer than this warmstart-bo understands ({SCHEMA_VERSION}); upgrade warmstart-bo")
+        if problems and not _wal_path(self.path).exists():
+            raise _corrupted(self.path, problems)
+        return bool(problems)
+
+    def _refuse_if_corrupted(self, conn: sqlite3.Connection) -> None:
+        problems = _integrity_problems(conn)
+        if problems:
+            conn.close()
+            raise _corrupted(self.path, problems)
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A read-only connection, for a store whose file or folder is not writable (a
+        read-only mount) or that was opened with ``read_only=True``. Without a -wal file
+        no process writes the store, and ``immutable`` reads it without creating one."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            raise StoreError(f"no warmstart-bo store at {str(self.path)!r} to open read-only")
+        uri = f"{self.path.resolve().as_uri()}?mode=ro" + ("" if _wal_path(self.path).exists() else "&immutable=1")
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                conn.close()
+                raise StoreError(f"{str(self.path)!r} is not a warmstart-bo store, and it is read-only: it cannot be made one")
+            self._refuse_if_corrupted(conn)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"cannot read store {str(self.path)!r}: {e}") from e
+        return conn
 
     def _initialize(self) -> None:
         with self._transaction() as c:
@@ -276,6 +340,8 @@ class Store:
             self.store = store
 
         def __enter__(self) -> sqlite3.Connection:
+            if self.store.read_only:
+                raise StoreError(f"store {str(self.store.path)!r} is open read-only (its file or folder is not writable); nothing can be written to it")
             self.store._lock.acquire()
             self.store._conn.execute("BEGIN IMMEDIATE")
             return self.store._conn
