@@ -291,6 +291,9 @@ class RayExecutor:
             self.cancel(key, "executor shut down")
 
 
+RAY_OPTIONS = ("address", "num_cpus", "num_gpus", "resources", "init_options")
+
+
 def executor_spec(executor: Any) -> str | dict[str, Any]:
     """What a job stores about its executor: a name, or a Ray executor's settings."""
     if isinstance(executor, RayExecutor):
@@ -306,6 +309,9 @@ def make_executor(kind: str | Mapping[str, Any]) -> ThreadExecutor | ProcessExec
     """A fresh executor from a name or a stored spec (see :func:`executor_spec`)."""
     if isinstance(kind, Mapping):
         options = {k: v for k, v in kind.items() if k != "kind"}
+        unknown = sorted(set(options) - set(RAY_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown RayExecutor setting {unknown[0]!r}; expected {', '.join(RAY_OPTIONS)}")
         return RayExecutor(**options)
     if kind == "ray":
         return RayExecutor()
