@@ -20,6 +20,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -27,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from warmstart_bo import early_stopping
+from warmstart_bo import early_stopping, lifeline
 
 
 class TrialStopped(Exception):
@@ -153,6 +154,25 @@ def _arg_text(value: Any) -> str:
     return json.dumps(value) if value is None or isinstance(value, bool) else str(value)
 
 
+# Matches the metric regexes against a command's output in a process of its own, one JSON
+# line [line, {name: first group}] per output line: Python's re holds the GIL while it
+# matches, so a catastrophic pattern (^(a+)+$) run in the tuner would stall every thread,
+# the timeout's included. Killing this process ends any match.
+_PARSER = """
+import json, re, sys
+patterns = [(name, re.compile(regex)) for name, regex in json.loads(sys.argv[1])]
+sys.stdin.reconfigure(errors="replace")
+for line in sys.stdin:
+    found = {}
+    for name, pattern in patterns:
+        m = pattern.search(line)
+        if m:
+            found[name] = m.group(1)
+    sys.stdout.write(json.dumps([line.rstrip(), found]) + "\\n")
+    sys.stdout.flush()
+"""
+
+
 class CommandLineEstimator:
     """A command run as a subprocess; metrics are parsed from its output.
 
@@ -224,32 +244,46 @@ class CommandLineEstimator:
         else:
             env["SM_HPS"] = json.dumps(hyperparameters)
             env.update({_env_name(k): _arg_text(v) for k, v in hyperparameters.items()})
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=self.cwd, errors="replace")
+        proc, release = lifeline.popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=self.cwd)
         report.on_stop(proc.kill)
+        try:
+            parser, release_parser = lifeline.popen(
+                [sys.executable, "-I", "-S", "-c", _PARSER, json.dumps([[d["Name"], d["Regex"]] for d in self.metric_definitions])],
+                stdin=proc.stdout, stdout=subprocess.PIPE, text=True,
+            )
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            release()
+            raise
+        proc.stdout.close()  # the parser's now: it sees end-of-file when the command ends
+        report.on_stop(parser.kill)
         tail: deque[str] = deque(maxlen=10)
         metrics: dict[str, float] = {}
         steps = 0
         try:
-            for line in proc.stdout:
-                tail.append(line.rstrip())
+            for message in parser.stdout:
+                line, matches = json.loads(message)
+                tail.append(line)
                 found = {}
-                for name, pattern in self._patterns.items():
-                    m = pattern.search(line)
-                    if m:
-                        try:
-                            found[name] = float(m.group(1))
-                        except (TypeError, ValueError):
-                            continue
+                for name, text in matches.items():
+                    try:
+                        found[name] = float(text)
+                    except (TypeError, ValueError):
+                        continue
                 metrics.update(found)
                 if report.objective_metric_name in found:
                     steps += 1
                     report(steps, {report.objective_metric_name: found[report.objective_metric_name]})
             code = proc.wait()
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
+            for p in (parser, proc):
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            parser.stdout.close()
+            release()
+            release_parser()
         report(steps, {})  # raises if a stop was requested while the process ran
         if code != 0:
             raise RuntimeError(f"command exited with status {code}; last output: {' | '.join(tail)[-500:]}")
