@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warmstart-bo: error: {e}", file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as e:  # damage done after the store was opened and checked
-        print(f"warmstart-bo: error: store {args.store or 'default'!r} cannot be read: {e}", file=sys.stderr)
+        print(f"warmstart-bo: error: the store cannot be read, it may be damaged: {e}", file=sys.stderr)
         return 2
 
 
