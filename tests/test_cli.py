@@ -172,3 +172,15 @@ def test_config_and_input_errors_are_one_line(project, capsys, tmp_path):
     conn.commit()
     conn.close()
     assert "store" in error("jobs", "list")
+
+
+def test_a_store_damaged_after_opening_is_one_line(tmp_path, capsys, monkeypatch):
+    import sqlite3
+
+    def malformed(self):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(Store, "jobs", malformed)
+    assert cli.main(["--store", str(tmp_path / "s.db"), "jobs", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err == "warmstart-bo: error: the store cannot be read, it may be damaged: database disk image is malformed\n"
