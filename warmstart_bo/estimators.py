@@ -20,7 +20,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -159,8 +158,8 @@ def _arg_text(value: Any) -> str:
 # matches, so a catastrophic pattern (^(a+)+$) run in the tuner would stall every thread,
 # the timeout's included. Killing this process ends any match.
 _PARSER = """
-import json, re, sys
-patterns = [(name, re.compile(regex)) for name, regex in json.loads(sys.argv[1])]
+import json, re
+patterns = [(name, re.compile(regex)) for name, regex in json.loads(sys.argv[2])]
 sys.stdin.reconfigure(errors="replace")
 for line in sys.stdin:
     found = {}
@@ -247,8 +246,9 @@ class CommandLineEstimator:
         proc, release = lifeline.popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=self.cwd)
         report.on_stop(proc.kill)
         try:
-            parser, release_parser = lifeline.popen(
-                [sys.executable, "-I", "-S", "-c", _PARSER, json.dumps([[d["Name"], d["Regex"]] for d in self.metric_definitions])],
+            # The parser ends at the end of its input, so it needs no watchdog of its own.
+            parser = subprocess.Popen(
+                lifeline.python_command(_PARSER) + [json.dumps([[d["Name"], d["Regex"]] for d in self.metric_definitions])],
                 stdin=proc.stdout, stdout=subprocess.PIPE, text=True,
             )
         except BaseException:
@@ -283,7 +283,6 @@ class CommandLineEstimator:
                     p.wait()
             parser.stdout.close()
             release()
-            release_parser()
         report(steps, {})  # raises if a stop was requested while the process ran
         if code != 0:
             raise RuntimeError(f"command exited with status {code}; last output: {' | '.join(tail)[-500:]}")
