@@ -181,3 +181,51 @@ def test_a_stopped_command_line_job_resumes_from_the_store_alone(project):
     after = store.trials("resumable")
     assert store.job("resumable").status == "Completed" and len(after) == 14
     assert all(after[t.index] == t for t in kept)
+
+
+def test_config_and_input_errors_are_one_line(project, capsys, tmp_path):
+    """Each of these printed a traceback; each is now one line naming the problem."""
+    import sqlite3
+
+    db = str(tmp_path / "s.db")
+
+    def error(*argv):
+        assert cli.main(["--store", db, *argv]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        return err
+
+    (tmp_path / "syntax.yaml").write_text("command: [python\nmax_jobs: 3\n")
+    assert "syntax.yaml: not valid YAML" in error("tune", str(tmp_path / "syntax.yaml"))
+    (tmp_path / "tag.yaml").write_text("command: !!python/object/apply:os.system ['echo owned']\n")
+    assert "tag.yaml: not valid YAML" in error("tune", str(tmp_path / "tag.yaml"))
+    ray = CONFIG.format(python=sys.executable) + "executor: {kind: ray, num_cpu: 2}\n"
+    (tmp_path / "ray.yaml").write_text(ray)
+    assert "unknown RayExecutor setting 'num_cpu'" in error("tune", str(tmp_path / "ray.yaml"))
+    (tmp_path / "header.csv").write_text("x,FinalObjectiveValue\n")
+    assert "has no rows" in error("import", "h", "--csv", str(tmp_path / "header.csv"))
+    (tmp_path / "one.csv").write_text("x,y,FinalObjectiveValue\n0.5,3,1.0\n")
+    assert "cannot infer a range for any hyperparameter" in error("import", "one", "--csv", str(tmp_path / "one.csv"))
+    (tmp_path / "empty.csv").write_text("")
+    assert "empty.csv" in error("import", "e", "--csv", str(tmp_path / "empty.csv"))
+    # A table corrupted behind the store's back, after it was opened (no quick_check then).
+    store = Store(db)
+    store.create_job("j", {"objective_type": "Minimize", "objective_metric_name": "loss"})
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET sql = 'CREATE TABLE trials (broken' WHERE name = 'trials'")
+    conn.commit()
+    conn.close()
+    assert "store" in error("jobs", "list")
+
+
+def test_a_store_damaged_after_opening_is_one_line(tmp_path, capsys, monkeypatch):
+    import sqlite3
+
+    def malformed(self):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(Store, "jobs", malformed)
+    assert cli.main(["--store", str(tmp_path / "s.db"), "jobs", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err == "warmstart-bo: error: the store cannot be read, it may be damaged: database disk image is malformed\n"

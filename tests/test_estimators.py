@@ -1,8 +1,11 @@
+import os
+import subprocess
 import sys
 import textwrap
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from warmstart_bo.estimators import (
@@ -160,3 +163,71 @@ def test_stopping_a_command_line_kills_it(script, monkeypatch):
 def test_bad_metric_definitions(defs, match):
     with pytest.raises(ValueError, match=match):
         CommandLineEstimator(["true"], defs)
+
+
+@pytest.mark.parametrize(
+    "out, reason",
+    [
+        (np.bool_(True), "the trial returned np.True_; expected a number or a dict of metric values"),
+        ({"loss": np.bool_(False)}, "metric 'loss' is a bool (np.False_), not a number"),
+        ({"loss": True}, "metric 'loss' is a bool (True), not a number"),
+    ],
+)
+def test_a_bool_objective_fails_whatever_its_type(out, reason):
+    result = run_trial(as_estimator(lambda hp: out), {}, reporter())
+    assert result["status"] == "Failed" and result["objective"] is None and result["failure_reason"] == reason
+
+
+def test_numpy_numbers_are_accepted_as_objectives():
+    result = run_trial(as_estimator(lambda hp: {"loss": np.float32(0.5), "n": np.int64(3)}), {}, reporter())
+    assert result["status"] == "Completed" and result["objective"] == 0.5 and result["metrics"]["n"] == 3.0
+
+
+@pytest.mark.parametrize("step", [float("nan"), float("inf"), "first", None])
+def test_a_report_with_a_bad_step_is_refused_by_name(step):
+    r = reporter()
+    with pytest.raises(ValueError, match="report step must be a finite number"):
+        r(step, 1.0)
+    assert r.curve == []
+
+    def bad_step(hp, report):
+        report(1, 2.0)
+        report(step, 1.0)
+        return 1.0
+
+    result = run_trial(as_estimator(bad_step), {}, reporter())
+    assert result["status"] == "Failed" and "report step must be a finite number" in result["failure_reason"]
+    assert result["intermediate"] == [[1.0, 2.0]]
+
+
+EVIL_JOB = textwrap.dedent(
+    """
+    import sys, time
+    from warmstart_bo import ContinuousParameter, HyperparameterTuner, Store
+    printer = "print('a' * 40 + 'b', flush=True); print('loss=1.0', flush=True)"
+    tuner = HyperparameterTuner(
+        [sys.executable, "-c", printer], "loss", {"x": ContinuousParameter(0.0, 1.0)},
+        metric_definitions=[{"Name": "loss", "Regex": "loss=([0-9.]+)"}, {"Name": "evil", "Regex": "^(a+)+$"}],
+        objective_type="Minimize", strategy="Random", max_runtime_in_seconds=2, store=sys.argv[1], progress=False,
+    )
+    start = time.monotonic()
+    tuner.fit(job_name="evil")
+    (trial,) = Store(sys.argv[1]).trials("evil")
+    print(trial.status, trial.failure_reason, round(time.monotonic() - start))
+    """
+)
+
+
+def test_a_catastrophic_metric_regex_cannot_hold_off_the_timeout(tmp_path):
+    """^(a+)+$ on 40 a's and a b takes 2**40 steps; matching holds the GIL, so it must run
+    outside the tuner's process for max_runtime_in_seconds to fire."""
+    from pathlib import Path
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+    try:
+        proc = subprocess.run([sys.executable, "-c", EVIL_JOB, str(tmp_path / "s.db")], env=env, capture_output=True, text=True, timeout=90)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the job hung: the regex blocked the timeout")
+    assert proc.returncode == 0, proc.stderr
+    status, reason = proc.stdout.strip().rsplit(" ", 1)[0].split(" ", 1)
+    assert status == "Failed" and reason == "timed out after 2 s"

@@ -113,3 +113,11 @@ def test_optuna_study_import(tmp_path):
         assert t.hyperparameters == o.params
         if o.state == optuna.trial.TrialState.COMPLETE:
             assert t.objective == o.value
+
+
+def test_a_job_name_with_a_trailing_newline_is_refused(tmp_path):
+    store = Store(tmp_path / "s.db")
+    frame = pd.DataFrame({"x": [0.1, 0.5], "FinalObjectiveValue": [1.0, 0.5]})
+    with pytest.raises(ValueError, match="invalid job name"):
+        import_dataframe(frame, "ok-name\n", store)
+    assert store.jobs() == []

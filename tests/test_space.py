@@ -126,3 +126,46 @@ def test_unknown_missing_and_out_of_range_values_are_named():
         space.encode({"a": 0.5, "c": "y"})
     # Warm-start data from a wider range is placed outside the box on request.
     assert space.encode({"a": 2.0, "c": "x"}, allow_outside=True)[0] == pytest.approx(2.0)
+
+
+def test_numpy_scalars_are_accepted_as_plain_python_values():
+    """NumPy bounds and values (np.int64, np.float32, np.bool_) become Python numbers, so
+    that the ranges are stored as JSON (a job once failed at fit with a JSON error)."""
+    import json
+
+    from warmstart_bo.space import ranges_to_json
+
+    ranges = {
+        "n": IntegerParameter(np.int64(1), np.int64(8)),
+        "lr": ContinuousParameter(np.float32(0.5), np.float64(2.0)),
+        "c": CategoricalParameter([np.int64(3), np.float32(2.5), np.str_("adam"), np.bool_(True)]),
+    }
+    space = SearchSpace(ranges)
+    stored = json.loads(json.dumps(ranges_to_json(ranges)))
+    assert stored["n"] == {"type": "Integer", "min_value": 1, "max_value": 8, "scaling_type": "Auto"}
+    assert stored["lr"]["min_value"] == 0.5 and type(ranges["lr"].min_value) is float
+    assert stored["c"]["values"] == [3, 2.5, "adam", True]
+    assert [type(v) for v in ranges["c"].values] == [int, float, str, bool]
+    assert space.decode(space.encode({"n": np.int64(4), "lr": 1.0, "c": 2.5})) == {"n": 4, "lr": 1.0, "c": 2.5}
+
+
+@pytest.mark.parametrize(
+    "param, rule",
+    [
+        (IntegerParameter(2**63, 2**63 + 10), "IntegerParameter bounds must lie within"),
+        (IntegerParameter(-(2**60), 0), "IntegerParameter bounds must lie within"),
+        (ContinuousParameter(-1e308, 1e308), "the range is too wide"),
+        (ContinuousParameter(-np.finfo(float).max, np.finfo(float).max), "the range is too wide"),
+    ],
+)
+def test_ranges_the_encoding_cannot_represent_are_refused(param, rule):
+    with pytest.raises(ValueError) as err:
+        SearchSpace({"wide": param})
+    assert "'wide'" in str(err.value) and rule in str(err.value)
+
+
+def test_largest_representable_ranges_encode_interior_points():
+    space = SearchSpace({"n": IntegerParameter(-(2**53), 2**53), "x": ContinuousParameter(-1e307, 1e307)})
+    u = space.encode({"n": 12345, "x": 1e306})
+    assert np.all((u > 0) & (u < 1))
+    assert space.decode(np.array([0.75, 0.25]))["x"] == pytest.approx(-5e306)

@@ -67,7 +67,7 @@ def test_name_collision_is_a_clear_error_and_keeps_the_first_job(tmp_path):
     assert store.job("taken").config == {"v": 1}
 
 
-@pytest.mark.parametrize("name", ["", "-lead", "has space", "a" * 64, "under_score", "é"])
+@pytest.mark.parametrize("name", ["", "-lead", "has space", "a" * 64, "under_score", "é", "ok-name\n", "ok\n-000"])
 def test_invalid_job_names(name):
     with pytest.raises(ValueError, match="invalid job name"):
         validate_job_name(name)
@@ -192,3 +192,83 @@ def test_two_processes_write_different_jobs_to_one_store_at_once(tmp_path):
         assert store.job(f"writer-{k}").status == "Completed"
     assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert json.loads(json.dumps(store.job("writer-0").config)) == {"writer": "writer-0"}
+
+
+def _store_with_pages(path: Path) -> None:
+    """A store of several pages: a job, and trials whose JSON fills pages of their own."""
+    store = Store(path)
+    store.create_job("kept", {"objective_metric_name": "loss", "objective_type": "Minimize"})
+    for i in range(60):
+        store.add_trial("kept", i, {"x": i / 60, "note": "n" * 200})
+        store.finish_trial("kept", i, "Completed", float(i), {"loss": float(i)})
+    store.finish_job("kept", "Completed", "done")
+    store.close()
+
+
+def _overwrite_page(path: Path, page: int) -> None:
+    """Garbage over one page's cell area, as a bad sector or a torn copy leaves it."""
+    size = sqlite3.connect(path).execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(path.read_bytes())
+    start = (page - 1) * size
+    data[start + 8:start + size] = bytes([0x5A]) * (size - 8)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("table", ["jobs", "trials"])
+def test_a_store_with_a_corrupted_page_is_refused_and_left_untouched(tmp_path, table):
+    path = tmp_path / "s.db"
+    _store_with_pages(path)
+    conn = sqlite3.connect(path)
+    (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.close()
+    _overwrite_page(path, root if table == "jobs" else pages - 1)  # the jobs table; a trials leaf
+    before = _snapshot(tmp_path)
+    with pytest.raises(StoreError, match="is corrupted .*the file was left untouched"):
+        Store(path)
+    with pytest.raises(StoreError, match="is corrupted"):
+        Store(path, read_only=True)
+    assert _snapshot(tmp_path) == before
+
+
+def test_a_read_only_store_reads_and_refuses_writes_untouched(tmp_path):
+    path = tmp_path / "s.db"
+    _store_with_pages(path)
+    before = _snapshot(tmp_path)
+    store = Store(path, read_only=True)
+    assert store.read_only and [j.name for j in store.jobs()] == ["kept"]
+    assert len(store.trials("kept")) == 60 and store.trial("kept", 3).objective == 3.0
+    with pytest.raises(StoreError, match="open read-only"):
+        store.create_job("new", {})
+    store.close()
+    assert _snapshot(tmp_path) == before
+    with pytest.raises(StoreError, match="no warmstart-bo store"):
+        Store(tmp_path / "absent.db", read_only=True)
+
+
+def test_a_store_on_a_read_only_mount_can_be_listed(tmp_path):
+    """A real read-only location, found by os.access, not by a flag: as root (whom chmod does
+    not stop) a read-only bind mount in a private mount namespace (unshare -m); otherwise
+    chmod a-w on the file and its folder. `jobs list` and `jobs describe` must work there."""
+    src, mnt = tmp_path / "src", tmp_path / "mnt"
+    src.mkdir()
+    mnt.mkdir()
+    _store_with_pages(src / "s.db")
+    before = _snapshot(src)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
+    cli = f"{sys.executable} -m warmstart_bo.cli --store {mnt / 's.db'}"
+    script = f"{cli} jobs list && {cli} jobs describe kept && {cli} jobs stop kept"
+    if os.geteuid() == 0:
+        script = f"mount --bind {src} {mnt} && mount -o remount,ro,bind {mnt} && {script}"
+        cmd = ["unshare", "-m", "sh", "-c", script]
+    else:
+        (mnt / "s.db").write_bytes((src / "s.db").read_bytes())
+        os.chmod(mnt / "s.db", 0o444)
+        os.chmod(mnt, 0o555)
+        cmd = ["sh", "-c", script]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert "kept" in proc.stdout and "Completed" in proc.stdout and "60/60" in proc.stdout, proc.stderr
+    assert '"Completed": 60' in proc.stdout
+    assert proc.returncode == 2 and "open read-only" in proc.stderr  # jobs stop writes: refused in one line
+    assert "Traceback" not in proc.stderr
+    assert _snapshot(src) == before

@@ -421,3 +421,132 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
     assert not isinstance(bar, _NoBar) and bar.n == 3 and bar.total == 10
     bar.close()
     assert isinstance(_progress_bar(False, 10, 0, "job"), _NoBar)
+
+
+def test_a_job_name_with_a_trailing_newline_is_refused(store):
+    with pytest.raises(ValueError, match="invalid job name 'ok-name\\\\n'"):
+        tuner(lambda hp: hp["x"], store).fit(job_name="ok-name\n")
+    assert store.jobs() == []
+
+
+def test_a_report_with_a_non_finite_step_fails_the_trial_not_the_job(store):
+    def bad_report(hp, report):
+        report(1, hp["x"])
+        if hp["x"] > 0.5:
+            report(float("nan"), hp["x"])
+        return hp["x"]
+
+    t = tuner(bad_report, store, max_jobs=6, strategy="Random", random_seed=3)
+    t.fit(job_name="bad-step")
+    job, trials = store.job("bad-step"), store.trials("bad-step")
+    assert job.status == "Completed" and len(trials) == 6
+    failed = [tr for tr in trials if tr.status == "Failed"]
+    assert failed and all(tr.hyperparameters["x"] > 0.5 for tr in failed)
+    assert all("report step must be a finite number, got nan" in tr.failure_reason for tr in failed)
+    assert all(tr.status == "Completed" for tr in trials if tr.hyperparameters["x"] <= 0.5)
+
+
+def test_numpy_values_are_converted_and_non_finite_settings_refused(store):
+    import numpy as np
+
+    space = {"n": IntegerParameter(np.int64(1), np.int64(4)), "c": CategoricalParameter([np.float32(0.5), np.int64(2)])}
+    t = tuner(lambda hp: float(hp["n"]) + hp["c"] + hp["w"], store, space, max_jobs=3, strategy="Random", random_seed=0,
+              static_hyperparameters={"w": np.float64(0.25), "k": np.int64(7)}, max_runtime_in_seconds=np.float32(30))
+    t.fit(job_name="numpy")
+    c = store.job("numpy").config
+    assert c["static_hyperparameters"] == {"w": 0.25, "k": 7} and c["max_runtime_in_seconds"] == 30.0
+    assert c["hyperparameter_ranges"]["c"]["values"] == [0.5, 2]
+    assert [tr.status for tr in store.trials("numpy")] == ["Completed"] * 3
+    with pytest.raises(ValueError, match="static hyperparameter 'w' must be finite, got nan"):
+        tuner(lambda hp: 0.0, store, static_hyperparameters={"w": float("nan")})
+    with pytest.raises(ValueError, match="static hyperparameter 'w' must be finite"):
+        tuner(lambda hp: 0.0, store, static_hyperparameters={"w": np.float32("inf")})
+    with pytest.raises(ValueError, match="max_runtime_in_seconds must be a positive finite number, got inf"):
+        tuner(lambda hp: 0.0, store, max_runtime_in_seconds=float("inf"))
+    with pytest.raises(ValueError, match="max_runtime_in_seconds must be a positive finite number, got True"):
+        tuner(lambda hp: 0.0, store, max_runtime_in_seconds=True)
+
+
+def test_a_second_run_of_a_job_running_in_this_process_is_refused(store):
+    """Re-running a notebook cell starts a second run of a job in the same process: the
+    lease is per tuner run, so it is refused and the first run finishes untouched."""
+    from warmstart_bo.store import JobRunningError
+
+    def slow(hp):
+        time.sleep(0.15)
+        return hp["x"]
+
+    first = tuner(slow, store, max_jobs=6, max_parallel_jobs=2, strategy="Random", random_seed=0)
+    first.fit(job_name="cell", wait=False)
+    while not store.trials("cell"):
+        time.sleep(0.02)
+    again = tuner(slow, store, max_jobs=6, max_parallel_jobs=2, strategy="Random", random_seed=0)
+    with pytest.raises(JobRunningError, match="'cell' is already running in this process"):
+        again.fit(job_name="cell")
+    with pytest.raises(JobRunningError, match="already running in this process"):
+        HyperparameterTuner.attach("cell", store=store, estimator=slow, progress=False).resume()
+    first.wait()
+    job, trials = store.job("cell"), store.trials("cell")
+    assert job.status == "Completed" and [tr.status for tr in trials] == ["Completed"] * 6
+    assert all(tr.attempts == 1 and tr.objective == tr.hyperparameters["x"] for tr in trials)
+    # Once the run has ended, the lease is released: the job is finished, not running.
+    with pytest.raises(JobExistsError, match="already exists and is Completed"):
+        again.fit(job_name="cell")
+
+
+def test_a_failed_start_releases_the_lease(store):
+    t = tuner(lambda hp: hp["x"], store, max_jobs=2, warm_start_config={"parents": ["ghost"], "warm_start_type": "TransferLearning"})
+    with pytest.raises(Exception, match="'ghost' does not exist"):
+        t.fit(job_name="no-parent")
+    from warmstart_bo.tuner import _RUNNING
+
+    assert not _RUNNING
+
+
+def renamed_objective(hp):
+    """The same objective as another script would define it: another module and name."""
+    return hp["x"]
+
+
+def test_attach_with_another_callable_resumes_and_records_the_replacement(store):
+    def first_script(hp):
+        time.sleep(0.1)
+        return hp["x"]
+
+    t = tuner(first_script, store, max_jobs=6, strategy="Random", random_seed=1)
+    t.fit(job_name="moved", wait=False)
+    while not any(s == "Completed" for s in statuses(store, "moved")):
+        time.sleep(0.02)
+    t.stop()
+    t.wait()
+    assert store.job("moved").status == "Stopped"
+    old = store.job("moved").config["estimator"]
+    HyperparameterTuner.attach("moved", store=store, estimator=renamed_objective, progress=False).resume()
+    job = store.job("moved")
+    assert job.status == "Completed" and len(store.trials("moved")) == 6
+    assert job.config["estimator"] == {"type": "callable", "name": f"{__name__}.renamed_objective"}
+    (replaced,) = job.config["estimator_history"]
+    assert replaced["estimator"] == old and replaced["replaced_at"] <= job.end_time
+
+
+def test_a_command_line_cannot_replace_python_code(store):
+    t = tuner(lambda hp: hp["x"], store, max_jobs=4, strategy="Random", random_seed=1)
+    t.fit(job_name="kind", wait=False)
+    t.stop()
+    t.wait()
+    from warmstart_bo import CommandLineEstimator
+
+    cmd = CommandLineEstimator(["python", "train.py"], [{"Name": "loss", "Regex": "loss=(.*)"}])
+    with pytest.raises(JobExistsError, match="differs in estimator kind: the job ran Python code, not a command line"):
+        HyperparameterTuner.attach("kind", store=store, estimator=cmd, progress=False).resume()
+    assert store.job("kind").status == "Stopped"
+
+
+def test_resuming_a_completed_job_does_nothing_and_says_so(store, caplog):
+    tuner(renamed_objective, store, max_jobs=2, strategy="Random", random_seed=0).fit(job_name="done")
+    before = store.trials("done")
+    with caplog.at_level("WARNING", logger="warmstart_bo.tuner"):
+        HyperparameterTuner.attach("done", store=store, estimator=renamed_objective, progress=False).resume()
+    assert "tuning job 'done' is already Completed" in caplog.text
+    assert "choose another job_name" not in caplog.text
+    assert store.trials("done") == before and store.job("done").status == "Completed"

@@ -32,6 +32,7 @@ import argparse
 import json
 import math
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,7 +67,10 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
     if path.suffix in (".yaml", ".yml"):
         import yaml
 
-        config = yaml.safe_load(text)
+        try:
+            config = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise ValueError(f"{path}: not valid YAML ({_yaml_problem(e)})") from None
     else:
         config = json.loads(text)
     if not isinstance(config, dict):
@@ -78,6 +82,14 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
         if key not in config:
             raise ValueError(f"{path}: missing setting {key!r}")
     return config
+
+
+def _yaml_problem(e) -> str:
+    """A YAML error in one line: what is wrong and where (a syntax error, or a tag such as
+    ``!!python/object`` that safe_load refuses)."""
+    mark = getattr(e, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return " ".join(str(getattr(e, "problem", None) or e).split()) + where
 
 
 def tuner_from_config(config: dict[str, Any], base_dir: Path, store: Store | str | None) -> HyperparameterTuner:
@@ -227,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (ValueError, KeyError, OSError, StoreError) as e:
         print(f"warmstart-bo: error: {e}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as e:  # damage done after the store was opened and checked
+        print(f"warmstart-bo: error: the store cannot be read, it may be damaged: {e}", file=sys.stderr)
         return 2
 
 

@@ -25,7 +25,9 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from warmstart_bo import early_stopping
+import numpy as np
+
+from warmstart_bo import early_stopping, lifeline
 
 
 class TrialStopped(Exception):
@@ -55,6 +57,7 @@ class Reporter:
         self._lock = threading.Lock()
 
     def __call__(self, step: float, metrics: float | Mapping[str, float]) -> None:
+        step = _finite_step(step)
         if isinstance(metrics, Mapping):
             values = {str(k): float(v) for k, v in metrics.items()}
         else:
@@ -62,7 +65,7 @@ class Reporter:
         self.last_metrics.update(values)
         value = values.get(self.objective_metric_name)
         if value is not None and math.isfinite(value):
-            self.curve.append((float(step), value))
+            self.curve.append((step, value))
         if self._stop_reason is not None:
             raise TrialStopped(self._stop_reason)
         if self.early_stopping and value is not None and math.isfinite(value):
@@ -89,6 +92,18 @@ class Reporter:
             stopped = self._stop_reason is not None
         if stopped:
             hook()
+
+
+def _finite_step(step: Any) -> float:
+    """A reported step as a float; anything else is refused by name (raised in the trial,
+    so a bad report fails that trial, never the job that stores its curve as JSON)."""
+    try:
+        value = float(step)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(step, (bool, np.bool_)) or not math.isfinite(value):
+        raise ValueError(f"report step must be a finite number, got {step!r}")
+    return value
 
 
 def _wants_report(fn: Callable) -> bool:
@@ -136,6 +151,25 @@ def _env_name(name: str) -> str:
 
 def _arg_text(value: Any) -> str:
     return json.dumps(value) if value is None or isinstance(value, bool) else str(value)
+
+
+# Matches the metric regexes against a command's output in a process of its own, one JSON
+# line [line, {name: first group}] per output line: Python's re holds the GIL while it
+# matches, so a catastrophic pattern (^(a+)+$) run in the tuner would stall every thread,
+# the timeout's included. Killing this process ends any match.
+_PARSER = """
+import json, re
+patterns = [(name, re.compile(regex)) for name, regex in json.loads(sys.argv[2])]
+sys.stdin.reconfigure(errors="replace")
+for line in sys.stdin:
+    found = {}
+    for name, pattern in patterns:
+        m = pattern.search(line)
+        if m:
+            found[name] = m.group(1)
+    sys.stdout.write(json.dumps([line.rstrip(), found]) + "\\n")
+    sys.stdout.flush()
+"""
 
 
 class CommandLineEstimator:
@@ -209,32 +243,46 @@ class CommandLineEstimator:
         else:
             env["SM_HPS"] = json.dumps(hyperparameters)
             env.update({_env_name(k): _arg_text(v) for k, v in hyperparameters.items()})
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=self.cwd, errors="replace")
+        proc, release = lifeline.popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=self.cwd)
         report.on_stop(proc.kill)
+        try:
+            # The parser ends at the end of its input, so it needs no watchdog of its own.
+            parser = subprocess.Popen(
+                lifeline.python_command(_PARSER) + [json.dumps([[d["Name"], d["Regex"]] for d in self.metric_definitions])],
+                stdin=proc.stdout, stdout=subprocess.PIPE, text=True,
+            )
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            release()
+            raise
+        proc.stdout.close()  # the parser's now: it sees end-of-file when the command ends
+        report.on_stop(parser.kill)
         tail: deque[str] = deque(maxlen=10)
         metrics: dict[str, float] = {}
         steps = 0
         try:
-            for line in proc.stdout:
-                tail.append(line.rstrip())
+            for message in parser.stdout:
+                line, matches = json.loads(message)
+                tail.append(line)
                 found = {}
-                for name, pattern in self._patterns.items():
-                    m = pattern.search(line)
-                    if m:
-                        try:
-                            found[name] = float(m.group(1))
-                        except (TypeError, ValueError):
-                            continue
+                for name, text in matches.items():
+                    try:
+                        found[name] = float(text)
+                    except (TypeError, ValueError):
+                        continue
                 metrics.update(found)
                 if report.objective_metric_name in found:
                     steps += 1
                     report(steps, {report.objective_metric_name: found[report.objective_metric_name]})
             code = proc.wait()
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
+            for p in (parser, proc):
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            parser.stdout.close()
+            release()
         report(steps, {})  # raises if a stop was requested while the process ran
         if code != 0:
             raise RuntimeError(f"command exited with status {code}; last output: {' | '.join(tail)[-500:]}")
@@ -272,13 +320,15 @@ class _BadOutput(Exception):
 
 
 def _metrics_from_output(out: Any, objective: str) -> dict[str, float]:
-    if isinstance(out, bool):
+    if isinstance(out, (bool, np.bool_)):  # a truth value is no measurement, whatever its type
         raise _BadOutput(f"the trial returned {out!r}; expected a number or a dict of metric values")
     if isinstance(out, (int, float)) or (hasattr(out, "__float__") and not isinstance(out, (str, bytes, Mapping))):
         return {objective: float(out)}
     if isinstance(out, Mapping):
         metrics = {}
         for k, v in out.items():
+            if isinstance(v, (bool, np.bool_)):
+                raise _BadOutput(f"metric {k!r} is a bool ({v!r}), not a number")
             try:
                 metrics[str(k)] = float(v)
             except (TypeError, ValueError):

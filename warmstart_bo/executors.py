@@ -8,7 +8,8 @@ early (timeout, job stopped). Results come back to the tuner's thread as plain d
   accelerator) with the tuner; suits trials that release the GIL (JAX, NumPy, subprocesses).
   A cancelled thread is asked to stop at its next ``report`` and its result is ignored.
 - :class:`ProcessExecutor` (``"processes"``): one fresh (spawned) process per trial, killed
-  on cancel; a crash of the trial cannot take the tuner down. The estimator must be
+  on cancel and when the tuner dies (see :mod:`warmstart_bo.lifeline`); a crash of the
+  trial cannot take the tuner down. The estimator must be
   picklable: a module-level function or an instance of a module-level class.
 - :class:`PopulationExecutor` (``"population"``): trials started together that share a
   ``population_key`` train as one population (``fit_population``, the image classifier's
@@ -24,12 +25,14 @@ from __future__ import annotations
 import importlib.util
 import multiprocessing
 import multiprocessing.connection
+import os
 import pickle
 import queue
 import threading
 from collections.abc import Mapping
 from typing import Any
 
+from warmstart_bo import lifeline
 from warmstart_bo.estimators import (
     Reporter,
     failed_result,
@@ -129,7 +132,8 @@ class PopulationExecutor(ThreadExecutor):
         super().cancel(key, reason)
 
 
-def _process_main(conn, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> None:
+def _process_main(conn, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any], tuner_pid: int, tuner_lifeline) -> None:
+    lifeline.die_with_parent(tuner_pid, tuner_lifeline)
     result = run_trial(estimator, hyperparameters, Reporter(**reporter))
     conn.send(result)
     conn.close()
@@ -154,22 +158,26 @@ class ProcessExecutor:
 
     def submit(self, key: Any, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> None:
         receive, send = self._ctx.Pipe(duplex=False)
-        proc = self._ctx.Process(target=_process_main, args=(send, estimator, hyperparameters, dict(reporter)), daemon=True, name=f"trial-{key}")
+        watched, held = self._ctx.Pipe(duplex=False)  # the trial's lifeline: closed when this process dies
+        proc = self._ctx.Process(
+            target=_process_main, args=(send, estimator, hyperparameters, dict(reporter), os.getpid(), watched), daemon=True, name=f"trial-{key}",
+        )
         proc.start()
         send.close()
-        self._running[key] = (proc, receive)
+        watched.close()
+        self._running[key] = (proc, receive, held)
 
     def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
         if not self._running:
             return []
         by_handle = {}
-        for key, (proc, conn) in self._running.items():
+        for key, (proc, conn, _) in self._running.items():
             by_handle[conn] = key
             by_handle[proc.sentinel] = key
         ready = multiprocessing.connection.wait(list(by_handle), timeout)
         out = []
         for key in dict.fromkeys(by_handle[h] for h in ready):
-            proc, conn = self._running.pop(key)
+            proc, conn, held = self._running.pop(key)
             try:
                 result = conn.recv()
             except (EOFError, OSError):
@@ -177,16 +185,18 @@ class ProcessExecutor:
                 result = failed_result(f"the trial's process died (exit code {proc.exitcode})")
             conn.close()
             proc.join(5)
+            held.close()
             out.append((key, result))
         return out
 
     def cancel(self, key: Any, reason: str) -> None:
         entry = self._running.pop(key, None)
         if entry is not None:
-            proc, conn = entry
+            proc, conn, held = entry
             proc.kill()
             proc.join(5)
             conn.close()
+            held.close()
 
     def shutdown(self) -> None:
         for key in list(self._running):
@@ -293,6 +303,9 @@ class RayExecutor:
             self.cancel(key, "executor shut down")
 
 
+RAY_OPTIONS = ("address", "num_cpus", "num_gpus", "resources", "init_options")
+
+
 def executor_spec(executor: Any) -> str | dict[str, Any]:
     """What a job stores about its executor: a name, or a Ray executor's settings."""
     if isinstance(executor, RayExecutor):
@@ -308,6 +321,9 @@ def make_executor(kind: str | Mapping[str, Any]) -> ThreadExecutor | ProcessExec
     """A fresh executor from a name or a stored spec (see :func:`executor_spec`)."""
     if isinstance(kind, Mapping):
         options = {k: v for k, v in kind.items() if k != "kind"}
+        unknown = sorted(set(options) - set(RAY_OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown RayExecutor setting {unknown[0]!r}; expected {', '.join(RAY_OPTIONS)}")
         return RayExecutor(**options)
     if kind == "ray":
         return RayExecutor()

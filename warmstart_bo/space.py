@@ -28,6 +28,15 @@ SCALING_TYPES = ("Auto", "Linear", "Logarithmic", "ReverseLogarithmic")
 # "Auto" picks logarithmic scaling when a positive range spans at least this ratio.
 AUTO_LOG_RATIO = 100.0
 
+# Integers are encoded through float64, which holds every integer up to 2**53 exactly.
+MAX_EXACT_INTEGER = 2**53
+
+
+def plain_value(v: Any) -> Any:
+    """A NumPy scalar (np.int64, np.float32, np.bool_, np.str_) as the Python value it
+    holds, so that it is stored as JSON; any other value unchanged."""
+    return v.item() if isinstance(v, np.generic) else v
+
 
 @dataclass(frozen=True)
 class ContinuousParameter:
@@ -37,6 +46,9 @@ class ContinuousParameter:
     max_value: float
     scaling_type: str = "Auto"
 
+    def __post_init__(self):
+        _plain_bounds(self)
+
 
 @dataclass(frozen=True)
 class IntegerParameter:
@@ -45,6 +57,9 @@ class IntegerParameter:
     min_value: int
     max_value: int
     scaling_type: str = "Auto"
+
+    def __post_init__(self):
+        _plain_bounds(self)
 
 
 @dataclass(frozen=True)
@@ -58,10 +73,15 @@ class CategoricalParameter:
         if isinstance(self.values, (str, bytes)):
             object.__setattr__(self, "values", (self.values,))
         else:
-            object.__setattr__(self, "values", tuple(self.values))
+            object.__setattr__(self, "values", tuple(plain_value(v) for v in self.values))
 
 
 Parameter = ContinuousParameter | IntegerParameter | CategoricalParameter
+
+
+def _plain_bounds(p: ContinuousParameter | IntegerParameter) -> None:
+    for field in ("min_value", "max_value"):
+        object.__setattr__(p, field, plain_value(getattr(p, field)))
 
 
 def _fail(name: str, rule: str) -> ValueError:
@@ -83,9 +103,13 @@ def _resolve_scaling(name: str, p: ContinuousParameter | IntegerParameter) -> st
             raise _fail(name, f"{kind} {field} must be finite, got {v!r}")
         if isinstance(p, IntegerParameter) and v != int(v):
             raise _fail(name, f"IntegerParameter {field} must be an integer, got {v!r}")
+        if isinstance(p, IntegerParameter) and abs(v) > MAX_EXACT_INTEGER:
+            raise _fail(name, f"IntegerParameter bounds must lie within [-2**53, 2**53] (exact in float64), got {field}={v!r}")
     lo, hi = p.min_value, p.max_value
     if not lo < hi:
         raise _fail(name, f"min_value must be less than max_value, got min_value={lo!r} >= max_value={hi!r}")
+    if not math.isfinite(float(hi) - float(lo)):
+        raise _fail(name, f"the range is too wide: max_value - min_value overflows float64 ([{lo!r}, {hi!r}])")
     scaling = p.scaling_type
     if scaling not in SCALING_TYPES:
         raise _fail(name, f"unknown scaling_type {scaling!r}; expected one of {', '.join(SCALING_TYPES)}")

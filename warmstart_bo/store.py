@@ -1,9 +1,10 @@
 """The store: tuning jobs and their trials in one SQLite file.
 
 One file holds every job, looked up by name. The schema is versioned (``PRAGMA
-user_version``) and marked as ours (``PRAGMA application_id``), so a foreign or corrupted
-file is refused with a clear error before anything is written to it. Values are JSON:
-nothing is pickled, so opening a store never runs code.
+user_version``) and marked as ours (``PRAGMA application_id``), and every page is read
+once on opening (``PRAGMA quick_check``), so a foreign or corrupted file is refused with a
+clear error before anything is written to it. Values are JSON: nothing is pickled, so
+opening a store never runs code. A store on a read-only mount opens read-only.
 
 The file runs in WAL mode with a busy timeout, so several processes (each running its own
 job) can share it; every write is one short ``BEGIN IMMEDIATE`` transaction, committed
@@ -46,7 +47,7 @@ JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopped")
 TRIAL_STATUSES = ("InProgress", "Completed", "Failed", "Stopped")
 FINISHED = ("Completed", "Failed", "Stopped")
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}")
 
 _SCHEMA = """
 CREATE TABLE jobs (
@@ -101,9 +102,13 @@ class JobExistsError(ValueError):
     """A job of that name already exists."""
 
 
+class JobRunningError(ValueError):
+    """The job is being run now, by another process or by another run in this one."""
+
+
 def validate_job_name(name: str) -> str:
     """Job names: 1 to 63 letters, digits and hyphens, starting with a letter or digit."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):  # fullmatch: "$" would allow a final "\n"
         raise ValueError(
             f"invalid job name {name!r}: use 1 to 63 letters, digits and hyphens, starting with a letter or digit"
         )
@@ -178,6 +183,30 @@ class TrialRecord:
     attempts: int
 
 
+def _wal_path(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def _not_writable(path: Path) -> bool:
+    """An existing store whose file or folder this process may not write (a read-only mount)."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def _integrity_problems(conn: sqlite3.Connection) -> list[str]:
+    """What ``PRAGMA quick_check`` finds wrong (an empty list for an intact file); it reads
+    every page once, without the index cross-checks of ``integrity_check``."""
+    try:
+        rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as e:
+        return [str(e)]
+    return [] if rows == ["ok"] else rows
+
+
+def _corrupted(path: Path, problems: list[str]) -> StoreError:
+    found = " ".join("; ".join(problems).split())[:300]  # one line
+    return StoreError(f"store {str(path)!r} is corrupted ({found}); the file was left untouched: restore it from a backup")
+
+
 def _owner_alive(host: str | None, pid: int | None) -> bool:
     """Whether the process that owns a job still runs (checked on this host only)."""
     if host is None or pid is None:
@@ -200,16 +229,23 @@ class Store:
 
     Args:
       location: a path, a ``sqlite:///PATH`` URL, or None for :func:`default_path`.
+      read_only: open for reading only; also chosen when the file or its folder is not
+        writable (a read-only mount). Writes then raise StoreError.
 
     Raises:
-      StoreError: the file is not a SQLite database, is some other program's database, or was
-        written by a newer schema. The file is left untouched.
+      StoreError: the file is not a SQLite database, is some other program's database, is
+        corrupted (``PRAGMA quick_check``), or was written by a newer schema. The file is
+        left untouched.
     """
 
-    def __init__(self, location: str | os.PathLike | None = None):
+    def __init__(self, location: str | os.PathLike | None = None, read_only: bool = False):
         self.path = resolve_path(location)
         self._lock = threading.RLock()
-        self._check_existing()
+        recheck = self._check_existing()
+        self.read_only = read_only or _not_writable(self.path)
+        if self.read_only:
+            self._conn = self._connect_read_only()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
@@ -218,6 +254,8 @@ class Store:
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
+            if recheck:
+                self._refuse_if_corrupted(self._conn)
             self._initialize()  # checks the file again, now under a lock, before changing it
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = FULL")
@@ -228,10 +266,13 @@ class Store:
             self._conn.close()
             raise
 
-    def _check_existing(self) -> None:
-        """Reads an existing file read-only and refuses it unless it is one of our stores."""
+    def _check_existing(self) -> bool:
+        """Reads an existing file read-only and refuses it unless it is one of our stores,
+        intact (``PRAGMA quick_check``). Returns True when the check must be repeated on
+        the live connection: a -wal file says another process may be checkpointing into
+        the file, so a failed check of the file alone may be a torn read, not corruption."""
         if not self.path.exists() or self.path.stat().st_size == 0:
-            return
+            return False
         if self.path.is_dir():
             raise StoreError(f"store path {str(self.path)!r} is a directory")
         try:
@@ -241,16 +282,43 @@ class Store:
                 app_id = conn.execute("PRAGMA application_id").fetchone()[0]
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+                problems = _integrity_problems(conn) if app_id == APPLICATION_ID else []
             finally:
                 conn.close()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{str(self.path)!r} is not a warmstart-bo store: not a SQLite database or corrupted ({e}); the file was left untouched") from e
         if app_id != APPLICATION_ID:
             if app_id == 0 and not tables:
-                return
+                return False
             raise StoreError(f"{str(self.path)!r} is a SQLite database of another program (tables {tables[:5]}), not a warmstart-bo store; the file was left untouched")
         if version > SCHEMA_VERSION:
             raise StoreError(f"store {str(self.path)!r} has schema version {version}, newer than this warmstart-bo understands ({SCHEMA_VERSION}); upgrade warmstart-bo")
+        if problems and not _wal_path(self.path).exists():
+            raise _corrupted(self.path, problems)
+        return bool(problems)
+
+    def _refuse_if_corrupted(self, conn: sqlite3.Connection) -> None:
+        problems = _integrity_problems(conn)
+        if problems:
+            conn.close()
+            raise _corrupted(self.path, problems)
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A read-only connection, for a store whose file or folder is not writable (a
+        read-only mount) or that was opened with ``read_only=True``. Without a -wal file
+        no process writes the store, and ``immutable`` reads it without creating one."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            raise StoreError(f"no warmstart-bo store at {str(self.path)!r} to open read-only")
+        uri = f"{self.path.resolve().as_uri()}?mode=ro" + ("" if _wal_path(self.path).exists() else "&immutable=1")
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+            if conn.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                conn.close()
+                raise StoreError(f"{str(self.path)!r} is not a warmstart-bo store, and it is read-only: it cannot be made one")
+            self._refuse_if_corrupted(conn)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"cannot read store {str(self.path)!r}: {e}") from e
+        return conn
 
     def _initialize(self) -> None:
         with self._transaction() as c:
@@ -272,6 +340,8 @@ class Store:
             self.store = store
 
         def __enter__(self) -> sqlite3.Connection:
+            if self.store.read_only:
+                raise StoreError(f"store {str(self.store.path)!r} is open read-only (its file or folder is not writable); nothing can be written to it")
             self.store._lock.acquire()
             self.store._conn.execute("BEGIN IMMEDIATE")
             return self.store._conn
@@ -330,12 +400,24 @@ class Store:
                 raise JobNotFoundError(f"no tuning job named {name!r} in {str(self.path)!r}")
             status, host, pid = row
             if status == "InProgress" and _owner_alive(host, pid) and not (host == socket.gethostname() and pid == os.getpid()):
-                raise ValueError(f"tuning job {name!r} is being run by process {pid} on {host}; stop it first")
+                raise JobRunningError(f"tuning job {name!r} is being run by process {pid} on {host}; stop it first")
             c.execute(
                 "UPDATE jobs SET status = 'InProgress', owner_host = ?, owner_pid = ?, stop_requested = 0, end_time = NULL, status_reason = NULL, updated_at = ? WHERE name = ?",
                 (socket.gethostname(), os.getpid(), time.time(), name),
             )
         return self.job(name)
+
+    def replace_estimator(self, name: str, description: Mapping[str, Any]) -> None:
+        """Records that the job now runs another estimator: the config keeps the new
+        description, and ``estimator_history`` the ones it replaced, with the time."""
+        with self._transaction() as c:
+            row = c.execute("SELECT config FROM jobs WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(f"no tuning job named {name!r} in {str(self.path)!r}")
+            config = json.loads(row[0])
+            history = config.get("estimator_history", []) + [{"estimator": config.get("estimator"), "replaced_at": time.time()}]
+            config.update(estimator=dict(description), estimator_history=history)
+            c.execute("UPDATE jobs SET config = ?, updated_at = ? WHERE name = ?", (_dumps(config), time.time(), name))
 
     def finish_job(self, name: str, status: str, reason: str | None = None) -> None:
         """Ends a job with a status and the reason for it (why it failed, stopped or completed)."""
@@ -419,7 +501,7 @@ class Store:
         if objective is not None and not math.isfinite(objective):
             raise ValueError(f"trial objective must be finite or None, got {objective!r}")
         now = time.time() if end_time is None else end_time
-        inter = [[float(s), float(v)] for s, v in intermediate if math.isfinite(float(v))]
+        inter = [[float(s), float(v)] for s, v in intermediate if math.isfinite(float(s)) and math.isfinite(float(v))]
         with self._transaction() as c:
             c.execute(
                 "UPDATE trials SET status = ?, objective = ?, metrics = ?, intermediate = ?, end_time = ?, failure_reason = ? WHERE job_name = ? AND trial_index = ?",

@@ -20,6 +20,7 @@ Every trial created counts towards ``max_jobs``, failed ones included (as on Sag
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import sys
@@ -38,12 +39,13 @@ from warmstart_bo.estimators import (
 )
 from warmstart_bo.executors import executor_spec, make_executor
 from warmstart_bo.optimizer import OBJECTIVE_TYPES
-from warmstart_bo.space import Parameter, SearchSpace, ranges_from_json, ranges_to_json
+from warmstart_bo.space import Parameter, SearchSpace, plain_value, ranges_from_json, ranges_to_json
 from warmstart_bo.store import (
     FINISHED,
     JobExistsError,
     JobNotFoundError,
     JobRecord,
+    JobRunningError,
     Store,
     TrialRecord,
     validate_job_name,
@@ -51,6 +53,8 @@ from warmstart_bo.store import (
 from warmstart_bo.strategies import STRATEGIES, GridStrategy, make_strategy
 from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
 from warmstart_bo.warmstart import WarmStartConfig, WarmStartTypes
+
+logger = logging.getLogger(__name__)
 
 EARLY_STOPPING_TYPES = ("Off", "Auto")
 # How often the running job looks for finished trials, timeouts and stop requests (seconds).
@@ -105,8 +109,31 @@ class CompletionCriteria:
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
+    value = plain_value(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _check_static(static: Mapping[str, Any], space: SearchSpace) -> dict[str, Any]:
+    """Fixed hyperparameters as JSON values: NumPy scalars converted, non-finite numbers refused."""
+    out = {}
+    for k, v in static.items():
+        v = plain_value(v)
+        if k in space.ranges:
+            raise ValueError(f"hyperparameter {k!r} is both tuned and static; remove it from static_hyperparameters")
+        if v is not None and not isinstance(v, (str, bool, int, float)):
+            raise ValueError(f"static hyperparameter {k!r} must be a str, number, bool or None, got {type(v).__name__}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"static hyperparameter {k!r} must be finite, got {v!r}")
+        out[k] = v
+    return out
+
+
+def _check_runtime(value: Any) -> float | None:
+    value = plain_value(value)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < math.inf)):
+        raise ValueError(f"max_runtime_in_seconds must be a positive finite number, got {value!r}")
     return value
 
 
@@ -207,15 +234,8 @@ class HyperparameterTuner:
         self.early_stopping_type = early_stopping_type
         self.completion_criteria = CompletionCriteria.parse(completion_criteria)
         self.max_retry_attempts = _check_int("max_retry_attempts", max_retry_attempts, 0)
-        self.static_hyperparameters = dict(static_hyperparameters or {})
-        for k, v in self.static_hyperparameters.items():
-            if k in self.space.ranges:
-                raise ValueError(f"hyperparameter {k!r} is both tuned and static; remove it from static_hyperparameters")
-            if v is not None and not isinstance(v, (str, bool, int, float)):
-                raise ValueError(f"static hyperparameter {k!r} must be a str, number, bool or None, got {type(v).__name__}")
-        if max_runtime_in_seconds is not None and not (isinstance(max_runtime_in_seconds, (int, float)) and max_runtime_in_seconds > 0):
-            raise ValueError(f"max_runtime_in_seconds must be a positive number, got {max_runtime_in_seconds!r}")
-        self.max_runtime_in_seconds = max_runtime_in_seconds
+        self.static_hyperparameters = _check_static(static_hyperparameters or {}, self.space)
+        self.max_runtime_in_seconds = _check_runtime(max_runtime_in_seconds)
         self.executor = executor_spec(executor)
         make_executor(self.executor).check(self.estimator)
         self.warm_start_config = WarmStartConfig.from_json(warm_start_config)
@@ -290,17 +310,25 @@ class HyperparameterTuner:
         return tuner
 
     def resume(self, wait: bool = True) -> None:
-        """Continues the attached job to ``max_jobs`` trials."""
+        """Continues the attached job to ``max_jobs`` trials; a Completed job is left as
+        it is (a warning says so)."""
         if self.tuning_job_name is None:
             raise ValueError("resume() needs an attached job: use HyperparameterTuner.attach(name)")
-        self.fit(job_name=self.tuning_job_name, wait=wait)
+        self._start(self.tuning_job_name, wait, resuming=True)
 
     def fit(self, job_name: str | None = None, wait: bool = True) -> None:
         """Runs a new job, or resumes the stored unfinished job named ``job_name``.
 
         Raises JobExistsError if the name is taken by a finished job or by one with a
-        different configuration.
+        different configuration, and JobRunningError if the job is running now (in another
+        process, or in another run in this one). A Python estimator may differ from the
+        one the job ran (another script's function): it replaces it, and the store records
+        the replacement; a command line cannot replace Python code, nor the reverse.
         """
+        name = validate_job_name(job_name) if job_name is not None else name_from_base(self.base_tuning_job_name)
+        self._start(name, wait, resuming=False)
+
+    def _start(self, name: str, wait: bool, resuming: bool) -> None:
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError(f"tuning job {self.tuning_job_name!r} is still running; wait() or stop() it first")
         if isinstance(getattr(self.estimator, "fn", None), _NotStored):
@@ -309,29 +337,54 @@ class HyperparameterTuner:
                 "which is not stored; attach with estimator= to resume it"
             )
         store = self.store
-        name = validate_job_name(job_name) if job_name is not None else name_from_base(self.base_tuning_job_name)
-        config = self.config()
-        if store.has_job(name):
-            record = store.job(name)
-            changed = sorted(k for k in set(config) | set(record.config) if config.get(k) != record.config.get(k))
-            if changed:
-                raise JobExistsError(f"a tuning job named {name!r} already exists with a different configuration (differs in {', '.join(changed)}); choose another job_name")
-            if record.status in ("Completed", "Failed"):
-                raise JobExistsError(f"a tuning job named {name!r} already exists and is {record.status}; choose another job_name")
-            record = store.claim_job(name)
-            seed = record.random_seed
-        else:
-            parents = self._check_parents(store, name)
-            seed = self.random_seed if self.random_seed is not None else secrets.randbelow(2**31)
-            store.create_job(name, config, random_seed=seed, parents=parents)
+        lease = _acquire_lease(store, name)
+        try:
+            seed = self._open_job(store, name, resuming)
+        except BaseException:
+            _release_lease(lease)
+            raise
+        if seed is None:
+            _release_lease(lease)
+            return
         self.tuning_job_name = name
         self._stop_event.clear()
         self._error = None
         if wait:
-            self._run(store, name, seed)
+            try:
+                self._run(store, name, seed)
+            finally:
+                _release_lease(lease)
         else:
-            self._thread = threading.Thread(target=self._run_background, args=(store, name, seed), name=f"tuning-job-{name}", daemon=True)
+            self._thread = threading.Thread(target=self._run_background, args=(store, name, seed, lease), name=f"tuning-job-{name}", daemon=True)
             self._thread.start()
+
+    def _open_job(self, store: Store, name: str, resuming: bool) -> int | None:
+        """Creates the job or claims the stored one; returns its seed, or None when a
+        resumed job is Completed already (nothing to run)."""
+        config = self.config()
+        if not store.has_job(name):
+            parents = self._check_parents(store, name)
+            seed = self.random_seed if self.random_seed is not None else secrets.randbelow(2**31)
+            store.create_job(name, config, random_seed=seed, parents=parents)
+            return seed
+        record = store.job(name)
+        stored = record.config
+        changed = sorted(k for k in (set(config) | set(stored)) - _NOT_COMPARED if config.get(k) != stored.get(k))
+        if changed:
+            raise JobExistsError(f"a tuning job named {name!r} already exists with a different configuration (differs in {', '.join(changed)}); choose another job_name")
+        if resuming and record.status == "Completed":
+            logger.warning("tuning job %r is already Completed (%s); nothing to resume", name, record.status_reason)
+            return None
+        if record.status in ("Completed", "Failed"):
+            hint = "it cannot be resumed" if resuming else "choose another job_name"
+            raise JobExistsError(f"a tuning job named {name!r} already exists and is {record.status}; {hint}")
+        was, now = _estimator_kind(stored.get("estimator")), _estimator_kind(config["estimator"])
+        if was != now:
+            raise JobExistsError(f"a tuning job named {name!r} differs in estimator kind: the job ran {was}, not {now}")
+        record = store.claim_job(name)
+        if config["estimator"] != stored.get("estimator"):
+            store.replace_estimator(name, config["estimator"])
+        return record.random_seed
 
     def _check_parents(self, store: Store, name: str) -> list[str]:
         """Applies the warm-start rules to each parent; errors name the parent at fault."""
@@ -356,11 +409,13 @@ class HyperparameterTuner:
             encode_history(self.space, _history(store, job))  # types, added and removed hyperparameters
         return list(ws.parents)
 
-    def _run_background(self, store: Store, name: str, seed: int) -> None:
+    def _run_background(self, store: Store, name: str, seed: int, lease: tuple[str, str]) -> None:
         try:
             self._run(store, name, seed)
         except BaseException as e:  # kept for wait() to re-raise in the caller's thread
             self._error = e
+        finally:
+            _release_lease(lease)
 
     def wait(self, timeout: float | None = None) -> None:
         """Waits for a job started with ``fit(wait=False)``; re-raises its error, if any."""
@@ -410,6 +465,36 @@ class HyperparameterTuner:
         from warmstart_bo.analytics import HyperparameterTuningJobAnalytics
 
         return HyperparameterTuningJobAnalytics(self._require_job(), store=self.store)
+
+
+# Config keys a resumed job may differ in: the estimator is compared by kind only (code is
+# never stored), and its history is written by the store.
+_NOT_COMPARED = {"estimator", "estimator_history"}
+
+# Jobs run by this process now, as (store file, job name): one run per job at a time. The
+# store's owner pid cannot tell two runs in one process apart (a re-run notebook cell).
+_RUNNING: set[tuple[str, str]] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def _acquire_lease(store: Store, name: str) -> tuple[str, str]:
+    key = (str(store.path.resolve()), name)
+    with _RUNNING_LOCK:
+        if key in _RUNNING:
+            raise JobRunningError(f"tuning job {name!r} is already running in this process; wait() for it or stop() it first")
+        _RUNNING.add(key)
+    return key
+
+
+def _release_lease(key: tuple[str, str]) -> None:
+    with _RUNNING_LOCK:
+        _RUNNING.discard(key)
+
+
+def _estimator_kind(description: Mapping[str, Any] | None) -> str:
+    """``"a command line"`` or ``"Python code"`` (a callable or an object with ``fit``)."""
+    kind = (description or {}).get("type")
+    return "a command line" if kind == "command" else "Python code" if kind in ("callable", "fit") else f"a {kind} estimator"
 
 
 def _lineage(store: Store, ws: WarmStartConfig) -> list[JobRecord]:

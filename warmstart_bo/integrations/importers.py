@@ -144,6 +144,8 @@ def import_dataframe(
         raise ValueError(f"hyperparameter {missing[0]!r} has no column in the table")
     if not names:
         raise ValueError("the table has no hyperparameter columns")
+    if len(frame) == 0:
+        raise ValueError(f"the table has no rows, only the columns {list(frame.columns)}")
     columns = {n: [_clean(v) for v in frame[n].tolist()] for n in names}
     static: dict[str, Any] = {}
     if hyperparameter_ranges is None:
@@ -154,6 +156,11 @@ def import_dataframe(
                 static[n] = columns[n][0]
             else:
                 ranges[n] = r
+        if not ranges:
+            raise ValueError(
+                f"cannot infer a range for any hyperparameter: every column has a single value in {len(frame)} row(s); "
+                "pass hyperparameter_ranges"
+            )
     else:
         ranges = dict(hyperparameter_ranges)
     space = SearchSpace(ranges)
@@ -186,7 +193,11 @@ def import_csv(path: str, job_name: str, store: Store | str | None = None, **kwa
     """:func:`import_dataframe` of a CSV file (a SageMaker analytics export, say)."""
     import pandas as pd
 
-    return import_dataframe(pd.read_csv(path), job_name, store, **kwargs)
+    try:
+        frame = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: the file is empty (no header, no rows)") from None
+    return import_dataframe(frame, job_name, store, **kwargs)
 
 
 def _optuna_range(dist) -> Parameter:
