@@ -120,6 +120,8 @@ class Optimizer:
         best).
       transfer_prior: ``"stacked"``, ``"icm"`` or ``"rgpe"`` (default
         ``transfer.DEFAULT_PRIOR``).
+      max_observations: the most points this optimizer will be told (a job's ``max_jobs``),
+        if known: the next padded size is compiled ahead only when they will need it.
       transfer_guard: with stacked or ICM priors, compare the leave-one-out ranking quality
         of the transfer model and of a target-only GP at every step (from 3 target points)
         and use the target-only GP when transfer ranks worse. RGPE has its own guard.
@@ -147,6 +149,7 @@ class Optimizer:
         transfer_prior: str | None = None,
         transfer_guard: bool = True,
         parent_normalization: str = "standardize",
+        max_observations: int | None = None,
     ):
         runtime.enable_compilation_cache()
         self.space = hyperparameter_ranges if isinstance(hyperparameter_ranges, SearchSpace) else SearchSpace(hyperparameter_ranges)
@@ -174,7 +177,8 @@ class Optimizer:
         self._failed: list[np.ndarray] = []
         self._gp_states: dict[str, _GPState] = {}
         self._precompiled: set[int] = set()
-        self._compiler: threading.Thread | None = None
+        self.max_observations = None if max_observations is None else int(max_observations)
+        self._compilers: dict[int, threading.Thread] = {}
         self.last_fit: dict[str, Any] = {}
         self.parent_normalization = parent_normalization
         self._setup_warm_start(list(parents), warm_start_type, transfer_prior, transfer_guard, n_initial_points is None)
@@ -346,11 +350,15 @@ class Optimizer:
         capacity = gp.bucket_size(len(y_std) + len(fantasies) + n - 1)
         name, beta = self.acquisition, self.ucb_beta
         no_target_data = self._transfer and not len(y_std)
+        compiler = self._compilers.get(capacity)
+        if compiler is not None and compiler.is_alive():
+            compiler.join()  # finishing that compilation beats compiling it twice at once
         if self._transfer:
             model = self._transfer_model(x_obs, y_std, capacity, dtype)
         else:
             model = self._gp_posterior("target", x_obs, y_std, capacity, dtype)
-            if len(y_std) + len(fantasies) + n >= 0.75 * capacity:
+            will_cross = self.max_observations is None or len(x_obs) - len(self._y) + self.max_observations > capacity
+            if will_cross and len(y_std) + len(fantasies) + n >= 0.75 * capacity:
                 self._precompile(2 * capacity, model, dtype)
         best = float(np.max(y_std)) if len(y_std) else 0.0
         order = np.argsort(-y_std)
@@ -415,8 +423,8 @@ class Optimizer:
 
         # Not a daemon: interpreter shutdown waits for a compilation in flight rather than
         # tearing XLA down under it.
-        self._compiler = threading.Thread(target=compile_all, name=f"warmstart-bo-compile-{capacity}")
-        self._compiler.start()
+        self._compilers[capacity] = threading.Thread(target=compile_all, name=f"warmstart-bo-compile-{capacity}")
+        self._compilers[capacity].start()
 
     # Transfer learning.
 

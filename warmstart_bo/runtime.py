@@ -18,6 +18,7 @@ Two process-wide settings, applied around the core's work rather than at import:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from pathlib import Path
 
@@ -51,12 +52,18 @@ def default_blas_threads() -> int:
     return 1 if cores <= 4 else cores // 2
 
 
+@functools.cache
+def _controller():
+    # Inspecting the loaded libraries takes milliseconds: once per process, not per ask.
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 @contextlib.contextmanager
 def blas_threads(limit: int | None = None):
     """Limits BLAS's threads inside the block (:func:`default_blas_threads` by default)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=limit or default_blas_threads(), user_api="blas"):
+    with _controller().limit(limits=limit or default_blas_threads(), user_api="blas"):
         yield
 
 

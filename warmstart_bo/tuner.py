@@ -577,11 +577,12 @@ class _JobRun:
         self.t, self.store, self.name = tuner, store, name
         self.sign = 1.0 if tuner.objective_type == "Maximize" else -1.0
         ws = tuner.warm_start_config
+        budget = {"max_observations": tuner.max_jobs} if tuner.strategy == "Bayesian" else {}
         if ws is None:
-            self.strategy = make_strategy(tuner.strategy, tuner.space, tuner.objective_type, seed)
+            self.strategy = make_strategy(tuner.strategy, tuner.space, tuner.objective_type, seed, **budget)
         else:
             self.strategy = make_strategy(
-                tuner.strategy, tuner.space, tuner.objective_type, seed,
+                tuner.strategy, tuner.space, tuner.objective_type, seed, **budget,
                 parents=parent_histories(store, ws), warm_start_type=ws.warm_start_type, transfer_prior=ws.transfer_prior,
             )
         self.max_jobs = tuner.max_jobs
