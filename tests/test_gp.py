@@ -240,3 +240,8 @@ def test_gram_without_categorical_coordinates_skips_the_hamming_term(x64):
     # The (n, n, d) comparison exists only where a coordinate is categorical.
     assert "50x50x3" not in text and "50x50x1" in with_cat.lower(x).as_text()
 
+
+
+def test_bucket_sizes_double_then_grow_in_steps():
+    assert [gp.bucket_size(n) for n in (0, 1, 16, 17, 100, 1024)] == [16, 16, 16, 32, 128, 1024]
+    assert [gp.bucket_size(n) for n in (1025, 1536, 1537, 2500)] == [1536, 1536, 2048, 2560]

@@ -170,7 +170,8 @@ def test_a_population_matches_one_by_one_training(small, formulation):
         ImageClassifier(small, population="vmap")
 
 
-@pytest.mark.parametrize("depth, shape", [(8, "1,8,8"), (18, "3,64,64")])
+# The ImageNet-style ResNet-18 case costs a minute of compilation on 2 cores: slow suite.
+@pytest.mark.parametrize("depth, shape", [(8, "1,8,8"), pytest.param(18, "3,64,64", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("formulation", FORMULATIONS)
 def test_population_networks_are_their_members_stacked(formulation, depth, shape):
     """Same parameter tree, same logits and batch statistics as each member alone (the
@@ -188,6 +189,7 @@ def test_population_networks_are_their_members_stacked(formulation, depth, shape
         jax.tree.map(lambda a, b, i=i: np.testing.assert_allclose(a, b[i], atol=1e-5), alone_stats, stats)
 
 
+@pytest.mark.slow  # a subprocess that compiles the population program over two devices: a minute
 def test_a_population_shards_over_devices_and_still_matches(tmp_path):
     """Two (forced) CPU devices, three members: one padded member, the same results."""
     script = tmp_path / "shard.py"

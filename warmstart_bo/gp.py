@@ -109,9 +109,20 @@ LOG_SIGNAL_BOUNDS = (math.log(1e-4), math.log(1e4))
 LOG_NOISE_BOUNDS = (math.log(1e-9), math.log(10.0))
 
 
+# Above this many rows, padded sizes grow in steps of LARGE_BUCKET_STEP rather than doubling:
+# 2,500 pooled rows pad to 2,560, not 4,096 (a factorization 4x cheaper), at the price of a
+# compilation every 512 rows.
+LARGE_BUCKET = 1024
+LARGE_BUCKET_STEP = 512
+
+
 def bucket_size(n: int, minimum: int = 16) -> int:
-    """The padded size for ``n`` rows: the next power of two, at least ``minimum``."""
-    return max(minimum, 1 << max(0, int(n) - 1).bit_length())
+    """The padded size for ``n`` rows: the next power of two (at least ``minimum``) up to
+    ``LARGE_BUCKET``, the next multiple of ``LARGE_BUCKET_STEP`` above it."""
+    n = int(n)
+    if n > LARGE_BUCKET:
+        return -(-n // LARGE_BUCKET_STEP) * LARGE_BUCKET_STEP
+    return max(minimum, 1 << max(0, n - 1).bit_length())
 
 
 def pad_data(x, y, categorical, size: int | None = None, dtype=None) -> GPData:

@@ -357,9 +357,10 @@ class Optimizer:
             model = self._transfer_model(x_obs, y_std, capacity, dtype)
         else:
             model = self._gp_posterior("target", x_obs, y_std, capacity, dtype)
+            following = gp.bucket_size(capacity + 1)
             will_cross = self.max_observations is None or len(x_obs) - len(self._y) + self.max_observations > capacity
-            if will_cross and len(y_std) + len(fantasies) + n >= 0.75 * capacity:
-                self._precompile(2 * capacity, model, dtype)
+            if will_cross and len(y_std) + len(fantasies) + n >= capacity - (following - capacity) // 4:
+                self._precompile(following, model, dtype)
         best = float(np.max(y_std)) if len(y_std) else 0.0
         order = np.argsort(-y_std)
         incumbents = list(x_obs[order[:5]])
