@@ -374,13 +374,13 @@ class _State(NamedTuple):
     done: jax.Array
 
 
-def _bfgs(objective: _Objective, start, first, hess_inv, max_iter: int, tol: float, fresh: bool) -> tuple[_State, object]:
+def _bfgs(objective: _Objective, start, first, hess_inv, max_iter: int, tol: float, fresh: bool, min_steps: int = 0) -> tuple[_State, object]:
     """Minimizes ``objective`` from ``start`` with ``first = (value, grad, linv, kinv,
     alpha)`` already evaluated there.
 
     Stops when the decrease the quadratic model predicts, ``g^T H g / 2``, is below ``tol``
-    (in nats of log posterior, so the test does not grow with the data), when a line
-    search finds no decrease, or after ``max_iter`` steps. Backtracking (Armijo) line
+    (in nats of log posterior, so the test does not grow with the data) after at least
+    ``min_steps`` steps, when a line search finds no decrease, or after ``max_iter`` steps. Backtracking (Armijo) line
     search: each value tried costs one factorization; the gradient is computed only at the
     accepted point, from that point's factor.
     """
@@ -393,7 +393,8 @@ def _bfgs(objective: _Objective, start, first, hess_inv, max_iter: int, tol: flo
     def predicted(g, h):
         return 0.5 * g @ h @ g
 
-    init = _State(x0, value, grad, hess_inv, linv, kinv, alpha, jnp.asarray(0), ~jnp.isfinite(value) | (predicted(grad, hess_inv) < tol))
+    converged = (predicted(grad, hess_inv) < tol) & (min_steps == 0)
+    init = _State(x0, value, grad, hess_inv, linv, kinv, alpha, jnp.asarray(0), ~jnp.isfinite(value) | converged)
 
     def step(s: _State) -> _State:
         direction = -s.hess_inv @ s.grad
@@ -433,7 +434,7 @@ def _bfgs(objective: _Objective, start, first, hess_inv, max_iter: int, tol: flo
         v_ = eye - rho * jnp.outer(sd, yd)
         updated = v_ @ h @ v_.T + rho * jnp.outer(sd, sd)
         h = jnp.where(accepted & (sy > 1e-10 * jnp.sqrt((sd @ sd) * (yd @ yd))), updated, h)
-        done = ~accepted | (predicted(g, h) < tol) | ~jnp.all(jnp.isfinite(g))
+        done = ~accepted | ((predicted(g, h) < tol) & (s.steps + 1 >= min_steps)) | ~jnp.all(jnp.isfinite(g))
         return _State(
             jnp.where(accepted, x, s.x), value, g, h, linv, kinv, alpha, s.steps + accepted.astype(s.steps.dtype), done
         )
@@ -492,12 +493,13 @@ def fit_posterior(data: GPData, priors: Priors, starts: GPParams, max_iter: int 
     return Fit(post, values[best], hess[best], jnp.asarray(0))
 
 
-def refine(post: Posterior, priors: Priors, hess_inv: jax.Array, max_iter: int = 20, tol: float = 1e-3) -> Fit:
+def refine(post: Posterior, priors: Priors, hess_inv: jax.Array, max_iter: int = 20, tol: float = 1e-3, min_steps: int = 0) -> Fit:
     """Refits the hyperparameters of a conditioned posterior, starting from its own.
 
     The gradient at the current hyperparameters comes from the posterior's ``K^-1`` in
     O(n^2 d); when the decrease it predicts is below ``tol`` the posterior is returned as
-    it is, with no factorization at all. Otherwise BFGS continues from there with
+    it is, with no factorization at all (unless ``min_steps`` asks for steps regardless).
+    Otherwise BFGS continues from there with
     ``hess_inv`` (the previous fit's curvature), and the posterior of its last accepted
     point is returned without factorizing again.
     """
@@ -507,7 +509,7 @@ def refine(post: Posterior, priors: Priors, hess_inv: jax.Array, max_iter: int =
     value = objective.value_from_inverse(params, post.linv, post.alpha)
     grad = objective.gradient(params, post.kinv, post.alpha)
     first = (value, grad, post.linv, post.kinv, post.alpha)
-    final, unravel = _bfgs(objective, params, first, hess_inv, max_iter, tol, False)
+    final, unravel = _bfgs(objective, params, first, hess_inv, max_iter, tol, False, min_steps)
     params = constrain(unravel(final.x))
     ok = post.ok & jnp.all(jnp.isfinite(final.linv))
     return Fit(Posterior(params, data, final.linv, final.kinv, final.alpha, ok), final.value, final.hess_inv, final.steps)

@@ -29,7 +29,7 @@ from warmstart_bo.warmstart import WarmStartTypes
 OBJECTIVE_TYPES = ("Minimize", "Maximize")
 
 _fit_posterior = jax.jit(gp.fit_posterior, static_argnames=("max_iter", "tol"))
-_refine = jax.jit(gp.refine, static_argnames=("max_iter", "tol"))
+_refine = jax.jit(gp.refine, static_argnames=("max_iter", "tol", "min_steps"))
 _extend = jax.jit(gp.extend)
 _condition = jax.jit(gp.condition)
 _loo = jax.jit(gp.loo_predictions)
@@ -49,8 +49,18 @@ ICM_MAX_ROWS = 512
 # more rows than SUBSET_ROWS multi-starts on a random subset of that size.
 REFIT_TOL = 0.1
 REFIT_MAX_STEPS = 20
-MULTISTART_MAX_ROWS = 64
+MULTISTART_MAX_ROWS = 256
 SUBSET_ROWS = 256
+# Up to SMALL_ROWS padded rows a likelihood costs milliseconds: every ask refines for at
+# least SMALL_MIN_STEPS steps to SMALL_TOL, as a fresh fit would. (Skipping refits there
+# cost quality: Hartmann-6 BO against random search and the warm-start statistical tests
+# failed with refits gated at 0.1 nats and multi-starts only up to 64 rows.)
+SMALL_ROWS = 256
+# Up to this many points every ask fits afresh from several starts (microseconds per
+# likelihood): with so few points the posterior over hyperparameters has several modes.
+MULTISTART_EVERY_ASK = 16
+SMALL_TOL = 1e-3
+SMALL_MIN_STEPS = 2
 
 # Free rows kept in each parent model for fantasies (pending trials and batch members), so
 # that a batch of up to this size never moves a parent to a larger padded size.
@@ -414,7 +424,10 @@ class Optimizer:
                 data = gp.pad_data(np.zeros((1, d)), np.zeros(1), cat, capacity, dtype)
                 post = jax.eval_shape(_condition, params, data)
                 _condition.lower(params, data).compile()
-                _refine.lower(post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL).compile()
+                if capacity <= SMALL_ROWS:
+                    _refine.lower(post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS).compile()
+                else:
+                    _refine.lower(post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL).compile()
                 _extend.lower(post, data, 0).compile()
                 transfer.precompile_fantasize(post, d)
                 optimize.precompile(post, d, n_choices, name, **acquisition_budget(post))
@@ -526,7 +539,7 @@ class Optimizer:
             post = _condition(first.posterior.params, data)
             fit = _refine(post, self.priors, first.hess_inv * (SUBSET_ROWS / n), max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
             multistart_n, info["kind"] = n, "subset multi-start, refined"
-        elif state is None or (capacity <= MULTISTART_MAX_ROWS and n >= 2 * state.multistart_n):
+        elif state is None or n <= MULTISTART_EVERY_ASK or (capacity <= MULTISTART_MAX_ROWS and n >= 2 * state.multistart_n):
             fit = _fit_posterior(data, self.priors, self._fit_starts(state, dtype, self.num_fit_starts), max_iter=100, tol=1e-4)
             multistart_n, info["kind"] = n, "multi-start"
         else:
@@ -535,7 +548,10 @@ class Optimizer:
                 post, info["kind"] = _extend(state.posterior, data, len(state.x)), "incremental"
             else:
                 post, info["kind"] = _condition(state.posterior.params, data), "re-conditioned"
-            fit = _refine(post, self.priors, state.hess_inv, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
+            if capacity <= SMALL_ROWS:
+                fit = _refine(post, self.priors, state.hess_inv, max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS)
+            else:
+                fit = _refine(post, self.priors, state.hess_inv, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
             multistart_n = state.multistart_n
         post = fit.posterior
         info.update(steps=int(fit.steps), loss=float(fit.loss))
