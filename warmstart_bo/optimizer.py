@@ -56,9 +56,10 @@ SUBSET_ROWS = 256
 # cost quality: Hartmann-6 BO against random search and the warm-start statistical tests
 # failed with refits gated at 0.1 nats and multi-starts only up to 64 rows.)
 SMALL_ROWS = 256
-# Up to this many points every ask fits afresh from several starts (microseconds per
-# likelihood): with so few points the posterior over hyperparameters has several modes.
-MULTISTART_EVERY_ASK = 16
+# Up to this many points every ask fits afresh from several starts (a likelihood costs
+# microseconds): with so few points the hyperparameters' posterior has several modes, and
+# the warm-start statistical tests (transfer saving, unrelated parent) need the fresh fits.
+MULTISTART_EVERY_ASK = 32
 SMALL_TOL = 1e-3
 SMALL_MIN_STEPS = 2
 
