@@ -40,10 +40,10 @@ import numpy as np
 
 import warmstart_bo
 from benchmarks.families import FAMILIES
+from benchmarks.step_times import random_parents
 from warmstart_bo import ContinuousParameter, Optimizer, gp
 from warmstart_bo.space import SearchSpace
 from warmstart_bo.testfunctions import hartmann6
-from warmstart_bo.transfer import ParentHistory
 
 
 def cpu_model() -> str:
@@ -116,11 +116,7 @@ def parents(steps: int, per_parent: int = 500, n_parents: int = 5) -> list[dict]
     fam = FAMILIES["hartmann6"]
     rng = np.random.default_rng(per_parent)
     sp = SearchSpace(fam.space)
-    hist = []
-    for i in range(n_parents):
-        task = fam.task(rng, 0.8)
-        params = sp.decode_many(rng.random((per_parent, sp.dim)))
-        hist.append(ParentHistory(f"p{i}", params, [task(p) for p in params], fam.space))
+    hist = random_parents(fam, rng, n_parents, per_parent)
     target = fam.task(rng, 0.8)
     rows = []
     for kind, prior in [("TransferLearning", "stacked"), ("TransferLearning", "rgpe"), ("TransferLearning", "icm"), ("IdenticalDataAndAlgorithm", None)]:

@@ -26,7 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from warmstart_bo import ContinuousParameter, Optimizer, gp
+from benchmarks.ask_times import time_asks
+from warmstart_bo import gp
 from warmstart_bo.harness.data import Dataset
 
 D = 6
@@ -56,18 +57,9 @@ def gp_fit_times(n: int) -> tuple[float, float, int]:
 
 
 def ask_times(n: int, later: int = 5) -> tuple[float, float, float]:
-    rng = np.random.default_rng(n)
-    names = [f"x{i}" for i in range(D)]
-    opt = Optimizer({k: ContinuousParameter(0.0, 1.0) for k in names}, random_seed=0)
-    xs = rng.random((n, D))
-    opt.tell([dict(zip(names, map(float, r))) for r in xs], [objective(r) for r in xs])
-    times = []
-    for _ in range(later + 1):
-        start = time.perf_counter()
-        (p,) = opt.ask()
-        times.append(time.perf_counter() - start)
-        opt.tell([p], [objective(np.array([p[k] for k in names]))])
-    return times[0], statistics.median(times[1:]), max(times[1:])
+    """The first ask after n points, then the median and max of ``later`` more."""
+    first, second, rest = time_asks(n, D, later - 1, n)
+    return first, statistics.median([second, *rest]), max([second, *rest])
 
 
 def main() -> None:

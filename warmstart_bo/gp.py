@@ -480,17 +480,17 @@ def fit_posterior(data: GPData, priors: Priors, starts: GPParams, max_iter: int 
     def one(start):
         _, chol = objective.value_and_factor(start)
         final, _ = _bfgs(objective, start, objective.full(start, chol), jnp.eye(_num_params(start), dtype=data.y.dtype), max_iter, tol, True)
-        return final.x, final.value, final.hess_inv
+        return final.x, final.value, final.hess_inv, final.steps
 
     # lax.map, not vmap: a batched Cholesky on XLA's CPU thread pool can deadlock on small
     # machines (LAPACK batch map waiting for busy workers), and starts are cheap one by one.
-    xs, values, hess = jax.lax.map(one, starts)
+    xs, values, hess, steps = jax.lax.map(one, starts)
     values = jnp.where(jnp.isfinite(values), values, jnp.inf)
     best = jnp.argmin(values)
     _, unravel = ravel_pytree(jax.tree.map(lambda a: a[0], starts))
     params = constrain(unravel(xs[best]))
     post = condition(params, data)
-    return Fit(post, values[best], hess[best], jnp.asarray(0))
+    return Fit(post, values[best], hess[best], steps[best])
 
 
 def refine(post: Posterior, priors: Priors, hess_inv: jax.Array, max_iter: int = 20, tol: float = 1e-3, min_steps: int = 0) -> Fit:
