@@ -232,13 +232,17 @@ def test_a_failed_factorization_falls_back_visibly(monkeypatch):
     from warmstart_bo import gp, optimizer
 
     opt = run(Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4), branin, 6)
-    real_refine = optimizer._refine
 
-    def broken(*args, **kwargs):
-        fit = real_refine(*args, **kwargs)
-        return fit._replace(posterior=fit.posterior._replace(ok=jax.numpy.asarray(False)))
+    def broken(fit_fn):
+        def fit(*args, **kwargs):
+            result = fit_fn(*args, **kwargs)
+            return result._replace(posterior=result.posterior._replace(ok=jax.numpy.asarray(False)))
 
-    monkeypatch.setattr(optimizer, "_refine", broken)
+        return fit
+
+    real_refine, real_fit = optimizer._refine, optimizer._fit_posterior
+    monkeypatch.setattr(optimizer, "_refine", broken(real_refine))  # whichever fit the ask runs
+    monkeypatch.setattr(optimizer, "_fit_posterior", broken(real_fit))
     with pytest.warns(RuntimeWarning, match="prior's centre"):
         (p,) = opt.ask()
     assert "prior-centre" in opt.last_fit["fallback"]
@@ -246,6 +250,7 @@ def test_a_failed_factorization_falls_back_visibly(monkeypatch):
     np.testing.assert_allclose(opt.fitted_params().log_lengthscales, centre.log_lengthscales)
     assert -5 <= p["x1"] <= 10 and 0 <= p["x2"] <= 15
     monkeypatch.setattr(optimizer, "_refine", real_refine)
+    monkeypatch.setattr(optimizer, "_fit_posterior", real_fit)
     monkeypatch.setattr(optimizer.optimize, "propose", lambda *a, **k: (np.full(2, 0.5), -np.inf))
     with pytest.warns(RuntimeWarning, match="not finite anywhere"):
         (q,) = opt.ask()
