@@ -77,7 +77,7 @@ def measure(data: Dataset, num_layers: int, image_shape: str, batch: int, precis
     _, model, tx = clf._setup(hp)
     x, y = jnp.asarray(data.train_x), jnp.asarray(data.train_y)
     images = (len(data.train_y) // batch) * batch
-    kw = {"model": model, "tx": tx, "batch_size": batch, "augmentation_type": hp["augmentation_type"]}
+    kw = {"model": model, "tx": tx, "batch_size": batch, "augmentation_type": hp["augmentation_type"], "horizontal_flip": hp["horizontal_flip"]}
     print(f"ResNet-{num_layers}, images {image_shape}, batch {batch}, {precision}, {images} images per epoch, {epochs} epochs per trial")
     print(f"{'trials':>7} {'mode':>10} {'s/epoch':>9} {'images/s':>10} {'trials/hour':>12} {'speed-up':>9}")
     rows = []
@@ -98,7 +98,7 @@ def measure(data: Dataset, num_layers: int, image_shape: str, batch: int, precis
             if mode == "vmap":
                 fn = vmapped
             else:
-                fn, _ = population_programs(model.clone(population=mode), tx, batch, hp["augmentation_type"], hp["top_k"])
+                fn, _ = population_programs(model.clone(population=mode), tx, batch, hp["augmentation_type"], hp["top_k"], horizontal_flip=hp["horizontal_flip"])
             try:
                 per_epoch = timed(lambda fn=fn, state=state: jax.block_until_ready(fn(*state, x, y)), repeats)
             except jax.errors.JaxRuntimeError as e:  # out of memory at a large population: say so, go on

@@ -22,6 +22,7 @@ from warmstart_bo.harness.augment import AUGMENTATION_TYPES, augment
 from warmstart_bo.harness.data import Dataset, from_arrays
 from warmstart_bo.harness.models import ResNet
 from warmstart_bo.harness.population import FORMULATIONS
+from warmstart_bo.harness.train import check_hyperparameters
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,25 @@ def test_augmentations_keep_shapes_and_value_ranges(kind):
         assert not np.allclose(y, x)  # something changed
     grey = jnp.full((2, 8, 8, 1), 0.5)
     assert np.allclose(augment(jax.random.key(2), grey, "crop"), 0.5)  # crops and flips of a flat image
+
+
+@pytest.mark.parametrize("kind", AUGMENTATION_TYPES)
+def test_flips_only_when_asked(kind):
+    # Left half dark, right half bright: a crop shifts by at most W/8 and keeps that order;
+    # a flip reverses it.
+    x = jnp.broadcast_to(jnp.where(jnp.arange(16) < 8, 0.2, 0.8)[None, None, :, None], (64, 16, 16, 1))
+    left_darker = lambda y: np.asarray(jnp.mean(y[:, :, :8], axis=(1, 2, 3)) < jnp.mean(y[:, :, 8:], axis=(1, 2, 3)))
+    assert left_darker(augment(jax.random.key(3), x, kind)).all()
+    flipped = ~left_darker(augment(jax.random.key(3), x, kind, horizontal_flip=True))
+    assert 16 < flipped.sum() < 48  # about half of the batch
+
+
+def test_the_default_is_no_augmentation_and_flip_is_a_switch():
+    assert check_hyperparameters({})["augmentation_type"] == "none"
+    assert check_hyperparameters({})["horizontal_flip"] is False
+    assert check_hyperparameters({"horizontal_flip": "True"})["horizontal_flip"] is True
+    with pytest.raises(ValueError, match="'horizontal_flip'"):
+        check_hyperparameters({"horizontal_flip": "sometimes"})
 
 
 def test_augment_rejects_an_unknown_type():

@@ -1,11 +1,16 @@
 """Batch augmentations in JAX: images (B, H, W, C) in [0, 1] keep their shape and range.
 
-The ``augmentation_type`` values of a built-in image-classification algorithm:
+The ``augmentation_type`` values of a built-in image-classification algorithm (default
+``"none"``, as the built-in algorithm's):
 
-- ``"crop"``: a random crop of the image padded by H/8 (reflect), and a random flip;
+- ``"crop"``: a random crop of the image padded by H/8 (reflect);
 - ``"crop_color"``: the same, plus brightness, contrast and saturation jitter;
 - ``"crop_color_transform"``: the same, plus a random affine map (rotation up to 15 degrees,
   shear up to 0.15, aspect-ratio change up to 15 %), bilinear, edges clamped.
+
+Horizontal flips are a separate switch (``horizontal_flip``), off by default: they suit
+photographs and are wrong for digits or text, where a mirrored image is another class or
+none.
 """
 
 from __future__ import annotations
@@ -16,16 +21,20 @@ import jax.numpy as jnp
 AUGMENTATION_TYPES = ("none", "crop", "crop_color", "crop_color_transform")
 
 
-def random_crop_flip(key: jax.Array, x: jax.Array) -> jax.Array:
+def random_crop(key: jax.Array, x: jax.Array) -> jax.Array:
     b, h, w, _ = x.shape
     ph, pw = max(1, h // 8), max(1, w // 8)
     padded = jnp.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)), mode="reflect")
-    k1, k2, k3 = jax.random.split(key, 3)
+    k1, k2 = jax.random.split(key)
     dy = jax.random.randint(k1, (b,), 0, 2 * ph + 1)
     dx = jax.random.randint(k2, (b,), 0, 2 * pw + 1)
-    crop = jax.vmap(lambda img, y0, x0: jax.lax.dynamic_slice(img, (y0, x0, 0), (h, w, img.shape[-1])))(padded, dy, dx)
-    flip = jax.random.bernoulli(k3, 0.5, (b, 1, 1, 1))
-    return jnp.where(flip, crop[:, :, ::-1, :], crop)
+    return jax.vmap(lambda img, y0, x0: jax.lax.dynamic_slice(img, (y0, x0, 0), (h, w, img.shape[-1])))(padded, dy, dx)
+
+
+def random_flip(key: jax.Array, x: jax.Array) -> jax.Array:
+    """Mirrors each image left-right with probability 1/2."""
+    flip = jax.random.bernoulli(key, 0.5, (x.shape[0], 1, 1, 1))
+    return jnp.where(flip, x[:, :, ::-1, :], x)
 
 
 def color_jitter(key: jax.Array, x: jax.Array, strength: float = 0.3) -> jax.Array:
@@ -60,14 +69,17 @@ def random_affine(key: jax.Array, x: jax.Array, max_rotation: float = 15.0, max_
     return jnp.clip(jax.vmap(warp)(x, angle, shear, aspect), 0.0, 1.0)
 
 
-def augment(key: jax.Array, x: jax.Array, augmentation_type: str) -> jax.Array:
-    """Applies ``augmentation_type`` to a batch (a static choice: one compiled program each)."""
+def augment(key: jax.Array, x: jax.Array, augmentation_type: str, horizontal_flip: bool = False) -> jax.Array:
+    """Applies ``augmentation_type`` (and flips, if ``horizontal_flip``) to a batch; both are
+    static choices, one compiled program each."""
     if augmentation_type not in AUGMENTATION_TYPES:
         raise ValueError(f"augmentation_type must be one of {AUGMENTATION_TYPES}, got {augmentation_type!r}")
+    k0, k1, k2, k3 = jax.random.split(key, 4)
+    if horizontal_flip:
+        x = random_flip(k0, x)
     if augmentation_type == "none":
         return x
-    k1, k2, k3 = jax.random.split(key, 3)
-    x = random_crop_flip(k1, x)
+    x = random_crop(k1, x)
     if augmentation_type in ("crop_color", "crop_color_transform"):
         x = color_jitter(k2, x)
     if augmentation_type == "crop_color_transform":

@@ -43,7 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "learning_rate": 0.05,
     "momentum": 0.9,
     "weight_decay": 1e-4,
-    "augmentation_type": "crop",
+    "augmentation_type": "none",
+    "horizontal_flip": False,
     "precision_dtype": "float32",
     "top_k": 2,
     "seed": 0,
@@ -52,6 +53,17 @@ DEFAULTS: dict[str, Any] = {
 
 def _fail(name: str, rule: str) -> ValueError:
     return ValueError(f"hyperparameter {name!r}: {rule}")
+
+
+def _boolean(name: str, v: Any) -> bool:
+    """A switch given as a bool, 0/1 or "true"/"false" (tuners pass categorical values as strings)."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str) and v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    raise _fail(name, f"must be true or false, got {v!r}")
 
 
 def check_hyperparameters(hp: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,6 +92,7 @@ def check_hyperparameters(hp: Mapping[str, Any]) -> dict[str, Any]:
         parse_image_shape(out["image_shape"])
     except ValueError as e:
         raise _fail("image_shape", str(e)) from None
+    out["horizontal_flip"] = _boolean("horizontal_flip", out["horizontal_flip"])
     for name, choices in (("optimizer", OPTIMIZERS), ("augmentation_type", AUGMENTATION_TYPES), ("precision_dtype", PRECISIONS)):
         if out[name] not in choices:
             raise _fail(name, f"must be one of {choices}, got {out[name]!r}")
@@ -123,8 +136,8 @@ def _loss(params, batch_stats, model, x, y):
     return loss, (updates["batch_stats"], jnp.mean(jnp.argmax(logits, -1) == y))
 
 
-@functools.partial(jax.jit, static_argnames=("model", "tx", "batch_size", "augmentation_type"))
-def train_epoch(params, batch_stats, opt_state, key, x, y, *, model, tx, batch_size: int, augmentation_type: str):
+@functools.partial(jax.jit, static_argnames=("model", "tx", "batch_size", "augmentation_type", "horizontal_flip"))
+def train_epoch(params, batch_stats, opt_state, key, x, y, *, model, tx, batch_size: int, augmentation_type: str, horizontal_flip: bool = False):
     """One epoch: a shuffle, then a scan over the full mini-batches. Returns the new state
     and the epoch's mean training loss and accuracy."""
     steps = max(1, x.shape[0] // batch_size)
@@ -134,7 +147,7 @@ def train_epoch(params, batch_stats, opt_state, key, x, y, *, model, tx, batch_s
     def step(carry, inputs):
         params, batch_stats, opt_state = carry
         idx, k = inputs
-        xb = augment(k, x[idx], augmentation_type)
+        xb = augment(k, x[idx], augmentation_type, horizontal_flip)
         (loss, (batch_stats, acc)), grads = jax.value_and_grad(_loss, has_aux=True)(params, batch_stats, model, xb, y[idx])
         updates, opt_state = tx.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), batch_stats, opt_state), (loss, acc)
@@ -169,10 +182,10 @@ def _epoch_plan(key, n: int, steps: int, batch_size: int):
     return jax.random.permutation(k_perm, n)[: steps * batch_size].reshape(steps, batch_size), jax.random.split(k_aug, steps)
 
 
-def _train_epoch_population(params, batch_stats, opt_state, keys, x, y, *, model, tx, batch_size: int, augmentation_type: str):
+def _train_epoch_population(params, batch_stats, opt_state, keys, x, y, *, model, tx, batch_size: int, augmentation_type: str, horizontal_flip: bool):
     steps = max(1, x.shape[0] // batch_size)
     orders, step_keys = jax.vmap(lambda k: _epoch_plan(k, x.shape[0], steps, batch_size))(keys)
-    member_augment = jax.vmap(lambda k, idx: augment(k, x[idx], augmentation_type))
+    member_augment = jax.vmap(lambda k, idx: augment(k, x[idx], augmentation_type, horizontal_flip))
 
     def step(carry, inputs):
         params, batch_stats, opt_state = carry
@@ -204,7 +217,7 @@ def _over_devices(fn, devices: tuple | None, n_member_args: int):
 
 
 @functools.cache
-def population_programs(model, tx, batch_size: int, augmentation_type: str, top_k: int, devices: tuple | None = None):
+def population_programs(model, tx, batch_size: int, augmentation_type: str, top_k: int, devices: tuple | None = None, horizontal_flip: bool = False):
     """The compiled epoch and evaluation of a population (members on the leading axis of
     every array but the data), for a population-layout ``model``, sharded over ``devices``.
 
@@ -212,7 +225,9 @@ def population_programs(model, tx, batch_size: int, augmentation_type: str, top_
     batch_stats, x, y)`` mirror :func:`train_epoch` and :func:`evaluate` member by member.
     With several devices the population size must be a multiple of their number.
     """
-    train = functools.partial(_train_epoch_population, model=model, tx=tx, batch_size=batch_size, augmentation_type=augmentation_type)
+    train = functools.partial(
+        _train_epoch_population, model=model, tx=tx, batch_size=batch_size, augmentation_type=augmentation_type, horizontal_flip=horizontal_flip
+    )
     evaluate_ = functools.partial(_evaluate_population, model=model, top_k=top_k)
     return _over_devices(train, devices, 4), _over_devices(evaluate_, devices, 2)
 
@@ -304,7 +319,7 @@ class ImageClassifier:
         padded = hps + [hps[0]] * (-len(hps) % len(devices))  # a whole number of members per device
         train, evaluate_ = population_programs(
             model.clone(population=self.population), tx, hps[0]["mini_batch_size"], hps[0]["augmentation_type"],
-            hps[0]["top_k"], devices if len(devices) > 1 else None,
+            hps[0]["top_k"], devices if len(devices) > 1 else None, hps[0]["horizontal_flip"],
         )
         train_x, train_y = jnp.asarray(data.train_x), jnp.asarray(data.train_y)
         val_x, val_y = jnp.asarray(data.val_x), jnp.asarray(data.val_y)
@@ -341,6 +356,7 @@ class ImageClassifier:
             params, batch_stats, opt_state, loss, acc = train_epoch(
                 params, batch_stats, opt_state, k, train_x, train_y,
                 model=model, tx=tx, batch_size=hp["mini_batch_size"], augmentation_type=hp["augmentation_type"],
+                horizontal_flip=hp["horizontal_flip"],
             )
             val_acc, val_topk = evaluate(params, batch_stats, val_x, val_y, model=model, top_k=hp["top_k"])
             metrics = {
