@@ -31,11 +31,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import coldstart_functions as CF  # noqa: E402
-from experiments.convergence import machine  # noqa: E402
-from warmstart_bo import Optimizer  # noqa: E402
-from warmstart_bo.transfer import ParentHistory  # noqa: E402
-from warmstart_bo.warmstart import WarmStartTypes  # noqa: E402
+from benchmarks import coldstart_functions as CF
+from experiments.convergence import machine
+from warmstart_bo import Optimizer
+from warmstart_bo.transfer import ParentHistory
+from warmstart_bo.warmstart import WarmStartTypes
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -58,9 +58,9 @@ def run_job(fn: CF.Function, trials: int, seed: int, parents=()) -> tuple[list[d
 def run_one(fn: CF.Function, seed: int, parent_trials: int, child_trials: int) -> dict:
     start = time.perf_counter()
     parent_points, parent_values = run_job(fn, parent_trials, seed)
-    whole_points, whole_values = run_job(fn, parent_trials + child_trials, seed)
+    whole_points, _ = run_job(fn, parent_trials + child_trials, seed)
     history = ParentHistory("parent", parent_points, parent_values, fn.space)
-    child_points, child_values = run_job(fn, child_trials, seed + 1000, [history])
+    child_points, _ = run_job(fn, child_trials, seed + 1000, [history])
     true = lambda points: [float(fn.true(p)) - fn.optimum for p in points]
     return {
         "function": fn.name, "seed": seed, "parent_trials": parent_trials, "child_trials": child_trials,

@@ -35,8 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from experiments.convergence import machine  # noqa: E402
-from warmstart_bo import (  # noqa: E402
+from experiments.convergence import machine
+from warmstart_bo import (
     ContinuousParameter,
     HyperparameterTuner,
     Store,
@@ -74,8 +74,8 @@ def run_seed(config: dict, seed: int, db: Path) -> list[dict]:
     from warmstart_bo.harness import ImageClassifier, load_digits
 
     data = load_digits(config["image_shape"], val_fraction=config["val_fraction"], seed=seed)
-    static = dict(num_layers=config["num_layers"], image_shape=config["image_shape"], num_classes=data.num_classes,
-                  mini_batch_size=config["mini_batch_size"], epochs=config["epochs"], optimizer="sgd", seed=seed)
+    static = {"num_layers": config["num_layers"], "image_shape": config["image_shape"], "num_classes": data.num_classes,
+                  "mini_batch_size": config["mini_batch_size"], "epochs": config["epochs"], "optimizer": "sgd", "seed": seed}
     store = Store(db)
     rows = []
     for k, (name, task, max_jobs, parents, kind) in enumerate(jobs(config["trials"])):

@@ -52,7 +52,7 @@ def continuation(rows: list[dict]) -> tuple[str, dict[str, str]]:
         worst = max(worst, ratio)
         lines.append(
             f"| {fn} | {len(rs)} | {median_iqr(whole)} | {median_iqr(child)} | {ratio:.2f} | {int(np.sum(child < whole))} / {int(np.sum(child > whole))} "
-            f"| {paired_p(child, whole):.2f} | {sum(r['prefix_identical'] for r in rs)} of {len(rs)} |"
+            f"| {paired_p(child, whole):.3g} | {sum(r['prefix_identical'] for r in rs)} of {len(rs)} |"
         )
     n_seeds = sorted({len(rs) for rs in by_fn.values()})
     return "\n".join(lines), {"continuation_functions": ", ".join(by_fn), "continuation_seeds": "/".join(map(str, n_seeds)),
@@ -82,7 +82,7 @@ def image_classifier(rows: list[dict]) -> tuple[str, dict[str, str]]:
 
     def pair(a: list[float], b: list[float], label: str) -> str:
         a, b = np.array(a), np.array(b)
-        return f"| {label} | {median_iqr(a, '.4f')} | {median_iqr(b, '.4f')} | {int(np.sum(a > b))} / {int(np.sum(a == b))} / {int(np.sum(a < b))} | {paired_p(a, b):.2f} |"
+        return f"| {label} | {median_iqr(a, '.4f')} | {median_iqr(b, '.4f')} | {int(np.sum(a > b))} / {int(np.sum(a == b))} / {int(np.sum(a < b))} | {paired_p(a, b):.3g} |"
 
     comp = ["| comparison (task) | warm start | cold control | wins / ties / losses | Wilcoxon p |", "|---|---|---|---|---|"]
     comp.append(pair([max(_best(jobs["cold"][s]), _best(jobs["identical"][s])) for s in seeds], [_best(jobs["cold-20"][s]) for s in seeds],
