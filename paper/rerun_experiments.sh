@@ -17,5 +17,11 @@ else
   python benchmarks/step_times.py --sizes 10,50,100 --per-parent 20,100 --steps 2 --out "$side/step_times.json"
   python benchmarks/compare_peers.py --sizes 20,100 --dims 3 --repeats 2 --json "$side/peers.json"
 fi
-python experiments/image_classifier_warm_start.py --out "$side/image_classifier"
+if [ "$config" = full ]; then
+  python experiments/continuation.py experiments/configs/continuation.json --fresh
+  python experiments/image_classifier_warm_start.py experiments/configs/image_classifier.json --fresh
+else
+  python experiments/continuation.py experiments/configs/continuation-small.json --fresh
+  python experiments/image_classifier_warm_start.py experiments/configs/image_classifier-small.json --fresh
+fi
 python paper/make_figures.py --config "$config"
