@@ -32,13 +32,18 @@ def small():
 
 
 TINY = {"num_layers": 8, "mini_batch_size": 64, "epochs": 1}
+# The default formulation (matmul) runs in the default suite, grouped convolutions in the
+# slow one (each of their tests compiles for a minute or more on 2 cores).
+SLOW_FORMULATIONS = [f if f == "matmul" else pytest.param(f, marks=pytest.mark.slow) for f in FORMULATIONS]
 
 
+# Each case compiles its own epoch: three in the default suite cover two optimizers, three
+# augmentations and both precisions; the other combinations run in the slow suite.
 @pytest.mark.parametrize(
     "optimizer, augmentation, precision",
-    [(o, "crop", "float32") for o in ("sgd", "nag", "adam", "rmsprop")]
-    + [("sgd", a, "float32") for a in ("none", "crop_color", "crop_color_transform")]
-    + [("sgd", "crop", "bfloat16")],
+    [("sgd", "none", "float32"), ("adam", "crop", "float32"), ("sgd", "crop_color_transform", "bfloat16")]
+    + [pytest.param(o, a, p, marks=pytest.mark.slow)
+       for o, a, p in [("nag", "crop", "float32"), ("rmsprop", "crop", "float32"), ("sgd", "crop_color", "float32"), ("sgd", "crop", "bfloat16")]],
 )
 def test_one_tiny_epoch_runs(small, optimizer, augmentation, precision):
     reports = []
@@ -175,7 +180,7 @@ POPULATION = [
 ]
 
 
-@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("formulation", SLOW_FORMULATIONS)
 def test_a_population_matches_one_by_one_training(small, formulation):
     clf = ImageClassifier(small, population=formulation, num_layers=8, mini_batch_size=64, epochs=2, augmentation_type="crop")
     together = clf.fit_population(POPULATION)
@@ -192,7 +197,7 @@ def test_a_population_matches_one_by_one_training(small, formulation):
 
 # The ImageNet-style ResNet-18 case costs a minute of compilation on 2 cores: slow suite.
 @pytest.mark.parametrize("depth, shape", [(8, "1,8,8"), pytest.param(18, "3,64,64", marks=pytest.mark.slow)])
-@pytest.mark.parametrize("formulation", FORMULATIONS)
+@pytest.mark.parametrize("formulation", SLOW_FORMULATIONS)
 def test_population_networks_are_their_members_stacked(formulation, depth, shape):
     """Same parameter tree, same logits and batch statistics as each member alone (the
     ImageNet-style stem, strides and max pooling included)."""
