@@ -2,7 +2,7 @@
 
 This is the one stateful object of the core: it keeps the told observations and the
 pending (asked, not yet told) points, and on each ``ask`` drives the pure pieces: encode
-(:mod:`space`), standardize, fit (:mod:`gp`), condition, and maximize the acquisition
+(:mod:`space`), transform the outcomes, fit (:mod:`gp`), condition, and maximize the acquisition
 (:mod:`optimize`).
 """
 
@@ -121,7 +121,7 @@ def yeo_johnson(y: np.ndarray) -> np.ndarray:
     return standardize(stats.yeojohnson(z, lam))[0]
 
 
-def transform_outputs(y: np.ndarray, how: str = "standardize") -> np.ndarray:
+def transform_outputs(y: np.ndarray, how: str = "yeo-johnson") -> np.ndarray:
     """One task's outcomes (larger is better) as the GP sees them: ``"standardize"``
     (z-scores), ``"yeo-johnson"`` (:func:`yeo_johnson`) or ``"copula"`` (normal quantiles
     of the ranks). Monotone, so the best point stays the best."""
@@ -164,7 +164,7 @@ class Optimizer:
         if known: the next padded size is compiled ahead only when they will need it.
       priors: hyperparameter priors (default :func:`gp.default_priors` of the dimension).
       output_transform: how the job's outcomes are warped before the GP sees them, per task
-        (:func:`transform_outputs`): ``"standardize"`` (default), ``"yeo-johnson"``,
+        (:func:`transform_outputs`): ``"yeo-johnson"`` (default), ``"standardize"``,
         ``"copula"``.
       transfer_guard: with stacked or ICM priors, compare the leave-one-out ranking quality
         of the transfer model and of a target-only GP at every step (from 3 target points)
@@ -195,7 +195,7 @@ class Optimizer:
         parent_normalization: str = "standardize",
         max_observations: int | None = None,
         priors: gp.Priors | None = None,
-        output_transform: str = "standardize",
+        output_transform: str = "yeo-johnson",
     ):
         runtime.enable_compilation_cache()
         self.space = hyperparameter_ranges if isinstance(hyperparameter_ranges, SearchSpace) else SearchSpace(hyperparameter_ranges)
