@@ -164,7 +164,8 @@ def main(argv=None) -> None:
     ap.add_argument("--config", default="full", help="which convergence results to use")
     ap.add_argument("--out", default=None, help="default: paper/ for the full results, paper/<config>/ for others")
     ap.add_argument("--coldstart", metavar="NAME", help="only the cold-start suite's tables and figure, from coldstart-NAME.jsonl")
-    ap.add_argument("--coldstart-methods", default="ours,optuna-gp,botorch,tpe,random", help="with --coldstart: the methods, ours first")
+    ap.add_argument("--coldstart-methods", default="ours:lognormal+yj,ours:normal-log,optuna-gp,tpe,random",
+                    help="with --coldstart: the methods, ours first (ours:lognormal+yj is the default model; add botorch where it ran)")
     args = ap.parse_args(argv)
     if args.coldstart:
         out = Path(args.out) if args.out else PAPER
