@@ -245,3 +245,27 @@ def test_gram_without_categorical_coordinates_skips_the_hamming_term(x64):
 def test_bucket_sizes_double_then_grow_in_steps():
     assert [gp.bucket_size(n) for n in (0, 1, 16, 17, 100, 1024)] == [16, 16, 16, 32, 128, 1024]
     assert [gp.bucket_size(n) for n in (1025, 1536, 1537, 2500)] == [1536, 1536, 2048, 2560]
+
+
+def test_lognormal_lengthscale_prior_is_the_lognormal_density_in_l(x64):
+    """The "lognormal" prior, as a function of log l, differs from scipy's LogNormal density
+    of l by a constant: the -log l Jacobian is in; "normal-log" lacks it."""
+    from scipy import stats
+
+    d = 2
+    lognormal, normal_log = gp.default_priors(d, "lognormal"), gp.default_priors(d, "normal-log")
+    mu, s = normal_log.lengthscale_loc, normal_log.lengthscale_scale
+    log_ls = np.linspace(-4.0, 3.0, 8)
+
+    def prior_at(priors, v):
+        p = gp.GPParams(jnp.full((1,), v), jnp.asarray(0.0), jnp.asarray(-4.0), jnp.asarray(0.0))
+        return float(gp.log_prior(p, priors))
+
+    reference = stats.lognorm(s=s, scale=np.exp(mu)).logpdf(np.exp(log_ls))
+    ours = np.array([prior_at(lognormal, v) for v in log_ls])
+    np.testing.assert_allclose(ours - ours[0], reference - reference[0], rtol=1e-10, atol=1e-10)
+    plain = np.array([prior_at(normal_log, v) for v in log_ls])
+    assert np.ptp((plain - plain[0]) - (reference - reference[0])) > 1.0
+    assert lognormal.lengthscale_loc == pytest.approx(mu - s**2)
+    with pytest.raises(ValueError, match="lengthscale prior"):
+        gp.default_priors(d, "gamma")

@@ -256,3 +256,37 @@ def test_a_failed_factorization_falls_back_visibly(monkeypatch):
         (q,) = opt.ask()
     assert "quasi-random" in opt.last_fit["fallback"]
     assert (q["x1"], q["x2"]) != (2.5, 7.5)  # not the arbitrary point the acquisition returned
+
+
+@pytest.mark.parametrize("how", ["standardize", "yeo-johnson", "copula"])
+def test_output_transforms_are_monotone_and_standardized(how):
+    from warmstart_bo.optimizer import transform_outputs
+
+    y = -np.exp(np.random.default_rng(0).normal(0.0, 3.0, 40))  # a few values dwarf the rest
+    z = transform_outputs(y, how)
+    order = np.argsort(y)
+    assert np.all(np.diff(z[order]) > 0)
+    assert abs(np.mean(z)) < 1e-9 and np.std(z) == pytest.approx(1.0, abs=0.05)
+
+
+def test_yeo_johnson_spreads_the_values_a_huge_outlier_squashes():
+    from scipy import stats
+
+    from warmstart_bo.optimizer import standardize, transform_outputs
+
+    y = -np.concatenate([np.linspace(0.0, 1.0, 19), [1e4]])
+    plain, warped = standardize(y)[0], transform_outputs(y, "yeo-johnson")
+    assert np.ptp(warped[:19]) > 10 * np.ptp(plain[:19])
+    assert abs(stats.skew(warped)) < abs(stats.skew(plain))
+    np.testing.assert_array_equal(transform_outputs(y[:2], "yeo-johnson"), standardize(y[:2])[0])
+
+
+def test_output_transform_and_priors_are_used_and_checked():
+    from warmstart_bo import gp
+
+    with pytest.raises(ValueError, match="output_transform"):
+        Optimizer(SPACE_2D, output_transform="log")
+    priors = gp.default_priors(2, "lognormal")
+    opt = run(Optimizer(SPACE_2D, random_seed=0, n_initial_points=5, output_transform="yeo-johnson", priors=priors), quadratic, 12)
+    assert opt.priors == priors
+    assert opt.best()[1] < 1e-2

@@ -2,7 +2,7 @@
 
 This is the one stateful object of the core: it keeps the told observations and the
 pending (asked, not yet told) points, and on each ``ask`` drives the pure pieces: encode
-(:mod:`space`), standardize, fit (:mod:`gp`), condition, and maximize the acquisition
+(:mod:`space`), transform the outcomes, fit (:mod:`gp`), condition, and maximize the acquisition
 (:mod:`optimize`).
 """
 
@@ -105,6 +105,35 @@ def standardize(y: np.ndarray) -> tuple[np.ndarray, float, float]:
     return (y - mu) / sd, mu, sd
 
 
+OUTPUT_TRANSFORMS = ("standardize", "yeo-johnson", "copula")
+
+
+def yeo_johnson(y: np.ndarray) -> np.ndarray:
+    """Standardized, Yeo-Johnson transformed (Yeo & Johnson 2000; as HEBO does), standardized
+    again: the power lambda maximizes the Gaussian likelihood of the standardized outcomes,
+    clipped to [-2, 4] so that a few points cannot ask for an extreme warp."""
+    from scipy import stats
+
+    z = standardize(np.asarray(y, dtype=np.float64))[0]
+    if len(z) < 3 or np.ptp(z) == 0.0:
+        return z
+    lam = float(np.clip(stats.yeojohnson_normmax(z), -2.0, 4.0))
+    return standardize(stats.yeojohnson(z, lam))[0]
+
+
+def transform_outputs(y: np.ndarray, how: str = "yeo-johnson") -> np.ndarray:
+    """One task's outcomes (larger is better) as the GP sees them: ``"standardize"``
+    (z-scores), ``"yeo-johnson"`` (:func:`yeo_johnson`) or ``"copula"`` (normal quantiles
+    of the ranks). Monotone, so the best point stays the best."""
+    if how == "standardize":
+        return standardize(y)[0]
+    if how == "yeo-johnson":
+        return yeo_johnson(y)
+    if how == "copula":
+        return transfer.normalize(y, "copula")
+    raise ValueError(f"output_transform must be one of {OUTPUT_TRANSFORMS}, got {how!r}")
+
+
 class Optimizer:
     """Gaussian-process Bayesian optimization with an ask/tell interface.
 
@@ -133,6 +162,10 @@ class Optimizer:
         ``transfer.DEFAULT_PRIOR``).
       max_observations: the most points this optimizer will be told (a job's ``max_jobs``),
         if known: the next padded size is compiled ahead only when they will need it.
+      priors: hyperparameter priors (default :func:`gp.default_priors` of the dimension).
+      output_transform: how the job's outcomes are warped before the GP sees them, per task
+        (:func:`transform_outputs`): ``"yeo-johnson"`` (default), ``"standardize"``,
+        ``"copula"``.
       transfer_guard: with stacked or ICM priors, compare the leave-one-out ranking quality
         of the transfer model and of a target-only GP at every step (from 3 target points)
         and use the target-only GP when transfer ranks worse. RGPE has its own guard.
@@ -161,6 +194,8 @@ class Optimizer:
         transfer_guard: bool = True,
         parent_normalization: str = "standardize",
         max_observations: int | None = None,
+        priors: gp.Priors | None = None,
+        output_transform: str = "yeo-johnson",
     ):
         runtime.enable_compilation_cache()
         self.space = hyperparameter_ranges if isinstance(hyperparameter_ranges, SearchSpace) else SearchSpace(hyperparameter_ranges)
@@ -181,7 +216,10 @@ class Optimizer:
         self.ucb_beta = float(ucb_beta)
         self.dtype = dtype
         self.num_fit_starts = int(num_fit_starts)
-        self.priors = gp.default_priors(self.space.dim)
+        self.priors = gp.default_priors(self.space.dim) if priors is None else priors
+        if output_transform not in OUTPUT_TRANSFORMS:
+            raise ValueError(f"output_transform must be one of {OUTPUT_TRANSFORMS}, got {output_transform!r}")
+        self.output_transform = output_transform
         self._x: list[np.ndarray] = []
         self._y: list[float] = []
         self._pending: list[np.ndarray] = []
@@ -356,7 +394,7 @@ class Optimizer:
             # Same task: parent trials are observations like the job's own.
             x_obs = np.concatenate([self._parent_x, x_obs])
             y_obs = np.concatenate([self._sign * self._parent_y, y_obs])
-        y_std = standardize(y_obs)[0] if len(y_obs) else y_obs
+        y_std = transform_outputs(y_obs, self.output_transform) if len(y_obs) else y_obs
         fantasies = list(self._pending) + list(already)
         capacity = gp.bucket_size(len(y_std) + len(fantasies) + n - 1)
         name, beta = self.acquisition, self.ucb_beta
