@@ -182,6 +182,10 @@ def _make() -> dict[str, Function]:
         Function("ackley-5", _box(-32.768, 32.768, 5), _on_vector(ackley, 5), 0.0, kind="many local minima, flat outside"),
         Function("griewank-4", _box(-600, 600, 4), _on_vector(griewank, 4), 0.0, kind="bowl with ripples"),
         Function("rastrigin-3", _box(-5.12, 5.12, 3), _on_vector(rastrigin, 3), 0.0, kind="many local minima"),
+        # 3-d members of the same families, for the identical-data continuation control
+        # (experiments/continuation.py); not in the cold-start config.
+        Function("levy-3", _box(-10, 10, 3), _on_vector(levy, 3), 0.0, kind="many local minima"),
+        Function("ackley-3", _box(-32.768, 32.768, 3), _on_vector(ackley, 3), 0.0, kind="many local minima, flat outside"),
         Function("michalewicz-5", _box(0, math.pi, 5), _on_vector(michalewicz, 5), -4.687658, kind="steep ridges, plateaus"),
         Function("step-4", _box(-5.12, 5.12, 4), _on_vector(step, 4), 0.0, kind="plateaus"),
         Function("levy-10", _box(-10, 10, 10), _on_vector(levy, 10), 0.0, kind="many local minima, 10-d"),

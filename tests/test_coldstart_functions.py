@@ -23,6 +23,8 @@ MINIMIZERS = {
     "ackley-5": {f"x{i}": 0.0 for i in range(5)},
     "griewank-4": {f"x{i}": 0.0 for i in range(4)},
     "rastrigin-3": {f"x{i}": 0.0 for i in range(3)},
+    "levy-3": {f"x{i}": 1.0 for i in range(3)},
+    "ackley-3": {f"x{i}": 0.0 for i in range(3)},
     "michalewicz-5": dict(zip([f"x{i}" for i in range(5)], [2.202906, 1.570796, 1.284992, 1.923058, 1.720470])),
     "step-4": {f"x{i}": 0.2 for i in range(4)},
     "levy-10": {f"x{i}": 1.0 for i in range(10)},
