@@ -1,0 +1,120 @@
+"""Metrics of the transfer benchmark, as pure functions of regret curves.
+
+A curve is a run's best-so-far simple regret after each trial (1-based trial ``t`` is
+index ``t - 1``), clipped below at a floor so that runs that both hit the optimum tie.
+Comparisons are paired: a warm-started run and the cold start of the same problem and seed.
+
+- :func:`paired_trials`: the trials the cold run needs to reach its own regret at trial
+  ``t`` and the trials the warm run needs to reach that same regret (censored at the warm
+  run's budget + 1 when it never does); their ratio is the saving.
+- :func:`average_ranks`: the mean rank of each method over all (problem, seed) at trial t.
+- :func:`wilcoxon_vs_cold` and :func:`holm`: the paired signed-rank test on log-regret and
+  Holm's step-down correction.
+- :func:`win_tie_loss`, :func:`worst_case_ratio`, :func:`summary`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+from scipy import stats
+
+FLOOR = 1e-8
+
+
+def regret_curve(values: Sequence[float], optimum: float, floor: float = FLOOR) -> np.ndarray:
+    """Best-so-far regret of minimized ``values`` against ``optimum``, at least ``floor``."""
+    return np.maximum(np.minimum.accumulate(np.asarray(values, dtype=float)) - optimum, floor)
+
+
+def curves(rows: Iterable[Mapping], floor: float = FLOOR) -> dict[str, dict[str, dict[int, np.ndarray]]]:
+    """problem -> method -> seed -> regret curve, from result rows (``problem``, ``seed``,
+    ``method``, minimized ``values``, ``optimum`` or None). Without a known optimum the
+    reference is the best value any run of that problem found."""
+    rows = list(rows)
+    best: dict[str, float] = {}
+    for r in rows:
+        best[r["problem"]] = min(best.get(r["problem"], np.inf), float(np.min(r["values"])))
+    out: dict = defaultdict(lambda: defaultdict(dict))
+    for r in rows:
+        ref = r["optimum"] if r.get("optimum") is not None else best[r["problem"]]
+        out[r["problem"]][r["method"]][r["seed"]] = regret_curve(r["values"], min(ref, best[r["problem"]]), floor)
+    return {p: dict(m) for p, m in out.items()}
+
+
+def trials_to_reach(curve: np.ndarray, level: float) -> float:
+    """First trial (1-based) whose regret is at most ``level``; inf if none."""
+    hits = np.flatnonzero(np.asarray(curve) <= level * (1 + 1e-9))
+    return float(hits[0] + 1) if len(hits) else np.inf
+
+
+def paired_trials(warm: np.ndarray, cold: np.ndarray, t: int) -> tuple[float, float]:
+    """(trials cold needs to reach its own regret at trial t, trials warm needs to reach
+    it). A warm run that never does is censored at its length + 1."""
+    level = cold[t - 1]
+    cold_needed = trials_to_reach(cold[:t], level)
+    warm_needed = trials_to_reach(warm, level)
+    return cold_needed, min(warm_needed, len(warm) + 1.0)
+
+
+def summary(x: Sequence[float]) -> tuple[float, float, float]:
+    """Median, 25th and 75th percentiles."""
+    q25, med, q75 = np.percentile(np.asarray(x, dtype=float), [25, 50, 75])
+    return float(med), float(q25), float(q75)
+
+
+def mean_log10(x: Sequence[float]) -> float:
+    return float(np.mean(np.log10(np.asarray(x, dtype=float))))
+
+
+def average_ranks(table: Mapping[str, Mapping[str, Mapping[int, np.ndarray]]], methods: Sequence[str], t: int) -> tuple[dict[str, float], int]:
+    """Mean rank (1 = lowest regret, ties averaged) of each method at trial t over every
+    (problem, seed) that all ``methods`` ran with at least t trials, and how many those were."""
+    ranks = {m: [] for m in methods}
+    for by_method in table.values():
+        seeds = set.intersection(*(set(by_method.get(m, {})) for m in methods))
+        for s in sorted(seeds):
+            if any(len(by_method[m][s]) < t for m in methods):
+                continue
+            r = stats.rankdata([by_method[m][s][t - 1] for m in methods])
+            for m, v in zip(methods, r):
+                ranks[m].append(v)
+    n = len(ranks[methods[0]])
+    return {m: float(np.mean(v)) if v else np.nan for m, v in ranks.items()}, n
+
+
+def wilcoxon_vs_cold(warm: Sequence[float], cold: Sequence[float]) -> float:
+    """Two-sided p of the paired Wilcoxon signed-rank test on log-regret (1.0 when every
+    pair ties)."""
+    d = np.log(np.asarray(warm, dtype=float)) - np.log(np.asarray(cold, dtype=float))
+    if np.all(d == 0):
+        return 1.0
+    return float(stats.wilcoxon(d, zero_method="zsplit").pvalue)
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjusted p-values (family-wise error), in the input order."""
+    p = np.asarray(pvalues, dtype=float)
+    order = np.argsort(p)
+    adjusted = np.empty_like(p)
+    running = 0.0
+    for i, k in enumerate(order):
+        running = max(running, min(1.0, (len(p) - i) * p[k]))
+        adjusted[k] = running
+    return adjusted
+
+
+def win_tie_loss(warm: Sequence[float], cold: Sequence[float], rtol: float = 0.01) -> tuple[int, int, int]:
+    """Seeds where warm's regret is lower than cold's by more than ``rtol`` (relative),
+    within it, and higher."""
+    w, c = np.asarray(warm, dtype=float), np.asarray(cold, dtype=float)
+    tie = np.abs(w - c) <= rtol * np.maximum(w, c)
+    return int(np.sum(~tie & (w < c))), int(np.sum(tie)), int(np.sum(~tie & (w > c)))
+
+
+def worst_case_ratio(warm: Sequence[float], cold: Sequence[float]) -> tuple[float, float]:
+    """(worst seed's regret over cold's worst seed's, worst paired ratio warm / cold)."""
+    w, c = np.asarray(warm, dtype=float), np.asarray(cold, dtype=float)
+    return float(w.max() / c.max()), float(np.max(w / c))

@@ -1,0 +1,65 @@
+"""Transfer-benchmark metrics on small hand-made curves."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from benchmarks import transfer_metrics as M
+
+
+def test_regret_curve_is_best_so_far_and_floored():
+    c = M.regret_curve([5.0, 3.0, 4.0, 1.0], optimum=1.0, floor=1e-3)
+    np.testing.assert_allclose(c, [4.0, 2.0, 2.0, 1e-3])
+
+
+def test_curves_without_optimum_use_the_best_value_of_any_run():
+    rows = [
+        {"problem": "p", "seed": 0, "method": "cold", "values": [3.0, 2.0], "optimum": None},
+        {"problem": "p", "seed": 0, "method": "warm", "values": [1.5, 2.5], "optimum": None},
+    ]
+    t = M.curves(rows, floor=1e-6)
+    np.testing.assert_allclose(t["p"]["cold"][0], [1.5, 0.5])
+    np.testing.assert_allclose(t["p"]["warm"][0], [1e-6, 1e-6])
+
+
+def test_paired_trials_measure_against_cold_starts_own_trajectory():
+    cold = np.array([9.0, 5.0, 5.0, 2.0, 2.0, 2.0])  # reaches its trial-6 regret at trial 4
+    warm = np.array([3.0, 2.0, 1.0, 1.0, 1.0, 1.0])
+    assert M.paired_trials(warm, cold, 6) == (4.0, 2.0)
+    assert M.paired_trials(warm, cold, 3) == (2.0, 1.0)
+    never = np.full(6, 7.0)
+    assert M.paired_trials(never, cold, 6) == (4.0, 7.0)  # censored at the budget + 1
+
+
+def test_average_ranks_average_ties_and_skip_incomplete_seeds():
+    table = {
+        "p": {"a": {0: np.array([1.0]), 1: np.array([3.0])}, "b": {0: np.array([2.0]), 1: np.array([3.0])}, "c": {0: np.array([3.0])}},
+    }
+    ranks, n = M.average_ranks(table, ["a", "b"], 1)
+    assert n == 2 and ranks == {"a": 1.25, "b": 1.75}
+    ranks, n = M.average_ranks(table, ["a", "b", "c"], 1)
+    assert n == 1 and ranks == {"a": 1.0, "b": 2.0, "c": 3.0}
+
+
+def test_holm_matches_the_step_down_rule():
+    np.testing.assert_allclose(M.holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(M.holm([0.5, 0.001]), [0.5, 0.002])
+
+
+def test_wilcoxon_vs_cold_is_scipys_test_on_log_regret():
+    rng = np.random.default_rng(0)
+    cold = 10 ** rng.uniform(-5, 0, 12)
+    warm = cold * 10 ** rng.normal(-1, 0.5, 12)
+    assert M.wilcoxon_vs_cold(warm, cold) == pytest.approx(stats.wilcoxon(np.log(warm) - np.log(cold)).pvalue)
+    assert M.wilcoxon_vs_cold(cold, cold) == 1.0
+
+
+def test_win_tie_loss_and_worst_case():
+    warm, cold = [1.0, 2.0, 5.0, 1.0], [2.0, 2.0, 1.0, 1.005]
+    assert M.win_tie_loss(warm, cold) == (1, 2, 1)
+    assert M.worst_case_ratio(warm, cold) == (2.5, 5.0)
+
+
+def test_summary_and_mean_log():
+    assert M.summary([1, 2, 3, 4, 5]) == (3.0, 2.0, 4.0)
+    assert M.mean_log10([1e-2, 1.0]) == pytest.approx(-1.0)
