@@ -1,0 +1,169 @@
+"""Tables of the transfer benchmark from its JSONL results (``experiments/transfer_bench.py``).
+
+Prints, for the files given (suites may be mixed): what ran; the parents (optimum distance,
+target's regret at the parents' best points); the average rank of every method at trials
+5, 10, 25, 50; the paired savings against cold start at 25 and 50 trials with paired
+Wilcoxon p-values (Holm-corrected over the table), win/tie/loss and median [IQR] regret;
+and the worst case per problem (worst seed's regret at 25 over cold start's worst seed).
+
+    python benchmarks/transfer_report.py experiments/results/transfer-synthetic-reduced.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import transfer_metrics as M
+
+CHECKPOINTS = (5, 10, 25, 50)
+BOUND = 1.25
+
+
+def load(paths: list[str]) -> tuple[list[dict], list[dict], list[dict]]:
+    headers, runs, parents = [], [], []
+    for path in paths:
+        lines = Path(path).read_text().splitlines()
+        headers.append(json.loads(lines[0]))
+        for r in map(json.loads, lines[1:]):
+            (runs if "method" in r else parents).append(r)
+    return headers, runs, parents
+
+
+def fmt(x: float) -> str:
+    return "inf" if not np.isfinite(x) else f"{x:.3g}"
+
+
+def methods_of(runs: list[dict]) -> list[str]:
+    seen: list[str] = []
+    for r in runs:
+        if r["method"] not in seen:
+            seen.append(r["method"])
+    return seen
+
+
+def parents_table(parents: list[dict], table: dict, best: dict[str, float]) -> list[str]:
+    out = ["problem | seeds | parent trials | optimum distance median [min, max] | target regret at parents' best: median of best parent | cold regret at 10 / 25 (median)"]
+    by: dict = {}
+    for p in parents:
+        by.setdefault(p["problem"], []).append(p)
+    for prob, ps in by.items():
+        dist = [d for p in ps for d in p["parents"].get("optimum_distance", []) if d is not None]
+        cold = table[prob].get("cold", {})
+        opt = ps[0]["parents"]["optimum"]
+        base = best[prob] if opt is None else min(opt, best[prob])
+        regret = [max(min(p["parents"]["target_at_best"]) - base, M.FLOOR) for p in ps]
+        d = f"{np.median(dist):.3f} [{min(dist):.3f}, {max(dist):.3f}]" if dist else "n/a"
+        c10 = np.median([c[min(9, len(c) - 1)] for c in cold.values()]) if cold else np.nan
+        c25 = np.median([c[min(24, len(c) - 1)] for c in cold.values()]) if cold else np.nan
+        out.append(f"{prob} | {len(ps)} | {'+'.join(map(str, ps[0]['parents']['trials']))} | {d} | {fmt(np.median(regret))} | {fmt(c10)} / {fmt(c25)}")
+    return out
+
+
+def rank_table(table: dict, methods: list[str], budget: int) -> list[str]:
+    ts = [t for t in CHECKPOINTS if t <= budget]
+    out = ["method | " + " | ".join(f"rank@{t}" for t in ts)]
+    cols = {}
+    for t in ts:
+        cols[t], n = M.average_ranks(table, methods, t)
+    for m in sorted(methods, key=lambda m: cols[ts[-1]][m]):
+        out.append(f"{m} | " + " | ".join(f"{cols[t][m]:.2f}" for t in ts))
+    out.append(f"({n} (problem, seed) pairs; 1 = best of {len(methods)})")
+    return out
+
+
+def savings_table(table: dict, methods: list[str], t: int, by_problem: bool) -> list[str]:
+    """Pooled (or per-problem) paired savings and tests against cold at trial t."""
+    rows, pvals = [], []
+    groups = [(p, [p]) for p in table] if by_problem else [("all", list(table))]
+    for m in methods:
+        if m == "cold":
+            continue
+        for name, probs in groups:
+            cold_n, warm_n, w_at, c_at, charged = [], [], [], [], []
+            for p in probs:
+                cold, warm = table[p].get("cold", {}), table[p].get(m, {})
+                for s in sorted(set(cold) & set(warm)):
+                    if len(cold[s]) < t:
+                        continue
+                    a, b = M.paired_trials(warm[s], cold[s], t)
+                    cold_n.append(a)
+                    warm_n.append(b)
+                    w_at.append(warm[s][t - 1])
+                    c_at.append(cold[s][t - 1])
+            if not cold_n:
+                continue
+            ratio = np.array(cold_n) / np.array(warm_n)
+            pvals.append(M.wilcoxon_vs_cold(w_at, c_at))
+            rows.append((m, name, len(cold_n), M.summary(cold_n), M.summary(warm_n), M.summary(ratio), M.win_tie_loss(w_at, c_at), M.summary(w_at), M.mean_log10(w_at) - M.mean_log10(c_at), pvals[-1]))
+    adjusted = M.holm(pvals) if pvals else []
+    out = [f"method | {'problem' if by_problem else 'pool'} | n | cold trials to own regret@{t} med [IQR] | warm trials to cold's regret@{t} med [IQR] | saving ratio med [IQR] | W/T/L | warm regret@{t} med [IQR] | mean log10 regret - cold's | p (Wilcoxon) | p Holm"]
+    for (m, name, n, c, w, r, wtl, reg, dlog, p), pa in zip(rows, adjusted):
+        out.append(f"{m} | {name} | {n} | {c[0]:.0f} [{c[1]:.0f}, {c[2]:.0f}] | {w[0]:.0f} [{w[1]:.0f}, {w[2]:.0f}] | {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}] | "
+                   f"{wtl[0]}/{wtl[1]}/{wtl[2]} | {fmt(reg[0])} [{fmt(reg[1])}, {fmt(reg[2])}] | {dlog:+.2f} | {p:.3g} | {pa:.3g}{' *' if pa < 0.05 else ''}")
+    return out
+
+
+def worst_table(table: dict, methods: list[str], t: int) -> list[str]:
+    out = [f"problem | " + " | ".join(m for m in methods if m != "cold") + f"  (worst seed's regret@{t} / cold's worst seed; paired worst ratio in brackets; ! over {BOUND})"]
+    misses: dict = {m: 0 for m in methods}
+    for p, by_method in table.items():
+        cold = by_method.get("cold", {})
+        cells = []
+        for m in methods:
+            if m == "cold":
+                continue
+            warm = by_method.get(m, {})
+            seeds = sorted(set(cold) & set(warm))
+            seeds = [s for s in seeds if len(cold[s]) >= t]
+            if not seeds:
+                cells.append("-")
+                continue
+            worst, paired = M.worst_case_ratio([warm[s][t - 1] for s in seeds], [cold[s][t - 1] for s in seeds])
+            misses[m] += worst > BOUND
+            cells.append(f"{worst:.2f}{'!' if worst > BOUND else ''} [{paired:.3g}]")
+        out.append(f"{p} | " + " | ".join(cells))
+    out.append("problems over the bound: " + ", ".join(f"{m} {k}" for m, k in misses.items() if m != "cold"))
+    return out
+
+
+def report(paths: list[str]) -> str:
+    headers, runs, parents = load(paths)
+    table = M.curves(runs)
+    best: dict[str, float] = {}
+    for r in runs:
+        best[r["problem"]] = min(best.get(r["problem"], np.inf), float(np.min(r["values"])))
+    methods = methods_of(runs)
+    budget = min(len(r["values"]) for r in runs)
+    out = ["# What ran"]
+    for h in headers:
+        c = h["config"]
+        out.append(f"{c['name']} ({c['suite']}): budget {c['budget']}, parents {c['n_parents']} x {c['parent_trials']} cold trials, top_k {c['top_k']}, "
+                   f"seeds {c['seeds'][0]}..{c['seeds'][-1]} ({len(c['seeds'])}), methods {', '.join(h['methods_run'])}; {h['machine']['cpu']}, {h['machine']['cores']} cores")
+    out.append(f"(problem, seed) units finished: {len({(r['problem'], r['seed']) for r in parents})}; regret floor {M.FLOOR:g}; "
+               "problems without a known optimum use the best value any run found")
+    out += ["", "# Parents"] + parents_table(parents, table, best)
+    out += ["", "# Average rank (lower is better)"] + rank_table(table, methods, budget)
+    for t in (25, 50):
+        if t > budget:
+            continue
+        out += ["", f"# Paired savings against cold start at {t} trials, pooled"] + savings_table(table, methods, t, False)
+        out += ["", f"# Paired savings against cold start at {t} trials, per problem"] + savings_table(table, methods, t, True)
+    out += ["", "# Worst case per problem"] + worst_table(table, methods, min(25, budget))
+    return "\n".join(out)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", nargs="+", help="JSONL files of experiments/transfer_bench.py")
+    print(report(ap.parse_args(argv).results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""Transfer benchmark (issue 13): warm start against cold start and its baselines, paired
+seed by seed, on one suite per config.
+
+Suites (``benchmarks/transfer_suite.py``): ``synthetic`` (moved Hartmann tasks over a
+similarity sweep, plus adversarial parents) and ``tuning`` (scikit-learn model families,
+parents being the same model tuned on other data sets). For every problem and seed the
+parents are cold Bayesian runs of ``parent_trials`` trials on their own tasks, shared by
+all methods of that seed. Methods:
+
+- ``random``; ``cold``: this library's BO without parents;
+- ``best-first``: the parents' ``top_k`` best configurations evaluated first, then cold BO;
+- ``identical``: the parents' trials pooled as if from the same task (IDENTICAL_DATA_AND_ALGORITHM);
+- ``transfer-<prior>``: TRANSFER_LEARNING with the ``stacked``, ``icm`` or ``rgpe`` prior;
+- ``optuna-gp``: Optuna's GPSampler with the same ``top_k`` points enqueued first;
+- ``botorch``: SingleTaskGP + LogEI with its tutorials' settings (10 restarts, 512 raw samples).
+
+Every line of ``experiments/results/transfer-<name>.jsonl`` after the header is one run
+(``method``) or one seed's parent record (``parents``: trials, best points' values on the
+target, distance of their optima); a (problem, seed) is written whole, so an interrupted
+run resumes at the next one. ``benchmarks/transfer_report.py`` prints the tables.
+
+    python experiments/transfer_bench.py experiments/configs/transfer-reduced.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from benchmarks import transfer_suite as S
+from experiments.convergence import machine, version
+from warmstart_bo import Optimizer
+from warmstart_bo.optimizer import default_initial_points
+from warmstart_bo.space import IntegerParameter, SearchSpace
+from warmstart_bo.transfer import ParentHistory
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PEERS = {"optuna-gp": ("optuna", "torch"), "botorch": ("botorch", "torch")}
+
+
+def problem_ids(config: dict) -> list[str]:
+    """``base/simS`` and ``base/adversary`` (synthetic), ``model/dataset`` (tuning)."""
+    if config["suite"] == "synthetic":
+        ids = [f"{b}/sim{s:g}" for b in config["families"] for s in config["similarities"]]
+        return ids + [f"{b}/{a}" for b in config["families"] for a in config.get("adversaries", [])]
+    return [f"{m}/{d}" for m in config["models"] for d in config.get("targets", config["datasets"])]
+
+
+def make_problem(pid: str, seed: int, config: dict) -> S.TransferProblem:
+    head, tail = pid.split("/")
+    n = config["n_parents"]
+    if config["suite"] == "synthetic":
+        if tail.startswith("sim"):
+            return S.synthetic(head, seed, float(tail[3:]), n)
+        return S.synthetic(head, seed, config["adversary_similarity"], n, adversary=tail)
+    return S.tuning(head, tail, seed, n, tuple(config["datasets"]))
+
+
+def bo_run(space, objective, budget, seed, parents=(), kind=None, prior=None, first=()) -> dict:
+    """A Bayesian run (``first``: points evaluated before the optimizer's own)."""
+    opt = Optimizer(space, "Minimize", random_seed=seed, parents=list(parents), warm_start_type=kind, transfer_prior=prior)
+    values, asked, used = [], 0.0, []
+    for i in range(budget):
+        if i < len(first):
+            p = first[i]
+        else:
+            start = time.perf_counter()
+            (p,) = opt.ask()
+            asked += time.perf_counter() - start
+            if kind == "TransferLearning":
+                used.append(bool(opt.last_transfer.get("used", True)))
+        v = float(objective(p))
+        opt.tell([p], [v])
+        values.append(v)
+    params, _ = opt.observations()
+    out = {"values": values, "ask_seconds": asked / max(1, budget - len(first)), "params": params}
+    if used:
+        out["transfer_used"] = float(np.mean(used))
+    return out
+
+
+def top_points(parents: list[ParentHistory], k: int) -> list[dict]:
+    """Each parent's best point in turn, then their second best, ... (k in all, distinct)."""
+    ranked = [[p.params[i] for i in np.argsort(p.values)] for p in parents]
+    out: list[dict] = []
+    for depth in range(max(len(r) for r in ranked)):
+        for r in ranked:
+            if depth < len(r) and r[depth] not in out and len(out) < k:
+                out.append(dict(r[depth]))
+    return out
+
+
+def optuna_run(space: dict, objective, budget: int, seed: int, enqueue: list[dict]) -> dict:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.GPSampler(seed=seed, n_startup_trials=default_initial_points(len(space)))
+    study = optuna.create_study(sampler=sampler, direction="minimize")
+    for p in enqueue:
+        study.enqueue_trial(p)
+
+    def suggest(trial):
+        out = {}
+        for n, r in space.items():
+            log = r.scaling_type == "Logarithmic"
+            out[n] = trial.suggest_int(n, r.min_value, r.max_value, log=log) if isinstance(r, IntegerParameter) else trial.suggest_float(n, r.min_value, r.max_value, log=log)
+        return objective(out)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(suggest, n_trials=budget)
+    return {"values": [float(t.value) for t in study.trials]}
+
+
+def botorch_run(space: dict, objective, budget: int, seed: int) -> dict:
+    import torch
+    from botorch.acquisition import LogExpectedImprovement
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from botorch.models.transforms import Standardize
+    from botorch.optim import optimize_acqf
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+    from scipy.stats import qmc
+
+    torch.manual_seed(seed)
+    enc = SearchSpace(space)
+    n_init = default_initial_points(enc.dim)
+    xs = list(qmc.Sobol(enc.dim, scramble=True, seed=seed).random(n_init))
+    values: list[float] = []
+    bounds = torch.stack([torch.zeros(enc.dim), torch.ones(enc.dim)]).double()
+    for i in range(budget):
+        if i >= n_init:
+            x = torch.tensor(np.array(xs), dtype=torch.float64)
+            y = -torch.tensor(values, dtype=torch.float64).unsqueeze(-1)
+            gp = SingleTaskGP(x, y, outcome_transform=Standardize(1))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit_gpytorch_mll(ExactMarginalLogLikelihood(gp.likelihood, gp))
+                cand, _ = optimize_acqf(LogExpectedImprovement(gp, y.max()), bounds, q=1, num_restarts=10, raw_samples=512)
+            xs.append(cand[0].numpy())
+        values.append(float(objective(enc.decode(np.asarray(xs[i])))))
+    return {"values": values}
+
+
+_HISTORIES: dict = {}
+
+
+def parent_histories(problem: S.TransferProblem, pid: str, seed: int, config: dict) -> list[ParentHistory]:
+    """Cold runs of the parents' tasks; for model tuning cached by (model, data set, seed)."""
+    out = []
+    for i, task in enumerate(problem.parents):
+        if config["suite"] == "tuning":
+            key = (pid.split("/")[0], problem.info["parent_datasets"][i], seed)
+            run_seed = 3000 + seed + 101 * S.DATASETS.index(key[1])
+        else:
+            key, run_seed = None, 2000 + 10 * seed + i
+        if key is None or key not in _HISTORIES:
+            r = bo_run(problem.space, task, config["parent_trials"], run_seed)
+            h = ParentHistory(f"parent-{i}", r["params"], r["values"], problem.space)
+            if key is None:
+                out.append(h)
+                continue
+            _HISTORIES[key] = h
+        out.append(_HISTORIES[key])
+    return out
+
+
+def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict]:
+    """Every method on one problem and seed, and the parents' record."""
+    problem = make_problem(pid, seed, config)
+    budget = config["budget"]
+    parents = parent_histories(problem, pid, seed, config)
+    charged = sum(len(p.values) for p in parents)
+    best = top_points(parents, config["top_k"])
+    at_best = [float(problem.target(dict(p.params[int(np.argmin(p.values))]))) for p in parents]
+    rows = [{"problem": pid, "seed": seed, "parents": {
+        "trials": [len(p.values) for p in parents], "target_at_best": at_best, "optimum": problem.optimum, **problem.info,
+    }}]
+    for method in methods:
+        start = time.perf_counter()
+        if method == "random":
+            enc = SearchSpace(problem.space)
+            pts = enc.decode_many(np.random.default_rng([seed, 11]).random((budget, enc.dim)))
+            r, cost = {"values": [float(problem.target(p)) for p in pts]}, 0
+        elif method == "cold":
+            r, cost = bo_run(problem.space, problem.target, budget, seed), 0
+        elif method == "best-first":
+            r, cost = bo_run(problem.space, problem.target, budget, seed, first=best), charged
+        elif method == "identical":
+            r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "IdenticalDataAndAlgorithm"), charged
+        elif method.startswith("transfer-"):
+            r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "TransferLearning", method.split("-", 1)[1]), charged
+        elif method == "optuna-gp":
+            r, cost = optuna_run(problem.space, problem.target, budget, seed, best), charged
+        elif method == "botorch":
+            r, cost = botorch_run(problem.space, problem.target, budget, seed), 0
+        else:
+            raise ValueError(f"unknown method {method!r}")
+        r.pop("params", None)
+        rows.append({"problem": pid, "seed": seed, "method": method, "optimum": problem.optimum, "parent_trials": cost,
+                     "seconds": time.perf_counter() - start, **r})
+    return rows
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("config", help="a JSON file under experiments/configs/")
+    ap.add_argument("--out", default=None, help="default: experiments/results/transfer-<name>.jsonl")
+    ap.add_argument("--fresh", action="store_true", help="discard earlier results of this config")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    config = json.loads(Path(args.config).read_text())
+    out = Path(args.out) if args.out else RESULTS / f"transfer-{config['name']}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    methods = [m for m in config["methods"] if not (m in PEERS and any(version(p) is None for p in PEERS[m]))]
+    missing = [m for m in config["methods"] if m not in methods]
+    if missing:
+        print(f"peers not installed, skipped: {', '.join(missing)}", file=sys.stderr)
+    done = set()
+    if out.exists() and not args.fresh:
+        lines = out.read_text().splitlines()
+        if json.loads(lines[0])["config"] != config:
+            sys.exit(f"{out} holds results of another configuration; pass --fresh to replace them")
+        methods = json.loads(lines[0])["methods_run"]
+        done = {(r["problem"], r["seed"]) for r in map(json.loads, lines[1:])}
+    else:
+        import jax
+
+        import warmstart_bo
+
+        header = {
+            "config": config, "methods_run": methods, "peers_missing": missing,
+            "versions": {"warmstart_bo": warmstart_bo.__version__, "jax": jax.__version__, "numpy": np.__version__, "optuna": version("optuna"),
+                         "botorch": version("botorch"), "torch": version("torch"), "scikit-learn": version("scikit-learn")},
+            "machine": machine(), "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        out.write_text(json.dumps(header) + "\n")
+    todo = [(p, s) for s in config["seeds"] for p in problem_ids(config) if (p, s) not in done]
+    from tqdm import tqdm
+
+    with tqdm(total=len(todo), disable=args.no_progress, desc=f"transfer-{config['name']}", unit="problem-seed") as bar:
+        for pid, seed in todo:
+            bar.set_postfix(problem=pid, seed=seed)
+            rows = run_seed(pid, seed, config, methods)
+            with out.open("a") as f:
+                f.write("".join(json.dumps(r) + "\n" for r in rows))
+            bar.update(1)
+    print(f"results in {out}")
+
+
+if __name__ == "__main__":
+    main()
