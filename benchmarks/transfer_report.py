@@ -78,7 +78,7 @@ def rank_table(table: dict, methods: list[str], budget: int) -> list[str]:
     return out
 
 
-def savings_table(table: dict, methods: list[str], t: int, by_problem: bool) -> list[str]:
+def savings_table(table: dict, methods: list[str], t: int, by_problem: bool, charged: dict) -> list[str]:
     """Pooled (or per-problem) paired savings and tests against cold at trial t."""
     rows, pvals = [], []
     groups = [(p, [p]) for p in table] if by_problem else [("all", list(table))]
@@ -86,7 +86,7 @@ def savings_table(table: dict, methods: list[str], t: int, by_problem: bool) -> 
         if m == "cold":
             continue
         for name, probs in groups:
-            cold_n, warm_n, w_at, c_at, charged = [], [], [], [], []
+            cold_n, warm_n, w_at, c_at, spent = [], [], [], [], []
             for p in probs:
                 cold, warm = table[p].get("cold", {}), table[p].get(m, {})
                 for s in sorted(set(cold) & set(warm)):
@@ -97,21 +97,22 @@ def savings_table(table: dict, methods: list[str], t: int, by_problem: bool) -> 
                     warm_n.append(b)
                     w_at.append(warm[s][t - 1])
                     c_at.append(cold[s][t - 1])
+                    spent.append(charged[(p, m)])
             if not cold_n:
                 continue
             ratio = np.array(cold_n) / np.array(warm_n)
             pvals.append(M.wilcoxon_vs_cold(w_at, c_at))
-            rows.append((m, name, len(cold_n), M.summary(cold_n), M.summary(warm_n), M.summary(ratio), M.win_tie_loss(w_at, c_at), M.summary(w_at), M.mean_log10(w_at) - M.mean_log10(c_at), pvals[-1]))
+            rows.append((m, name, len(cold_n), int(np.median(spent)), M.summary(cold_n), M.summary(warm_n), M.summary(ratio), M.win_tie_loss(w_at, c_at), M.summary(w_at), M.mean_log10(w_at) - M.mean_log10(c_at), pvals[-1]))
     adjusted = M.holm(pvals) if pvals else []
-    out = [f"method | {'problem' if by_problem else 'pool'} | n | cold trials to own regret@{t} med [IQR] | warm trials to cold's regret@{t} med [IQR] | saving ratio med [IQR] | W/T/L | warm regret@{t} med [IQR] | mean log10 regret - cold's | p (Wilcoxon) | p Holm"]
-    for (m, name, n, c, w, r, wtl, reg, dlog, p), pa in zip(rows, adjusted):
-        out.append(f"{m} | {name} | {n} | {c[0]:.0f} [{c[1]:.0f}, {c[2]:.0f}] | {w[0]:.0f} [{w[1]:.0f}, {w[2]:.0f}] | {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}] | "
+    out = [f"method | {'problem' if by_problem else 'pool'} | n | parents' trials | cold trials to own regret@{t} med [IQR] | warm trials to cold's regret@{t} med [IQR] | saving ratio med [IQR] | W/T/L | warm regret@{t} med [IQR] | mean log10 regret - cold's | p (Wilcoxon) | p Holm"]
+    for (m, name, n, spent, c, w, r, wtl, reg, dlog, p), pa in zip(rows, adjusted):
+        out.append(f"{m} | {name} | {n} | {spent} | {c[0]:.0f} [{c[1]:.0f}, {c[2]:.0f}] | {w[0]:.0f} [{w[1]:.0f}, {w[2]:.0f}] | {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}] | "
                    f"{wtl[0]}/{wtl[1]}/{wtl[2]} | {fmt(reg[0])} [{fmt(reg[1])}, {fmt(reg[2])}] | {dlog:+.2f} | {p:.3g} | {pa:.3g}{' *' if pa < 0.05 else ''}")
     return out
 
 
 def worst_table(table: dict, methods: list[str], t: int) -> list[str]:
-    out = [f"problem | " + " | ".join(m for m in methods if m != "cold") + f"  (worst seed's regret@{t} / cold's worst seed; paired worst ratio in brackets; ! over {BOUND})"]
+    out = ["problem | " + " | ".join(m for m in methods if m != "cold") + f"  (worst seed's regret@{t} / cold's worst seed; paired worst ratio in brackets; ! over {BOUND})"]
     misses: dict = {m: 0 for m in methods}
     for p, by_method in table.items():
         cold = by_method.get("cold", {})
@@ -137,6 +138,7 @@ def report(paths: list[str]) -> str:
     headers, runs, parents = load(paths)
     table = M.curves(runs)
     best: dict[str, float] = {}
+    charged = {(r["problem"], r["method"]): r.get("parent_trials", 0) for r in runs}
     for r in runs:
         best[r["problem"]] = min(best.get(r["problem"], np.inf), float(np.min(r["values"])))
     methods = methods_of(runs)
@@ -153,8 +155,8 @@ def report(paths: list[str]) -> str:
     for t in (25, 50):
         if t > budget:
             continue
-        out += ["", f"# Paired savings against cold start at {t} trials, pooled"] + savings_table(table, methods, t, False)
-        out += ["", f"# Paired savings against cold start at {t} trials, per problem"] + savings_table(table, methods, t, True)
+        out += ["", f"# Paired savings against cold start at {t} trials, pooled"] + savings_table(table, methods, t, False, charged)
+        out += ["", f"# Paired savings against cold start at {t} trials, per problem"] + savings_table(table, methods, t, True, charged)
     out += ["", "# Worst case per problem"] + worst_table(table, methods, min(25, budget))
     return "\n".join(out)
 

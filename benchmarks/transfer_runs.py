@@ -47,3 +47,26 @@ def run(family: Family, task: Task, budget: int, seed: int, parents=(), warm_sta
         best = min(best, v)
         curve.append(best - optimum)
     return np.array(curve), ask_time / budget
+
+
+def bo_run(space, objective, budget, seed, parents=(), kind=None, prior=None, first=()) -> dict:
+    """A Bayesian run (``first``: points evaluated before the optimizer's own)."""
+    opt = Optimizer(space, "Minimize", random_seed=seed, parents=list(parents), warm_start_type=kind, transfer_prior=prior)
+    values, asked, used = [], 0.0, []
+    for i in range(budget):
+        if i < len(first):
+            p = first[i]
+        else:
+            start = time.perf_counter()
+            (p,) = opt.ask()
+            asked += time.perf_counter() - start
+            if kind == "TransferLearning":
+                used.append(bool(opt.last_transfer.get("used", True)))
+        v = float(objective(p))
+        opt.tell([p], [v])
+        values.append(v)
+    params, _ = opt.observations()
+    out = {"values": values, "ask_seconds": asked / max(1, budget - len(first)), "params": params}
+    if used:
+        out["transfer_used"] = float(np.mean(used))
+    return out

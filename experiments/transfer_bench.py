@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from benchmarks import transfer_suite as S
+from benchmarks.transfer_runs import bo_run
 from experiments.convergence import machine, version
-from warmstart_bo import Optimizer
 from warmstart_bo.optimizer import default_initial_points
 from warmstart_bo.space import IntegerParameter, SearchSpace
 from warmstart_bo.transfer import ParentHistory
@@ -63,29 +63,6 @@ def make_problem(pid: str, seed: int, config: dict) -> S.TransferProblem:
             return S.synthetic(head, seed, float(tail[3:]), n)
         return S.synthetic(head, seed, config["adversary_similarity"], n, adversary=tail)
     return S.tuning(head, tail, seed, n, tuple(config["datasets"]))
-
-
-def bo_run(space, objective, budget, seed, parents=(), kind=None, prior=None, first=()) -> dict:
-    """A Bayesian run (``first``: points evaluated before the optimizer's own)."""
-    opt = Optimizer(space, "Minimize", random_seed=seed, parents=list(parents), warm_start_type=kind, transfer_prior=prior)
-    values, asked, used = [], 0.0, []
-    for i in range(budget):
-        if i < len(first):
-            p = first[i]
-        else:
-            start = time.perf_counter()
-            (p,) = opt.ask()
-            asked += time.perf_counter() - start
-            if kind == "TransferLearning":
-                used.append(bool(opt.last_transfer.get("used", True)))
-        v = float(objective(p))
-        opt.tell([p], [v])
-        values.append(v)
-    params, _ = opt.observations()
-    out = {"values": values, "ask_seconds": asked / max(1, budget - len(first)), "params": params}
-    if used:
-        out["transfer_used"] = float(np.mean(used))
-    return out
 
 
 def top_points(parents: list[ParentHistory], k: int) -> list[dict]:
