@@ -31,17 +31,24 @@ def regret_curve(values: Sequence[float], optimum: float, floor: float = FLOOR) 
 
 def curves(rows: Iterable[Mapping], floor: float = FLOOR) -> dict[str, dict[str, dict[int, np.ndarray]]]:
     """problem -> method -> seed -> regret curve, from result rows (``problem``, ``seed``,
-    ``method``, minimized ``values``, ``optimum`` or None). Without a known optimum the
-    reference is the best value any run of that problem found."""
+    ``method``, minimized ``values``, ``optimum`` or None). A known optimum belongs to its
+    seed's task (synthetic targets differ per seed); without one the task is the same for
+    every seed (a data set) and the reference is the best value any run of it found."""
     rows = list(rows)
-    best: dict[str, float] = {}
-    for r in rows:
-        best[r["problem"]] = min(best.get(r["problem"], np.inf), float(np.min(r["values"])))
     out: dict = defaultdict(lambda: defaultdict(dict))
     for r in rows:
-        ref = r["optimum"] if r.get("optimum") is not None else best[r["problem"]]
-        out[r["problem"]][r["method"]][r["seed"]] = regret_curve(r["values"], min(ref, best[r["problem"]]), floor)
+        out[r["problem"]][r["method"]][r["seed"]] = regret_curve(r["values"], reference(rows, r["problem"], r["seed"]), floor)
     return {p: dict(m) for p, m in out.items()}
+
+
+def reference(rows: Sequence[Mapping], problem: str, seed: int) -> float:
+    """The value regret is measured from: the seed's known optimum (or any lower value a
+    run of that seed found), else the best value of any run of the problem."""
+    mine = [r for r in rows if r["problem"] == problem]
+    known = [r["optimum"] for r in mine if r["seed"] == seed and r.get("optimum") is not None]
+    if known:
+        return min([known[0]] + [float(np.min(r["values"])) for r in mine if r["seed"] == seed])
+    return min(float(np.min(r["values"])) for r in mine)
 
 
 def trials_to_reach(curve: np.ndarray, level: float) -> float:

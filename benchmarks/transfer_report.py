@@ -48,7 +48,7 @@ def methods_of(runs: list[dict]) -> list[str]:
     return seen
 
 
-def parents_table(parents: list[dict], table: dict, best: dict[str, float]) -> list[str]:
+def parents_table(parents: list[dict], table: dict, runs: list[dict]) -> list[str]:
     out = ["problem | seeds | parent trials | optimum distance median [min, max] | target regret at parents' best: median of best parent | cold regret at 10 / 25 (median)"]
     by: dict = {}
     for p in parents:
@@ -56,9 +56,7 @@ def parents_table(parents: list[dict], table: dict, best: dict[str, float]) -> l
     for prob, ps in by.items():
         dist = [d for p in ps for d in p["parents"].get("optimum_distance", []) if d is not None]
         cold = table[prob].get("cold", {})
-        opt = ps[0]["parents"]["optimum"]
-        base = best[prob] if opt is None else min(opt, best[prob])
-        regret = [max(min(p["parents"]["target_at_best"]) - base, M.FLOOR) for p in ps]
+        regret = [max(min(p["parents"]["target_at_best"]) - M.reference(runs, prob, p["seed"]), M.FLOOR) for p in ps]
         d = f"{np.median(dist):.3f} [{min(dist):.3f}, {max(dist):.3f}]" if dist else "n/a"
         c10 = np.median([c[min(9, len(c) - 1)] for c in cold.values()]) if cold else np.nan
         c25 = np.median([c[min(24, len(c) - 1)] for c in cold.values()]) if cold else np.nan
@@ -137,10 +135,7 @@ def worst_table(table: dict, methods: list[str], t: int) -> list[str]:
 def report(paths: list[str]) -> str:
     headers, runs, parents = load(paths)
     table = M.curves(runs)
-    best: dict[str, float] = {}
     charged = {(r["problem"], r["method"]): r.get("parent_trials", 0) for r in runs}
-    for r in runs:
-        best[r["problem"]] = min(best.get(r["problem"], np.inf), float(np.min(r["values"])))
     methods = methods_of(runs)
     budget = min(len(r["values"]) for r in runs)
     out = ["# What ran"]
@@ -150,7 +145,7 @@ def report(paths: list[str]) -> str:
                    f"seeds {c['seeds'][0]}..{c['seeds'][-1]} ({len(c['seeds'])}), methods {', '.join(h['methods_run'])}; {h['machine']['cpu']}, {h['machine']['cores']} cores")
     out.append(f"(problem, seed) units finished: {len({(r['problem'], r['seed']) for r in parents})}; regret floor {M.FLOOR:g}; "
                "problems without a known optimum use the best value any run found")
-    out += ["", "# Parents"] + parents_table(parents, table, best)
+    out += ["", "# Parents"] + parents_table(parents, table, runs)
     out += ["", "# Average rank (lower is better)"] + rank_table(table, methods, budget)
     for t in (25, 50):
         if t > budget:

@@ -22,6 +22,16 @@ def test_curves_without_optimum_use_the_best_value_of_any_run():
     np.testing.assert_allclose(t["p"]["warm"][0], [1e-6, 1e-6])
 
 
+def test_a_known_optimum_is_its_own_seeds():
+    rows = [
+        {"problem": "p", "seed": 0, "method": "cold", "values": [3.0, 2.0], "optimum": 1.0},
+        {"problem": "p", "seed": 1, "method": "cold", "values": [-4.0], "optimum": -5.0},
+    ]
+    t = M.curves(rows)
+    np.testing.assert_allclose(t["p"]["cold"][0], [2.0, 1.0])  # not measured from seed 1's -5
+    np.testing.assert_allclose(t["p"]["cold"][1], [1.0])
+
+
 def test_paired_trials_measure_against_cold_starts_own_trajectory():
     cold = np.array([9.0, 5.0, 5.0, 2.0, 2.0, 2.0])  # reaches its trial-6 regret at trial 4
     warm = np.array([3.0, 2.0, 1.0, 1.0, 1.0, 1.0])
