@@ -16,12 +16,13 @@ IDENTICAL = WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM
 
 
 @pytest.mark.slow
-def test_transfer_from_three_related_parents_after_10_trials_matches_cold_start_after_40():
+def test_transfer_from_three_related_parents_after_10_trials_matches_cold_start_after_30():
     """The default prior's saving on a related family: 10 transfer trials reach the median
-    regret of 40 cold ones (a 4x saving, the goal of the transfer-benchmark issue). The
-    claim was 5x (cold start after 50) until the engine's refits improved the cold start's
-    final trials (median regret at 50 trials 6.8e-5 before, 8.6e-6 after, on these seeds;
-    transfer after 10: 2.9e-5 before, 1.5e-5 after)."""
+    regret of 30 cold ones (a 3x saving; the transfer-benchmark issue's goal is 4x). Each
+    claim was restated when the cold start improved, never the transfer side: 5x (cold start
+    after 50) until the engine's refits (cold at 50: 6.8e-5 before, 8.6e-6 after); 4x until
+    the LogNormal lengthscale prior and Yeo-Johnson outcomes of the cold-start suite (cold at
+    40: 3.8e-6, at 30: 5.0e-5; transfer after 10: 1.9e-5)."""
     fam = FAMILIES["hartmann3"]
     warm, cold = [], []
     for seed in SEEDS:
@@ -33,7 +34,7 @@ def test_transfer_from_three_related_parents_after_10_trials_matches_cold_start_
     cold = np.array(cold)
     print(f"\nhartmann3 family: transfer after 10 median regret {np.median(warm):.2e}; cold start after "
           + ", ".join(f"{k}: {np.median(cold[:, k - 1]):.2e}" for k in (10, 20, 30, 40, 50)))
-    assert np.median(warm) <= np.median(cold[:, 39])
+    assert np.median(warm) <= np.median(cold[:, 29])
 
 
 @pytest.mark.slow
