@@ -142,6 +142,7 @@ def figure_step_times(step: dict, peers: dict | None, path: Path) -> None:
 def control_tables(config: str) -> dict[str, str]:
     """The two controls' tables (:mod:`paper.controls`), from their stored JSON lines when
     this configuration has them."""
+    sys.path.insert(0, str(ROOT))
     from paper import controls
 
     values = {}
