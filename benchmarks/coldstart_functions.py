@@ -20,8 +20,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from warmstart_bo.space import CategoricalParameter, ContinuousParameter, IntegerParameter
-from warmstart_bo.testfunctions import BRANIN_OPTIMUM, HARTMANN6_OPTIMUM, branin, hartmann6
+from warmstart_bo.space import (
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+)
+from warmstart_bo.testfunctions import (
+    BRANIN_OPTIMUM,
+    HARTMANN6_OPTIMUM,
+    branin,
+    hartmann6,
+)
 
 
 @dataclass(frozen=True)

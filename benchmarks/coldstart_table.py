@@ -99,7 +99,7 @@ def summary_table(runs: list[dict], methods: list[str], order: list[str] | None 
         if "random" in methods and med[ours] <= med["random"]:
             goal_random += 1
     overall = {m: float(np.mean(all_ranks[m])) for m in methods}
-    lines.append(f"| **average rank** | | " + " | " * (len(methods) - 1) + " | " + " | ".join(f"**{overall[m]:.2f}**" if overall[m] == min(overall.values()) else f"{overall[m]:.2f}" for m in methods) + " |")
+    lines.append("| **average rank** | | " + " | " * (len(methods) - 1) + " | " + " | ".join(f"**{overall[m]:.2f}**" if overall[m] == min(overall.values()) else f"{overall[m]:.2f}" for m in methods) + " |")
     notes = [f"\nAverage rank over {len(order)} functions: " + ", ".join(f"{m} {overall[m]:.2f}" for m in sorted(methods, key=overall.get)) + "."]
     if peers:
         notes.append(f"{ours}'s median final regret is at most the better of {', '.join(peers)} on {goal_peer} of {len(order)} functions.")
