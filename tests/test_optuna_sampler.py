@@ -48,6 +48,8 @@ def test_a_parent_study_warm_starts_the_child():
     cold = optuna.create_study(sampler=WarmStartSampler(seed=3))
     cold.optimize(_branin, n_trials=3)
     assert child.best_value < 2.0 and child.best_value < cold.best_value
+    # The child's first trial already follows the parent (its own trials give no joint space yet).
+    assert child.trials[0].value < 2.0
 
 
 def test_a_stored_job_is_a_parent(tmp_path):

@@ -172,7 +172,13 @@ class WarmStartSampler(BaseSampler):
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         _single_objective(study)
-        return {n: d for n, d in self._search_space.calculate(study).items() if not d.single()}
+        space = self._search_space.calculate(study)
+        if not space and self._studies:
+            # A warm-started study's first trial: its own trials define no joint space yet,
+            # the parent studies' do, so the first proposal is already the parents' model's.
+            spaces = [IntersectionSearchSpace().calculate(s) for s in self._studies]
+            space = {n: d for n, d in spaces[0].items() if all(other.get(n) == d for other in spaces[1:])}
+        return {n: d for n, d in space.items() if not d.single()}
 
     def _parents(self, direction: StudyDirection, space: Mapping[str, BaseDistribution]) -> list[ParentHistory]:
         out = []
