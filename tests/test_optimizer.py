@@ -204,6 +204,46 @@ def test_no_recompilation_within_a_bucket_on_every_path(path):
     assert opt.num_observations == 13 and len(opt.pending) == 1
 
 
+@pytest.mark.parametrize("path", ["cold", pytest.param("stacked", marks=pytest.mark.slow), pytest.param("rgpe", marks=pytest.mark.slow),
+                                  pytest.param("icm", marks=pytest.mark.slow)])
+def test_exported_programs_propose_exactly_what_jit_proposes(path, tmp_path, monkeypatch):
+    """With the compile cache on, the core runs as programs exported by ``jax.export``
+    (``runtime.Program``): the same proposals to the last bit as plain ``jax.jit``, a
+    pending point included, nothing recompiled inside a bucket, and a damaged exported file
+    is traced again rather than trusted. (Each path compiles its programs three times: the
+    transfer paths are in the slow suite.)"""
+    from warmstart_bo import WarmStartTypes, runtime
+
+    kw = {}
+    if path != "cold":
+        kw = {"parents": _branin_parents(2, 14), "warm_start_type": WarmStartTypes.TRANSFER_LEARNING, "transfer_prior": path}
+
+    def proposals(exported_dir):
+        monkeypatch.setattr(runtime, "_exported_dir", lambda: exported_dir)
+        opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4, **kw)
+        run(opt, branin, 7)
+        opt.mark_pending([{"x1": 2.0, "x2": 3.0}])
+        counter = CompileCounter()
+        run(opt, branin, 1)  # compiles the one-row fantasy
+        jax.monitoring.register_event_duration_secs_listener(counter)
+        try:
+            run(opt, branin, 2)
+        finally:
+            jax.monitoring.unregister_event_duration_listener(counter)
+        assert counter.count == 0, opt.last_fit
+        return np.array([[p["x1"], p["x2"]] for p in opt.observations()[0]])
+
+    exported = proposals(tmp_path)
+    files = sorted(tmp_path.glob("*.bin"))
+    assert files
+    np.testing.assert_array_equal(exported, proposals(None))
+    for f in files:
+        f.write_bytes(b"damaged")
+    runtime.clear_programs()  # as in a new process: the programs come from the files
+    np.testing.assert_array_equal(exported, proposals(tmp_path))
+    assert all(f.read_bytes() != b"damaged" for f in files if f.exists())
+
+
 def test_the_next_bucket_compiles_ahead_in_the_background():
     """Near the end of a padded size the next size's functions compile in a background
     thread; the ask that crosses into it compiles nothing, and proposals are unchanged."""

@@ -13,30 +13,44 @@ FIRST_ASK = textwrap.dedent(
     """
     import jax
     from warmstart_bo import ContinuousParameter, Optimizer
-    hits = []
+    hits, traced = [], []
     jax.monitoring.register_event_listener(lambda event, **kw: hits.append(event) if event == "/jax/compilation_cache/cache_hits" else None)
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, duration, **kw: traced.append(kw.get("fun_name")) if event == "/jax/core/compile/jaxpr_trace_duration" else None)
     opt = Optimizer({"a": ContinuousParameter(0, 1), "b": ContinuousParameter(0, 1)}, random_seed=0, n_initial_points=4)
     for i in range(5):
         (p,) = opt.ask()
         opt.tell([p], [(p["a"] - 0.3) ** 2 + p["b"]])
+    print("TRACED", " ".join(sorted(set(map(str, traced)))))
+    print("PROPOSED", opt.observations()[0][-1])
     print("HITS", len(hits))
     """
 )
 
 
-def run_ask(env):
+def run_ask(env) -> tuple[int, set[str], str]:
     out = subprocess.run([sys.executable, "-c", FIRST_ASK], env=env, capture_output=True, text=True, timeout=600, check=False)
     assert out.returncode == 0, out.stderr
-    return int(out.stdout.split("HITS")[-1])
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if line.split(" ", 1)[0] in ("TRACED", "PROPOSED", "HITS"))
+    return int(lines["HITS"]), set(lines["TRACED"].split()), lines["PROPOSED"]
 
 
-def test_a_second_process_loads_the_compiled_ask_from_the_cache(tmp_path):
+def test_a_second_process_loads_the_compiled_and_exported_ask_from_the_cache(tmp_path):
+    """The second process neither compiles nor traces the core's functions: it loads their
+    compiled code and their exported (traced and lowered) programs, and proposes the same
+    points. With the cache off nothing is loaded and the core is traced again."""
     env = {**os.environ, "WARMSTART_BO_COMPILATION_CACHE": str(tmp_path / "cache"), "PYTHONPATH": os.getcwd()}
-    assert run_ask(env) == 0
-    assert any((tmp_path / "cache").iterdir())
-    assert run_ask(env) > 0
+    core = {"fit_posterior", "gradient_ascent", "score"}
+    hits, traced, proposed = run_ask(env)
+    assert hits == 0 and core <= traced
+    assert any((tmp_path / "cache" / "exported").iterdir())
+    hits, traced, again = run_ask(env)
+    assert hits > 0 and not core & traced
+    assert again == proposed
     env["WARMSTART_BO_COMPILATION_CACHE"] = "off"
-    assert run_ask(env) == 0
+    hits, traced, plain = run_ask(env)
+    assert hits == 0 and core <= traced
+    assert plain == proposed
 
 
 def test_blas_threads_are_limited_inside_the_block(monkeypatch):

@@ -300,17 +300,43 @@ def prior_mode(dim: int, priors: Priors, dtype=None) -> GPParams:
     )
 
 
-def sample_prior(key: jax.Array, dim: int, priors: Priors, num: int, dtype=None) -> GPParams:
-    """``num`` hyperparameter draws from the priors (half their spread), stacked on axis 0."""
+def prior_normals(key: jax.Array, dim: int, num: int, dtype=None) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The standard normal draws behind :func:`sample_prior`: (num, dim), (num,), (num,)."""
     dtype = dtype or jnp.asarray(0.0).dtype
     k1, k2, k3 = jax.random.split(key, 3)
+    return jax.random.normal(k1, (num, dim), dtype), jax.random.normal(k2, (num,), dtype), jax.random.normal(k3, (num,), dtype)
+
+
+def sample_prior(key: jax.Array, dim: int, priors: Priors, num: int, dtype=None) -> GPParams:
+    """``num`` hyperparameter draws from the priors (half their spread), stacked on axis 0."""
+    z_ls, z_signal, z_noise = prior_normals(key, dim, num, dtype)
     # Half the prior spread: starting points away from the extremes fit better.
     return GPParams(
-        priors.lengthscale_loc + 0.5 * priors.lengthscale_scale * jax.random.normal(k1, (num, dim), dtype),
-        priors.signal_loc + 0.5 * priors.signal_scale * jax.random.normal(k2, (num,), dtype),
-        priors.noise_loc + 0.5 * priors.noise_scale * jax.random.normal(k3, (num,), dtype),
-        jnp.zeros((num,), dtype),
+        priors.lengthscale_loc + 0.5 * priors.lengthscale_scale * z_ls,
+        priors.signal_loc + 0.5 * priors.signal_scale * z_signal,
+        priors.noise_loc + 0.5 * priors.noise_scale * z_noise,
+        jnp.zeros((num,), z_ls.dtype),
     )
+
+
+def fit_starts(normals: tuple[np.ndarray, np.ndarray, np.ndarray], priors: Priors, previous: GPParams | None = None) -> GPParams:
+    """Starting points of a multi-start fit, as host arrays stacked on axis 0: the previous
+    optimum (if given), the prior's centre, then :func:`sample_prior`'s draws from
+    ``normals`` (:func:`prior_normals`), computed as it computes them."""
+    z_ls, z_signal, z_noise = (np.asarray(z) for z in normals)
+    num, dim = z_ls.shape
+    starts = GPParams(
+        priors.lengthscale_loc + 0.5 * priors.lengthscale_scale * z_ls,
+        priors.signal_loc + 0.5 * priors.signal_scale * z_signal,
+        priors.noise_loc + 0.5 * priors.noise_scale * z_noise,
+        np.zeros((num,), z_ls.dtype),
+    )
+    centre = GPParams(np.full(dim, priors.lengthscale_loc), priors.signal_loc, priors.noise_loc, 0.0)
+    fixed = [centre] if previous is None else [jax.tree.map(np.asarray, previous), centre]
+    for i, p in enumerate(fixed[:num]):
+        for s, m in zip(starts, p):
+            s[i] = m
+    return starts
 
 
 # Fitting: a dense BFGS over the flattened hyperparameters (a few dozen numbers), whose

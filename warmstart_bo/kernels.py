@@ -112,6 +112,15 @@ class CategoricalMask:
     def __repr__(self) -> str:
         return f"CategoricalMask({list(self.values)})"
 
+    @staticmethod
+    def serialize_aux(mask: CategoricalMask) -> bytes:
+        """The mask as bytes, for programs exported with it (``runtime.Program``)."""
+        return bytes(mask.values)
+
+    @staticmethod
+    def deserialize_aux(data: bytes) -> CategoricalMask:
+        return CategoricalMask(list(data))
+
 
 def mixed_gram(
     x1: jax.Array,

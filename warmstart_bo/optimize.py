@@ -11,7 +11,6 @@ single-coordinate change of categorical value at the winner.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +18,7 @@ import numpy as np
 import optax
 from scipy.stats import qmc
 
-from warmstart_bo import acquisition, gp
+from warmstart_bo import acquisition, gp, runtime
 
 
 def acquisition_values(post, x: jax.Array, best: jax.Array, name: str, beta: jax.Array) -> jax.Array:
@@ -29,13 +28,11 @@ def acquisition_values(post, x: jax.Array, best: jax.Array, name: str, beta: jax
     return acquisition.evaluate(name, mean, var, best, beta)
 
 
-@partial(jax.jit, static_argnames=("name",))
 def score(post: gp.Posterior, x: jax.Array, best: jax.Array, beta: jax.Array, name: str) -> jax.Array:
-    """Jitted :func:`acquisition_values`."""
+    """:func:`acquisition_values` with the arguments in the order the compiled scorer takes."""
     return acquisition_values(post, x, best, name, beta)
 
 
-@partial(jax.jit, static_argnames=("name", "num_restarts", "num_steps"))
 def gradient_ascent(
     post: gp.Posterior,
     best: jax.Array,
@@ -78,6 +75,10 @@ def gradient_ascent(
     (final, _), _ = jax.lax.scan(step, (starts, opt.init(starts)), None, length=num_steps)
     points = jnp.concatenate([starts, final])
     return points, acquisition_values(post, points, best, name, beta)
+
+
+_score = runtime.Program(score, static_argnames=("name",))
+_gradient_ascent = runtime.Program(gradient_ascent, static_argnames=("name", "num_restarts", "num_steps"))
 
 
 def candidate_set(
@@ -128,10 +129,10 @@ def precompile(
     scalar = jax.ShapeDtypeStruct((), dtype)
     cands = jax.ShapeDtypeStruct((num_sobol + num_local, dim), dtype)
     movable = jax.ShapeDtypeStruct((dim,), jnp.bool_)
-    gradient_ascent.lower(post, scalar, scalar, cands, movable, name, num_restarts, num_steps).compile()
-    score.lower(post, jax.ShapeDtypeStruct((2 * num_restarts, dim), dtype), scalar, scalar, name).compile()
+    _gradient_ascent.precompile(post, scalar, scalar, cands, movable, name=name, num_restarts=num_restarts, num_steps=num_steps)
+    _score.precompile(post, jax.ShapeDtypeStruct((2 * num_restarts, dim), dtype), scalar, scalar, name=name)
     if np.any(n_choices > 0):
-        score.lower(post, jax.ShapeDtypeStruct((int(n_choices.sum()) + 1, dim), dtype), scalar, scalar, name).compile()
+        _score.precompile(post, jax.ShapeDtypeStruct((int(n_choices.sum()) + 1, dim), dtype), scalar, scalar, name=name)
 
 
 def propose(
@@ -168,18 +169,18 @@ def propose(
     n_choices = np.zeros(dim, np.int64) if n_choices is None else np.asarray(n_choices)
     dtype = next(leaf.dtype for leaf in jax.tree.leaves(post) if jnp.issubdtype(leaf.dtype, jnp.floating))
     cands = snap(candidate_set(rng, dim, num_sobol, incumbents, num_local))
-    points, _ = gradient_ascent(
+    points, _ = _gradient_ascent(
         post, jnp.asarray(best, dtype), jnp.asarray(beta, dtype), jnp.asarray(cands, dtype),
-        jnp.asarray(n_choices == 0), name, num_restarts, num_steps,
+        jnp.asarray(n_choices == 0), name=name, num_restarts=num_restarts, num_steps=num_steps,
     )
     points = snap(np.asarray(points))
-    values = np.asarray(score(post, jnp.asarray(points, dtype), jnp.asarray(best, dtype), jnp.asarray(beta, dtype), name))
+    values = np.asarray(_score(post, jnp.asarray(points, dtype), jnp.asarray(best, dtype), jnp.asarray(beta, dtype), name=name))
     winner = points[np.nanargmax(np.where(np.isfinite(values), values, -np.inf))]
     if np.any(n_choices > 0):
         sweep = categorical_neighbours(winner, n_choices)
         # Pad to a fixed count so the jitted scorer sees one shape per space.
         padded = np.concatenate([sweep, np.repeat(winner[None], int(n_choices.sum()) + 1 - len(sweep), 0)])
-        sweep_values = np.asarray(score(post, jnp.asarray(padded, dtype), jnp.asarray(best, dtype), jnp.asarray(beta, dtype), name))
+        sweep_values = np.asarray(_score(post, jnp.asarray(padded, dtype), jnp.asarray(best, dtype), jnp.asarray(beta, dtype), name=name))
         points, values = np.concatenate([points, padded]), np.concatenate([values, sweep_values])
     values = np.where(np.isfinite(values), values, -np.inf)
     i = int(np.argmax(values))

@@ -28,13 +28,23 @@ from warmstart_bo.warmstart import WarmStartTypes
 
 OBJECTIVE_TYPES = ("Minimize", "Maximize")
 
-_fit_posterior = jax.jit(gp.fit_posterior, static_argnames=("max_iter", "tol"))
-_refine = jax.jit(gp.refine, static_argnames=("max_iter", "tol", "min_steps"))
-_extend = jax.jit(gp.extend)
-_condition = jax.jit(gp.condition)
-_loo = jax.jit(gp.loo_predictions)
-_icm_fit = jax.jit(icm.fit_posterior, static_argnames=("target", "max_iter", "tol"))
-_icm_loo = jax.jit(icm.loo_predictions)
+_fit_posterior = runtime.Program(gp.fit_posterior, static_argnames=("max_iter", "tol"))
+_refine = runtime.Program(gp.refine, static_argnames=("max_iter", "tol", "min_steps"))
+_extend = runtime.Program(gp.extend)
+_condition = runtime.Program(gp.condition)
+_loo = runtime.Program(gp.loo_predictions)
+_icm_fit = runtime.Program(icm.fit_posterior, static_argnames=("target", "max_iter", "tol"))
+_icm_loo = runtime.Program(icm.loo_predictions)
+
+
+def _seeded_prior_normals(seed, told, dim: int, num: int, dtype):
+    """:func:`gp.prior_normals` for the fit after ``told`` observations of a seeded job."""
+    return gp.prior_normals(jax.random.fold_in(jax.random.key(seed), told), dim, num, dtype)
+
+
+# The prior draws of a multi-start fit as one compiled program (cached like the fit) rather
+# than the dozen eager ops each of which compiles on a new process's first ask.
+_prior_normals = runtime.Program(_seeded_prior_normals, static_argnames=("dim", "num", "dtype"))
 
 # Rows an ICM model keeps (all tasks together, room for the batch included): its fit is
 # cubic in them, and 512 keeps it in one padding bucket.
@@ -462,17 +472,17 @@ class Optimizer:
             with jax.enable_x64(x64):
                 data = gp.pad_data(np.zeros((1, d)), np.zeros(1), cat, capacity, dtype)
                 post = jax.eval_shape(_condition, params, data)
-                _condition.lower(params, data).compile()
+                _condition.precompile(params, data)
                 if capacity <= SMALL_ROWS:
-                    _refine.lower(post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS).compile()
+                    _refine.precompile(post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS)
                 else:
-                    _refine.lower(post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL).compile()
-                _extend.lower(post, data, 0).compile()
+                    _refine.precompile(post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
+                _extend.precompile(post, data, 0)
                 transfer.precompile_fantasize(post, d)
                 optimize.precompile(post, d, n_choices, name, **acquisition_budget(post))
                 if capacity <= MULTISTART_MAX_ROWS:
                     starts = jax.tree.map(lambda a: jax.ShapeDtypeStruct((fit_starts, *np.shape(a)), dtype), params)
-                    _fit_posterior.lower(data, priors, starts, max_iter=100, tol=1e-4).compile()
+                    _fit_posterior.precompile(data, priors, starts, max_iter=100, tol=1e-4)
 
         # Not a daemon: interpreter shutdown waits for a compilation in flight rather than
         # tearing XLA down under it.
@@ -604,17 +614,10 @@ class Optimizer:
         return post
 
     def _fit_starts(self, state: _GPState | None, dtype, num: int) -> gp.GPParams:
-        """``num`` starting points of a multi-start fit: the previous optimum (if any), the
-        prior's centre, and draws from the prior."""
-        key = jax.random.fold_in(jax.random.key(self.random_seed), len(self._y))
-        d = self.space.dim
-        starts = gp.sample_prior(key, d, self.priors, num, dtype)
-        fixed = [gp.prior_mode(d, self.priors, dtype)]
-        if state is not None:
-            fixed.insert(0, jax.tree.map(lambda a: jnp.asarray(a, dtype), state.posterior.params))
-        for i, p in enumerate(fixed[:num]):
-            starts = jax.tree.map(lambda s, m, i=i: s.at[i].set(m), starts, p)
-        return starts
+        """``num`` starting points of a multi-start fit (:func:`gp.fit_starts`), drawn from
+        the seed and the number of observations."""
+        normals = _prior_normals(self.random_seed, len(self._y), dim=self.space.dim, num=num, dtype=dtype)
+        return gp.fit_starts(normals, self.priors, None if state is None else state.posterior.params)
 
     def fitted_params(self) -> gp.GPParams | None:
         """The hyperparameters of the last fit of the target GP (standardized-outcome

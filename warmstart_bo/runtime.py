@@ -1,6 +1,7 @@
-"""How the compiled core shares the machine: BLAS threads and the persistent compile cache.
+"""How the compiled core shares the machine: BLAS threads, the persistent compile cache,
+and programs exported across processes.
 
-Two process-wide settings, applied around the core's work rather than at import:
+Process-wide settings, applied around the core's work rather than at import:
 
 - **BLAS threads.** JAX's CPU linear algebra (Cholesky, triangular solves) calls the
   OpenBLAS that SciPy ships, whose own thread pool competes with XLA's on small machines: on
@@ -13,16 +14,26 @@ Two process-wide settings, applied around the core's work rather than at import:
   bucket). :func:`enable_compilation_cache` turns it on in ``$XDG_CACHE_HOME/warmstart-bo/jax``
   (``~/.cache/...``) unless the user already configured a cache;
   ``WARMSTART_BO_COMPILATION_CACHE`` moves it (a path) or turns it off (``off``).
+- **Exported programs.** :class:`Program`, the ``jax.jit`` at the boundary the optimizer
+  calls: with the cache on, it also keeps each traced and lowered program (``jax.export``)
+  in the cache's ``exported/`` folder, so a new process skips tracing too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import importlib
+import json
 import os
+import threading
+import weakref
 from pathlib import Path
+from typing import Any
 
 import jax
+import numpy as np
 
 _CACHE_ENV = "WARMSTART_BO_COMPILATION_CACHE"
 _THREADS_ENV = "WARMSTART_BO_BLAS_THREADS"
@@ -100,3 +111,214 @@ def enable_compilation_cache() -> str | None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
     _cache_state = str(path)
     return _cache_state
+
+
+# Exported programs: the persistent compile cache spares a new process XLA's compilation,
+# not the tracing and lowering that come before it (about a second for the fit and the
+# acquisition together on 2 cores). A Program also keeps each traced and lowered function,
+# serialized by ``jax.export``, beside the compile cache, keyed by everything the lowering
+# depends on (the library's source included), so a new process loads it instead.
+
+_EXPORT_FORMAT = 1
+_registered: set[type] = set()
+_register_lock = threading.Lock()
+
+
+@functools.cache
+def _source_digest() -> str:
+    """A digest of the package's Python source: an exported program is valid only for the
+    code that traced it."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _node_types(treedef) -> set[type]:
+    """The pytree node types (other than the built-in containers) in a tree structure."""
+    data = treedef.node_data()
+    out = set()
+    if data is not None and data[0] not in (tuple, list, dict, type(None)):
+        out.add(data[0])
+    for child in treedef.children():
+        out |= _node_types(child)
+    return out
+
+
+def _type_name(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _register(cls: type) -> None:
+    """Registers a pytree node type for ``jax.export`` serialization: NamedTuples by their
+    fields; other types through ``serialize_aux`` / ``deserialize_aux`` static methods
+    (:class:`~warmstart_bo.kernels.CategoricalMask`)."""
+    from jax import export
+
+    with _register_lock:
+        if cls in _registered:
+            return
+        name = _type_name(cls)
+        try:
+            if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+                export.register_namedtuple_serialization(cls, serialized_name=name)
+            elif hasattr(cls, "serialize_aux"):
+                export.register_pytree_node_serialization(
+                    cls, serialized_name=name, serialize_auxdata=cls.serialize_aux, deserialize_auxdata=cls.deserialize_aux
+                )
+            else:
+                raise TypeError(f"{name} has no export serialization")
+        except ValueError:  # registered already (a reloaded module)
+            pass
+        _registered.add(cls)
+
+
+def _resolve(name: str) -> type:
+    module, qualname = name.split(":")
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _leaf_signature(leaf) -> tuple:
+    if isinstance(leaf, (bool, int, float, complex)):
+        return ("python", type(leaf).__name__)
+    return (tuple(np.shape(leaf)), str(leaf.dtype), bool(getattr(leaf, "weak_type", False)))
+
+
+class Program:
+    """``jax.jit(fn)`` whose lowered programs persist across processes.
+
+    With the compile cache off (:func:`enable_compilation_cache`) it is exactly
+    ``jax.jit(fn, static_argnames=...)``. With it on, each new signature (static arguments,
+    tree structure, shapes and dtypes) is exported once (``jax.export``), written to
+    ``<cache>/exported/``, and called through ``jax.jit(exported.call)``: the same
+    StableHLO, so the same results, and a later process deserializes it in milliseconds
+    where tracing and lowering took about half a second. A program that cannot be exported
+    or read back is traced as usual.
+    """
+
+    def __init__(self, fn, static_argnames: tuple[str, ...] = ()):
+        self.fn = fn
+        self.static_argnames = tuple(static_argnames)
+        self.jit = jax.jit(fn, static_argnames=self.static_argnames)
+        self._name = f"{fn.__module__}.{getattr(fn, '__qualname__', repr(fn))}"
+        self._calls: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        functools.update_wrapper(self, fn)
+        _programs.add(self)
+
+    def _split(self, kwargs: dict) -> tuple[dict, dict]:
+        static = {k: v for k, v in kwargs.items() if k in self.static_argnames}
+        return static, {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+
+    def _key(self, static: dict, args: tuple, kwargs: dict) -> str:
+        leaves, treedef = jax.tree.flatten((args, kwargs))
+        parts = (
+            _EXPORT_FORMAT, self._name, sorted((k, repr(v)) for k, v in static.items()), str(treedef),
+            [_leaf_signature(leaf) for leaf in leaves], bool(jax.config.jax_enable_x64), jax.__version__,
+            jax.default_backend(), _source_digest(),
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:40]
+
+    def _exported_call(self, key: str, static: dict, args: tuple, kwargs: dict):
+        """``jax.jit(exported.call)`` for a signature: from memory, from disk, or exported
+        now (and written); None where exporting fails."""
+        call = self._calls.get(key)
+        if call is not None:
+            return call
+        with self._locks.setdefault(key, threading.Lock()):
+            call = self._calls.get(key)
+            if call is None:
+                exported = _load_exported(key) or _export(functools.partial(self.fn, **static), key, args, kwargs)
+                call = jax.jit(exported.call) if exported is not None else False
+                self._calls[key] = call
+        return call
+
+    def _target(self, args: tuple, kwargs: dict):
+        """The exported program for these arguments and their non-static keywords; None
+        (plain jit) with the cache off or under a trace."""
+        static, dynamic = self._split(kwargs)
+        if _exported_dir() is None or any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves((args, dynamic))):
+            return None, dynamic
+        return self._exported_call(self._key(static, args, dynamic), static, args, dynamic), dynamic
+
+    def __call__(self, *args, **kwargs):
+        call, dynamic = self._target(args, kwargs)
+        if not call:
+            return self.jit(*args, **kwargs)
+        return call(*args, **dynamic)
+
+    def precompile(self, *args, **kwargs) -> None:
+        """Traces, lowers and compiles for these arguments (arrays or
+        ``jax.ShapeDtypeStruct``) without running, so that a later call with values of
+        these shapes compiles nothing."""
+        call, dynamic = self._target(args, kwargs)
+        if not call:
+            self.jit.lower(*args, **kwargs).compile()
+        else:
+            call.lower(*args, **dynamic).compile()
+
+
+_programs: weakref.WeakSet[Program] = weakref.WeakSet()
+
+
+def clear_programs() -> None:
+    """Forgets the exported programs this process has loaded or made (not the files)."""
+    for prog in list(_programs):
+        prog._calls.clear()
+
+
+def _exported_dir() -> Path | None:
+    cache = enable_compilation_cache()
+    return None if cache is None else Path(cache) / "exported"
+
+
+def _load_exported(key: str):
+    folder = _exported_dir()
+    path = folder / f"{key}.bin" if folder is not None else None
+    if path is None or not path.exists():
+        return None
+    try:
+        from jax import export
+
+        blob = path.read_bytes()
+        size = int.from_bytes(blob[:4], "little")
+        for name in json.loads(blob[4 : 4 + size])["types"]:
+            _register(_resolve(name))
+        return export.deserialize(bytearray(blob[4 + size :]))
+    except Exception:  # noqa: BLE001 - a stale or damaged file: trace again and overwrite it
+        return None
+
+
+def _export(fn, key: str, args: tuple, kwargs: dict):
+    try:
+        from jax import export
+
+        exported = export.export(jax.jit(fn))(*args, **kwargs)
+        types = _node_types(exported.in_tree) | _node_types(exported.out_tree)
+        for cls in types:
+            _register(cls)
+        blob = exported.serialize()
+    except Exception:  # noqa: BLE001 - not exportable (an unregistered pytree, a custom call): plain jit
+        return None
+    header = json.dumps({"types": sorted(_type_name(c) for c in types)}).encode()
+    folder = _exported_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp.write_bytes(len(header).to_bytes(4, "little") + header + bytes(blob))
+        os.replace(tmp, folder / f"{key}.bin")  # atomic: a killed process leaves no half file
+    except OSError:
+        pass  # an unwritable cache: this process still uses the exported program
+    return exported
+
+
+def program(fn=None, *, static_argnames: tuple[str, ...] = ()):
+    """:class:`Program` as a decorator or a call: ``program(f, static_argnames=("n",))``."""
+    if fn is None:
+        return functools.partial(program, static_argnames=static_argnames)
+    return Program(fn, static_argnames)

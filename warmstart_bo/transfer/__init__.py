@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from warmstart_bo import gp
+from warmstart_bo import gp, runtime
 from warmstart_bo.transfer import icm, rgpe, stacked
 from warmstart_bo.transfer.common import (
     NORMALIZATIONS,
@@ -62,8 +62,8 @@ def _free_rows(data) -> int:
     return int(data.mask.shape[0] - np.sum(np.asarray(data.mask)))
 
 
-_condition_gp = jax.jit(gp.condition)
-_condition_icm = jax.jit(icm.condition)
+_condition_gp = runtime.Program(gp.condition)
+_condition_icm = runtime.Program(icm.condition)
 
 
 def _repad(post: gp.Posterior, extra: int) -> gp.Posterior:
@@ -86,15 +86,15 @@ def _repad_icm(post: icm.ICMPosterior, extra: int) -> icm.ICMPosterior:
     return _condition_icm(post.params, data, post.target)
 
 
-_fantasize_gp = jax.jit(gp.fantasize)
-_fantasize_icm = jax.jit(icm.fantasize)
+_fantasize_gp = runtime.Program(gp.fantasize)
+_fantasize_icm = runtime.Program(icm.fantasize)
 
 
 def precompile_fantasize(post, dim: int) -> None:
     """Compiles one-row fantasies for a GP posterior of ``post``'s shapes (see
     :func:`warmstart_bo.optimize.precompile`)."""
     dtype = post.data.x.dtype
-    _fantasize_gp.lower(post, jax.ShapeDtypeStruct((1, dim), dtype)).compile()
+    _fantasize_gp.precompile(post, jax.ShapeDtypeStruct((1, dim), dtype))
 
 
 def fantasize(model, fx: np.ndarray):

@@ -11,9 +11,9 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import rankdata
 
-from warmstart_bo import gp
+from warmstart_bo import gp, runtime
 
-_fit = jax.jit(gp.fit_posterior, static_argnames=("max_iter", "tol"))
+_fit = runtime.Program(gp.fit_posterior, static_argnames=("max_iter", "tol"))
 
 
 class Task(NamedTuple):

@@ -18,11 +18,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from warmstart_bo import gp
+from warmstart_bo import gp, runtime
 from warmstart_bo.transfer.common import ranking_loss
 
-_predict_joint = jax.jit(gp.predict_joint)
-_loo = jax.jit(gp.loo_predictions)
+_predict_joint = runtime.Program(gp.predict_joint)
+_loo = runtime.Program(gp.loo_predictions)
 
 
 class EnsemblePosterior(NamedTuple):

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from warmstart_bo import gp
+from warmstart_bo import gp, runtime
 from warmstart_bo.transfer.common import Task, fit_posterior
 
 # Weight of the points below against a level's own in the blend, beta = a n_below /
@@ -48,7 +48,7 @@ def predict(stack: StackedPosterior, x: jax.Array) -> tuple[jax.Array, jax.Array
     return mean, std**2
 
 
-_predict = jax.jit(predict)
+_predict = runtime.Program(predict)
 
 
 def stack_mean(stack: StackedPosterior | None, x: np.ndarray, dtype) -> np.ndarray:
