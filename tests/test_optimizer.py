@@ -330,3 +330,56 @@ def test_output_transform_and_priors_are_used_and_checked():
     opt = run(Optimizer(SPACE_2D, random_seed=0, n_initial_points=5, output_transform="yeo-johnson", priors=priors), quadratic, 12)
     assert opt.priors == priors
     assert opt.best()[1] < 1e-2
+
+
+def _large_model(n, d, seed=0):
+    from warmstart_bo import gp
+
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, d))
+    y = np.sin(5 * x).sum(1) + ((x - 0.3) ** 2).sum(1)
+    y = (y - y.mean()) / y.std()
+    params = gp.GPParams(jax.numpy.full(d, -1.5), jax.numpy.asarray(0.0), jax.numpy.asarray(-6.0), jax.numpy.asarray(0.0))
+    return gp.condition(params, gp.pad_data(x, y, np.zeros(d, bool), n, jax.numpy.float64)), x, y
+
+
+def test_float32_screening_proposes_what_the_exact_ascent_proposes():
+    """At large n the ascent runs on a float32 ``L^-1`` (half the memory traffic) and the
+    exact model scores the points it reaches: the proposal's exact acquisition value is the
+    exact ascent's to 1e-6 (nats of LogEI), and the point is the same up to where the
+    maximum is flat, over several candidate draws."""
+    from warmstart_bo import optimize
+
+    with jax.enable_x64(True):
+        post, x, y = _large_model(1024, 3)
+        for seed in range(3):
+            kw = dict(num_sobol=256, num_local=256, num_steps=40)
+            exact, v_exact = optimize.propose(post, float(y.max()), np.random.default_rng(seed), x[np.argsort(-y)[:5]], **kw)
+            screened, v_screened = optimize.propose(post, float(y.max()), np.random.default_rng(seed), x[np.argsort(-y)[:5]],
+                                                    screen_in_float32=True, **kw)
+            assert v_screened == pytest.approx(v_exact, abs=1e-6)
+            np.testing.assert_allclose(screened, exact, atol=0.01)  # a flat top: a twentieth of a lengthscale
+
+
+def test_large_models_check_the_gradient_once_the_rows_have_grown():
+    """Above 256 rows a later ask checks the hyperparameters' gradient only once the rows
+    have grown by REFIT_CHECK_GROWTH since the last check; in between, new rows join the
+    factor at the same hyperparameters."""
+    from warmstart_bo import optimizer as opt_module
+
+    rng = np.random.default_rng(0)
+    space = {"a": ContinuousParameter(0, 1), "b": ContinuousParameter(0, 1)}
+    f = lambda p: float(np.sin(5 * p["a"]) + (p["b"] - 0.3) ** 2)  # noqa: E731
+    opt = Optimizer(space, random_seed=0)
+    pts = [{"a": float(a), "b": float(b)} for a, b in rng.random((300, 2))]
+    opt.tell(pts, [f(p) for p in pts])
+    opt.ask()
+    assert opt.last_fit["kind"] == "subset multi-start, refined"
+    kinds = []
+    for _ in range(6):
+        opt.tell(opt.pending, [f(p) for p in opt.pending])
+        opt.ask()
+        kinds.append(opt.last_fit["kind"])
+    growth = int(np.ceil(300 * opt_module.REFIT_CHECK_GROWTH))  # 5 rows past 300
+    assert kinds[: growth - 1] == ["incremental, no gradient check"] * (growth - 1)
+    assert kinds[growth - 1] == "incremental"

@@ -620,9 +620,16 @@ def predict(post: Posterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     ks = kernels.mixed_gram(x, data.x, lengthscales(p), jnp.exp(p.log_signal_variance), data.categorical)
     ks = jnp.where(data.mask[None, :], ks, 0.0)
     mean = p.mean + ks @ post.alpha
-    v = ks @ post.linv.T
+    v = whiten(ks, post.linv)
     var = jnp.exp(p.log_signal_variance) - jnp.sum(v**2, axis=-1)
     return mean, jnp.maximum(var, 0.0)
+
+
+def whiten(ks: jax.Array, linv: jax.Array) -> jax.Array:
+    """``ks L^-T`` (m, n), the cross-covariances whitened by the inverse factor, computed in
+    ``L^-1``'s precision and returned in ``ks``'s: a float32 copy of ``L^-1`` halves the
+    memory traffic of the acquisition's ascent at large n (``optimize.low_precision``)."""
+    return (ks.astype(linv.dtype) @ linv.T).astype(ks.dtype)
 
 
 def predict_joint(post: Posterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -630,7 +637,7 @@ def predict_joint(post: Posterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     p, data = post.params, post.data
     ls, sv = lengthscales(p), jnp.exp(p.log_signal_variance)
     ks = jnp.where(data.mask[None, :], kernels.mixed_gram(x, data.x, ls, sv, data.categorical), 0.0)
-    v = ks @ post.linv.T
+    v = whiten(ks, post.linv)
     cov = kernels.mixed_gram(x, x, ls, sv, data.categorical) - v @ v.T
     return p.mean + ks @ post.alpha, 0.5 * (cov + cov.T)
 

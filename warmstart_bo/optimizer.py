@@ -72,33 +72,48 @@ SMALL_ROWS = 256
 MULTISTART_EVERY_ASK = 32
 SMALL_TOL = 1e-3
 SMALL_MIN_STEPS = 2
+# Above SMALL_ROWS the gradient check itself (O(n^2 d): at n = 2000, a third of an ask
+# without a refit) runs once the rows have grown by this fraction since the last check: one
+# ask in 31 at n = 2000, every ask below 64 rows. Between checks the new rows join the
+# factor at the same hyperparameters. At n = 2000 (d = 6) checked every ask, a third of the
+# asks refitted (to gains of 0.1-0.5 nats, within one posterior standard deviation of the
+# hyperparameters), each at one to five factorizations of 2,048 rows.
+REFIT_CHECK_GROWTH = 1 / 64
+# A check that finds a refit worth it takes at most this many BFGS steps in one ask; one
+# that has not converged checks again at the next ask, so the refit is spread over asks
+# (after 31 unchecked asks at n = 2000, d = 6, one refit took 20 steps, 25 s, in one ask).
+LARGE_REFIT_STEPS = 2
 
 # Free rows kept in each parent model for fantasies (pending trials and batch members), so
 # that a batch of up to this size never moves a parent to a larger padded size.
 PARENT_ROOM = 8
 
 
-def acquisition_budget(model) -> dict[str, int]:
-    """Candidates and ascent steps of :func:`optimize.propose` for ``model``.
+def acquisition_budget(model) -> dict[str, int | bool]:
+    """Candidates, ascent steps and precision of :func:`optimize.propose` for ``model``.
 
     Each candidate's variance costs O(rows^2) per GP in the model: from an equivalent of
     1024 rows on (summed over a stack's or an ensemble's members), 512 candidates (the raw
-    samples of BoTorch's tutorials) and 40 steps instead of 1280 and 60, which keeps an
-    ask near a second at n = 2000 on two cores."""
+    samples of BoTorch's tutorials) and 40 steps instead of 1280 and 60, and the ascent
+    screens with a float32 ``L^-1`` (:func:`optimize.low_precision`), which keeps an ask
+    under a second at n = 2000 on two cores."""
     squares = sum(a.shape[0] ** 2 for a in jax.tree.leaves(model) if a.ndim == 2 and a.shape[0] == a.shape[1])
     if squares / 2 >= 1024**2:  # each GP holds two square factors, L^-1 and K^-1
-        return {"num_sobol": 256, "num_local": 256, "num_steps": 40}
+        return {"num_sobol": 256, "num_local": 256, "num_steps": 40, "screen_in_float32": True}
     return {}
 
 
 class _GPState(NamedTuple):
     """What a later ask reuses of a GP fit: the rows it was conditioned on, the posterior,
-    BFGS's curvature, and the data size at the last multi-start fit."""
+    BFGS's curvature, the data size at the last multi-start fit and at the last gradient
+    check, and the loss there."""
 
     x: np.ndarray
     posterior: gp.Posterior
     hess_inv: jax.Array
     multistart_n: int
+    checked_n: int
+    loss: float
 
 
 def default_initial_points(dim: int) -> int:
@@ -476,7 +491,7 @@ class Optimizer:
                 if capacity <= SMALL_ROWS:
                     _refine.precompile(post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS)
                 else:
-                    _refine.precompile(post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
+                    _refine.precompile(post, priors, hess, max_iter=LARGE_REFIT_STEPS, tol=REFIT_TOL)
                 _extend.precompile(post, data, 0)
                 transfer.precompile_fantasize(post, d)
                 optimize.precompile(post, d, n_choices, name, **acquisition_budget(post))
@@ -587,20 +602,26 @@ class Optimizer:
             first = _fit_posterior(sub, self.priors, self._fit_starts(None, dtype, self.num_fit_starts), max_iter=100, tol=1e-3)
             post = _condition(first.posterior.params, data)
             fit = _refine(post, self.priors, first.hess_inv * (SUBSET_ROWS / n), max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
-            multistart_n, info["kind"] = n, "subset multi-start, refined"
+            multistart_n, checked_n, info["kind"] = n, n, "subset multi-start, refined"
         elif state is None or n <= MULTISTART_EVERY_ASK or (capacity <= MULTISTART_MAX_ROWS and n >= 2 * state.multistart_n):
             fit = _fit_posterior(data, self.priors, self._fit_starts(state, dtype, self.num_fit_starts), max_iter=100, tol=1e-4)
-            multistart_n, info["kind"] = n, "multi-start"
+            multistart_n, checked_n, info["kind"] = n, n, "multi-start"
         else:
             same_rows = state.posterior.data.x.shape[0] == capacity and len(state.x) <= n and np.array_equal(state.x, x[: len(state.x)])
             if same_rows:
                 post, info["kind"] = _extend(state.posterior, data, len(state.x)), "incremental"
             else:
                 post, info["kind"] = _condition(state.posterior.params, data), "re-conditioned"
+            checked_n = n
             if capacity <= SMALL_ROWS:
                 fit = _refine(post, self.priors, state.hess_inv, max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS)
+            elif same_rows and n < state.checked_n * (1 + REFIT_CHECK_GROWTH):
+                fit, checked_n = gp.Fit(post, jnp.asarray(state.loss), state.hess_inv, jnp.asarray(0)), state.checked_n
+                info["kind"] += ", no gradient check"
             else:
-                fit = _refine(post, self.priors, state.hess_inv, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
+                fit = _refine(post, self.priors, state.hess_inv, max_iter=LARGE_REFIT_STEPS, tol=REFIT_TOL)
+                if int(fit.steps) >= LARGE_REFIT_STEPS:
+                    checked_n = state.checked_n  # not converged yet: check again next ask
             multistart_n = state.multistart_n
         post = fit.posterior
         info.update(steps=int(fit.steps), loss=float(fit.loss))
@@ -609,7 +630,7 @@ class Optimizer:
             info["fallback"] = "covariance not positive definite: prior-centre hyperparameters"
             warnings.warn(f"the GP fit failed on {n} points; using the prior's centre hyperparameters", RuntimeWarning, stacklevel=4)
             fit = fit._replace(posterior=post, hess_inv=jnp.eye(fit.hess_inv.shape[0], dtype=fit.hess_inv.dtype))
-        self._gp_states[role] = _GPState(np.array(x), post, fit.hess_inv, multistart_n)
+        self._gp_states[role] = _GPState(np.array(x), post, fit.hess_inv, multistart_n, checked_n, float(fit.loss))
         self.last_fit = info
         return post
 

@@ -172,7 +172,7 @@ def predict(post: ICMPosterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Latent mean and variance of the target task at x (m, d)."""
     ks = _target_row_kernel(post, x)
     mean = post.params.means[post.target] + ks @ post.alpha
-    v = ks @ post.linv.T
+    v = gp.whiten(ks, post.linv)
     b = task_covariance(post.params)
     return mean, jnp.maximum(b[post.target, post.target] - jnp.sum(v**2, axis=-1), 0.0)
 
