@@ -5,7 +5,8 @@ for ``budget`` evaluations from every seed; each run records the value the metho
 the noise-free value of every trial:
 
 - ``ours``: ``Optimizer`` with its defaults; ``ours:<variant>``: with the config's
-  ``variants[<variant>]`` (model choices compared on the suite, see README);
+  ``variants[<variant>]`` (model choices and fit schedules compared on the suite, see
+  README);
 - ``optuna-gp``: Optuna's ``GPSampler``, ``tpe``: Optuna's ``TPESampler``, both with
   their defaults (native integer, categorical and log parameters);
 - ``botorch``: BoTorch's tutorial loop, ``SingleTaskGP`` (its default transforms) with
@@ -29,6 +30,7 @@ and variants may be added to a config and rerun: finished runs are kept.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import sys
@@ -43,6 +45,7 @@ import numpy as np
 from benchmarks import coldstart_functions as C
 from experiments.convergence import machine, version
 from warmstart_bo import Optimizer, gp
+from warmstart_bo import optimizer as optimizer_module
 from warmstart_bo.space import CategoricalParameter, IntegerParameter, SearchSpace
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -66,17 +69,33 @@ def optimizer_kwargs(variant: dict, dim: int) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def fit_schedule(constants: dict):
+    """The optimizer's fit-schedule constants (``warmstart_bo.optimizer``, e.g.
+    ``MULTISTART_EVERY_ASK``) set for one run and restored after: a variant's
+    ``"fit_schedule"``, to measure the schedule against costlier ones."""
+    old = {k: getattr(optimizer_module, k) for k in constants}
+    for k, v in constants.items():
+        setattr(optimizer_module, k, v)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            setattr(optimizer_module, k, v)
+
+
 def _ours(f: C.Function, objective, budget: int, seed: int, variant: dict):
     opt = Optimizer(f.space, "Minimize", random_seed=seed, **optimizer_kwargs(variant, f.dim))
     params, values, asked = [], [], []
-    for _ in range(budget):
-        start = time.perf_counter()
-        (p,) = opt.ask()
-        asked.append(time.perf_counter() - start)
-        v = float(objective(p))
-        opt.tell([p], [v])
-        params.append(p)
-        values.append(v)
+    with fit_schedule(variant.get("fit_schedule", {})):
+        for _ in range(budget):
+            start = time.perf_counter()
+            (p,) = opt.ask()
+            asked.append(time.perf_counter() - start)
+            v = float(objective(p))
+            opt.tell([p], [v])
+            params.append(p)
+            values.append(v)
     return params, values, asked
 
 
