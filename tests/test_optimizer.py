@@ -209,9 +209,8 @@ def test_no_recompilation_within_a_bucket_on_every_path(path):
 def test_exported_programs_propose_exactly_what_jit_proposes(path, tmp_path, monkeypatch):
     """With the compile cache on, the core runs as programs exported by ``jax.export``
     (``runtime.Program``): the same proposals to the last bit as plain ``jax.jit``, a
-    pending point included, nothing recompiled inside a bucket, and a damaged exported file
-    is traced again rather than trusted. (Each path compiles its programs three times: the
-    transfer paths are in the slow suite.)"""
+    pending point included, and nothing recompiled inside a bucket. (Each path compiles its
+    programs twice: the transfer paths are in the slow suite.)"""
     from warmstart_bo import WarmStartTypes, runtime
 
     kw = {}
@@ -234,14 +233,8 @@ def test_exported_programs_propose_exactly_what_jit_proposes(path, tmp_path, mon
         return np.array([[p["x1"], p["x2"]] for p in opt.observations()[0]])
 
     exported = proposals(tmp_path)
-    files = sorted(tmp_path.glob("*.bin"))
-    assert files
+    assert any(tmp_path.glob("*.bin"))
     np.testing.assert_array_equal(exported, proposals(None))
-    for f in files:
-        f.write_bytes(b"damaged")
-    runtime.clear_programs()  # as in a new process: the programs come from the files
-    np.testing.assert_array_equal(exported, proposals(tmp_path))
-    assert all(f.read_bytes() != b"damaged" for f in files if f.exists())
 
 
 def test_the_next_bucket_compiles_ahead_in_the_background():

@@ -64,3 +64,46 @@ def test_blas_threads_are_limited_inside_the_block(monkeypatch):
         runtime.default_blas_threads()
     monkeypatch.delenv("WARMSTART_BO_BLAS_THREADS")
     assert runtime.default_blas_threads() == (1 if runtime.usable_cores() <= 4 else runtime.usable_cores() // 2)
+
+
+def test_a_program_loads_its_exported_file_and_retraces_a_damaged_one(tmp_path, monkeypatch):
+    """A Program exports each signature once to the cache's folder; a new process (here:
+    its memory cleared) loads that file instead of tracing; a damaged file is traced again
+    and rewritten, with the same results."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from warmstart_bo import gp
+
+    monkeypatch.setattr(runtime, "_exported_dir", lambda: tmp_path)
+    prog = runtime.Program(gp.condition)
+    x = np.linspace(0, 1, 6)[:, None]
+    traced = []
+
+    def listen(event, duration, **kw):
+        if event == "/jax/core/compile/jaxpr_trace_duration":
+            traced.append(kw.get("fun_name"))
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        with jax.enable_x64(True):
+            data = gp.pad_data(x, np.sin(6 * x[:, 0]), np.zeros(1, bool), 8, jnp.float64)
+            params = gp.prior_mode(1, gp.default_priors(1), jnp.float64)
+            first = prog(params, data)
+            (path,) = tmp_path.glob("*.bin")
+            assert "condition" in traced
+            runtime.clear_programs()
+            traced.clear()
+            loaded = prog(params, data)
+            assert "condition" not in traced
+            path.write_bytes(b"damaged")
+            runtime.clear_programs()
+            traced.clear()
+            again = prog(params, data)
+            assert "condition" in traced and path.read_bytes() != b"damaged"
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    for a, b in ((first, loaded), (first, again)):
+        np.testing.assert_array_equal(np.asarray(a.kinv), np.asarray(b.kinv))
+        np.testing.assert_array_equal(np.asarray(a.alpha), np.asarray(b.alpha))
