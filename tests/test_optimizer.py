@@ -356,8 +356,9 @@ def test_float32_screening_proposes_what_the_exact_ascent_proposes():
 
 def test_large_models_check_the_gradient_once_the_rows_have_grown():
     """Above 256 rows a later ask checks the hyperparameters' gradient only once the rows
-    have grown by REFIT_CHECK_GROWTH since the last check; in between, new rows join the
-    factor at the same hyperparameters."""
+    have grown by REFIT_CHECK_GROWTH since the last converged check (an unconverged refit,
+    at most LARGE_REFIT_STEPS an ask, continues at the next ask); in between, new rows join
+    the factor at the same hyperparameters."""
     from warmstart_bo import optimizer as opt_module
 
     rng = np.random.default_rng(0)
@@ -368,11 +369,17 @@ def test_large_models_check_the_gradient_once_the_rows_have_grown():
     opt.tell(pts, [f(p) for p in pts])
     opt.ask()
     assert opt.last_fit["kind"] == "subset multi-start, refined"
-    kinds = []
-    for _ in range(6):
+    fits = [dict(opt.last_fit)]
+    for _ in range(12):
         opt.tell(opt.pending, [f(p) for p in opt.pending])
         opt.ask()
-        kinds.append(opt.last_fit["kind"])
-    growth = int(np.ceil(300 * opt_module.REFIT_CHECK_GROWTH))  # 5 rows past 300
-    assert kinds[: growth - 1] == ["incremental, no gradient check"] * (growth - 1)
-    assert kinds[growth - 1] == "incremental"
+        fits.append(dict(opt.last_fit))
+    assert all(fit["steps"] <= opt_module.LARGE_REFIT_STEPS for fit in fits)
+    checked = [i for i, fit in enumerate(fits) if "no gradient check" not in fit["kind"]]
+    converged = next(i for i in checked if fits[i]["steps"] < opt_module.LARGE_REFIT_STEPS)
+    rows = fits[converged]["rows"]
+    growth = int(np.ceil(rows * opt_module.REFIT_CHECK_GROWTH))
+    after = [fit["kind"] for fit in fits[converged + 1 :]]
+    assert len(after) >= growth
+    assert after[: growth - 1] == ["incremental, no gradient check"] * (growth - 1)
+    assert after[growth - 1] == "incremental"

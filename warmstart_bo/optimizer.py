@@ -601,8 +601,11 @@ class Optimizer:
             sub = gp.pad_data(x[keep], y[keep], cat, SUBSET_ROWS, dtype)
             first = _fit_posterior(sub, self.priors, self._fit_starts(None, dtype, self.num_fit_starts), max_iter=100, tol=1e-3)
             post = _condition(first.posterior.params, data)
-            fit = _refine(post, self.priors, first.hess_inv * (SUBSET_ROWS / n), max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
-            multistart_n, checked_n, info["kind"] = n, n, "subset multi-start, refined"
+            fit = _refine(post, self.priors, first.hess_inv * (SUBSET_ROWS / n), max_iter=LARGE_REFIT_STEPS, tol=REFIT_TOL)
+            # Refining on all rows costs a factorization of them a step: two steps now, the
+            # rest at the next asks (checked_n 0: the next ask checks) if not converged.
+            checked_n = n if int(fit.steps) < LARGE_REFIT_STEPS else 0
+            multistart_n, info["kind"] = n, "subset multi-start, refined"
         elif state is None or n <= MULTISTART_EVERY_ASK or (capacity <= MULTISTART_MAX_ROWS and n >= 2 * state.multistart_n):
             fit = _fit_posterior(data, self.priors, self._fit_starts(state, dtype, self.num_fit_starts), max_iter=100, tol=1e-4)
             multistart_n, checked_n, info["kind"] = n, n, "multi-start"
