@@ -204,13 +204,15 @@ def test_no_recompilation_within_a_bucket_on_every_path(path):
     assert opt.num_observations == 13 and len(opt.pending) == 1
 
 
-@pytest.mark.parametrize("path", ["cold", pytest.param("stacked", marks=pytest.mark.slow), pytest.param("rgpe", marks=pytest.mark.slow),
-                                  pytest.param("icm", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["cold", "stacked", "rgpe", "icm"])
 def test_exported_programs_propose_exactly_what_jit_proposes(path, tmp_path, monkeypatch):
     """With the compile cache on, the core runs as programs exported by ``jax.export``
     (``runtime.Program``): the same proposals to the last bit as plain ``jax.jit``, a
     pending point included, and nothing recompiled inside a bucket. (Each path compiles its
-    programs twice: the transfer paths are in the slow suite.)"""
+    programs twice, so this is in the slow suite; the default suite's
+    ``test_a_second_process_loads_the_compiled_and_exported_ask_from_the_cache`` compares
+    the cold path's exported and plain proposals across processes.)"""
     from warmstart_bo import WarmStartTypes, runtime
 
     kw = {}
@@ -354,6 +356,7 @@ def test_float32_screening_proposes_what_the_exact_ascent_proposes():
             np.testing.assert_allclose(screened, exact, atol=0.01)  # a flat top: a twentieth of a lengthscale
 
 
+@pytest.mark.slow
 def test_large_models_check_the_gradient_once_the_rows_have_grown():
     """Above 256 rows a later ask checks the hyperparameters' gradient only once the rows
     have grown by REFIT_CHECK_GROWTH since the last converged check (an unconverged refit,
