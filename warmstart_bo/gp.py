@@ -307,30 +307,31 @@ def prior_normals(key: jax.Array, dim: int, num: int, dtype=None) -> tuple[jax.A
     return jax.random.normal(k1, (num, dim), dtype), jax.random.normal(k2, (num,), dtype), jax.random.normal(k3, (num,), dtype)
 
 
-def sample_prior(key: jax.Array, dim: int, priors: Priors, num: int, dtype=None) -> GPParams:
-    """``num`` hyperparameter draws from the priors (half their spread), stacked on axis 0."""
-    z_ls, z_signal, z_noise = prior_normals(key, dim, num, dtype)
-    # Half the prior spread: starting points away from the extremes fit better.
+def _prior_draws(priors: Priors, normals, zeros) -> GPParams:
+    """Draws at half the prior spread from standard normals (JAX or NumPy arrays alike):
+    starting points away from the extremes fit better."""
+    z_ls, z_signal, z_noise = normals
     return GPParams(
         priors.lengthscale_loc + 0.5 * priors.lengthscale_scale * z_ls,
         priors.signal_loc + 0.5 * priors.signal_scale * z_signal,
         priors.noise_loc + 0.5 * priors.noise_scale * z_noise,
-        jnp.zeros((num,), z_ls.dtype),
+        zeros,
     )
+
+
+def sample_prior(key: jax.Array, dim: int, priors: Priors, num: int, dtype=None) -> GPParams:
+    """``num`` hyperparameter draws from the priors (half their spread), stacked on axis 0."""
+    normals = prior_normals(key, dim, num, dtype)
+    return _prior_draws(priors, normals, jnp.zeros((num,), normals[0].dtype))
 
 
 def fit_starts(normals: tuple[np.ndarray, np.ndarray, np.ndarray], priors: Priors, previous: GPParams | None = None) -> GPParams:
     """Starting points of a multi-start fit, as host arrays stacked on axis 0: the previous
     optimum (if given), the prior's centre, then :func:`sample_prior`'s draws from
     ``normals`` (:func:`prior_normals`), computed as it computes them."""
-    z_ls, z_signal, z_noise = (np.asarray(z) for z in normals)
-    num, dim = z_ls.shape
-    starts = GPParams(
-        priors.lengthscale_loc + 0.5 * priors.lengthscale_scale * z_ls,
-        priors.signal_loc + 0.5 * priors.signal_scale * z_signal,
-        priors.noise_loc + 0.5 * priors.noise_scale * z_noise,
-        np.zeros((num,), z_ls.dtype),
-    )
+    normals = tuple(np.asarray(z) for z in normals)
+    num, dim = normals[0].shape
+    starts = _prior_draws(priors, normals, np.zeros((num,), normals[0].dtype))
     centre = GPParams(np.full(dim, priors.lengthscale_loc), priors.signal_loc, priors.noise_loc, 0.0)
     fixed = [centre] if previous is None else [jax.tree.map(np.asarray, previous), centre]
     for i, p in enumerate(fixed[:num]):
