@@ -82,8 +82,8 @@ def low_precision(model):
     with every ``L^-1`` in float32, for the ascent only: the variance's matrix product is
     memory-bound at large n, and float32 halves it (0.91 s against 1.38 s for the ascent
     at 2,048 rows on a loaded 2-core CPU). The points it reaches are scored again with the
-    exact model, which picks the proposal; the float64 score of the best point matched the
-    float64 ascent's to 1e-7 there (tested)."""
+    exact model, which picks the proposal: its exact score is the float64 ascent's to 1e-6
+    (tested)."""
 
     def cast(path, leaf):
         if not (path and getattr(path[-1], "name", None) == "linv"):

@@ -226,7 +226,7 @@ class Program:
 
     def _exported_call(self, key: str, static: dict, args: tuple, kwargs: dict):
         """``jax.jit(exported.call)`` for a signature: from memory, from disk, or exported
-        now (and written); None where exporting fails."""
+        now (and written); False where exporting fails (plain jit then)."""
         call = self._calls.get(key)
         if call is not None:
             return call
@@ -316,9 +316,3 @@ def _export(fn, key: str, args: tuple, kwargs: dict):
         pass  # an unwritable cache: this process still uses the exported program
     return exported
 
-
-def program(fn=None, *, static_argnames: tuple[str, ...] = ()):
-    """:class:`Program` as a decorator or a call: ``program(f, static_argnames=("n",))``."""
-    if fn is None:
-        return functools.partial(program, static_argnames=static_argnames)
-    return Program(fn, static_argnames)
