@@ -144,10 +144,11 @@ def test_icm_posterior_matches_the_dense_multitask_gp(x64):
     _, logdet = np.linalg.slogdet(k)
     ref_lml = -0.5 * r @ np.linalg.solve(k, r) - 0.5 * logdet - 0.5 * len(r) * np.log(2 * np.pi)
     n_pad = int(np.sum(~np.asarray(data.mask)))
-    lml = gp.gaussian_log_density(icm.train_covariance(params, data), icm.residuals(params, data)) + 0.5 * n_pad * gp.LOG_2PI
+    lml = gp.gaussian_log_density(gp.train_covariance(params, data), gp.residuals(params, data)) + 0.5 * n_pad * gp.LOG_2PI
     np.testing.assert_allclose(lml, ref_lml, rtol=1e-9)
-    # Leave-one-out on the joint model equals the dense model refitted without that row.
-    loo_mean = np.asarray(icm.loo_predictions(post)[0])
+    # Leave-one-out on the joint model (gp's, on rows (x, task)) equals the dense model
+    # refitted without that row.
+    loo_mean = np.asarray(gp.loo_predictions(post.posterior)[0])
     x_all = np.concatenate([t[0] for t in tasks])
     for row, task, j in ((0, 0, 0), (5, 0, 5), (13, 1, 1)):
         held = [(np.delete(t[0], j, 0), np.delete(t[1], j)) if i == task else t for i, t in enumerate(tasks)]

@@ -41,12 +41,32 @@ class GPData(NamedTuple):
 
 
 class GPParams(NamedTuple):
-    """Kernel hyperparameters in log space (unconstrained) and the constant mean."""
+    """Kernel hyperparameters in log space (unconstrained) and the constant mean.
+
+    Hyperparameters say what the model is: conditioning, prediction, leave-one-out and
+    fantasies here need only their four methods, so another covariance over the same
+    padded rows (the multi-task model of :mod:`warmstart_bo.transfer.icm`, a GP on
+    ``(x, task)``) reuses all of them by defining its own.
+    """
 
     log_lengthscales: jax.Array  # (d,)
     log_signal_variance: jax.Array  # ()
     log_noise_variance: jax.Array  # ()
     mean: jax.Array  # ()
+
+    def covariance(self, x1: jax.Array, x2: jax.Array, categorical) -> jax.Array:
+        """The prior covariance of f between rows x1 (n, d) and x2 (m, d)."""
+        return kernels.mixed_gram(x1, x2, jnp.exp(self.log_lengthscales), jnp.exp(self.log_signal_variance), categorical)
+
+    def variance(self, x: jax.Array) -> jax.Array:
+        """The prior variance of f at each row of x (n, d)."""
+        return jnp.full(x.shape[0], jnp.exp(self.log_signal_variance))
+
+    def prior_mean(self, x: jax.Array) -> jax.Array:
+        return jnp.full(x.shape[0], self.mean)
+
+    def noise_variance(self) -> jax.Array:
+        return jnp.exp(self.log_noise_variance)
 
 
 class Posterior(NamedTuple):
@@ -237,16 +257,16 @@ def lengthscales(params: GPParams) -> jax.Array:
 
 def train_covariance(params: GPParams, data: GPData) -> jax.Array:
     """``K + noise I`` over the real rows, the identity on padded ones."""
-    k = kernels.mixed_gram(data.x, data.x, lengthscales(params), jnp.exp(params.log_signal_variance), data.categorical)
+    k = params.covariance(data.x, data.x, data.categorical)
     n = data.x.shape[0]
     eye = jnp.eye(n, dtype=k.dtype)
-    k = k + jnp.exp(params.log_noise_variance) * eye
+    k = k + params.noise_variance() * eye
     both = data.mask[:, None] & data.mask[None, :]
     return jnp.where(both, k, eye)
 
 
 def residuals(params: GPParams, data: GPData) -> jax.Array:
-    return jnp.where(data.mask, data.y - params.mean, 0.0)
+    return jnp.where(data.mask, data.y - params.prior_mean(data.x), 0.0)
 
 
 def log_marginal_likelihood(params: GPParams, data: GPData) -> jax.Array:
@@ -604,25 +624,26 @@ def extend(post: Posterior, data: GPData, start) -> Posterior:
     ``start`` rows of it: the new rows are added incrementally, outcomes may all change
     (a re-standardization, say), hyperparameters stay."""
     p = post.params
-    ls, sv, nv = lengthscales(p), jnp.exp(p.log_signal_variance), jnp.exp(p.log_noise_variance)
     idx = jnp.arange(data.x.shape[0])
 
     def row(i):
-        k = kernels.mixed_gram(data.x[i][None, :], data.x, ls, sv, data.categorical)[0]
+        k = p.covariance(data.x[i][None, :], data.x, data.categorical)[0]
         return jnp.where(idx < i, k, 0.0)
 
-    linv, kinv = _extend_inverse(post.linv, post.kinv, row, lambda i: sv + nv, start, jnp.sum(data.mask))
+    def diag(i):
+        return p.variance(data.x[i][None, :])[0] + p.noise_variance()
+
+    linv, kinv = _extend_inverse(post.linv, post.kinv, row, diag, start, jnp.sum(data.mask))
     return Posterior(p, data, linv, kinv, kinv @ residuals(p, data), post.ok)
 
 
 def predict(post: Posterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Posterior mean and variance of the latent ``f`` (no observation noise) at x (m, d)."""
     p, data = post.params, post.data
-    ks = kernels.mixed_gram(x, data.x, lengthscales(p), jnp.exp(p.log_signal_variance), data.categorical)
-    ks = jnp.where(data.mask[None, :], ks, 0.0)
-    mean = p.mean + ks @ post.alpha
+    ks = jnp.where(data.mask[None, :], p.covariance(x, data.x, data.categorical), 0.0)
+    mean = p.prior_mean(x) + ks @ post.alpha
     v = whiten(ks, post.linv)
-    var = jnp.exp(p.log_signal_variance) - jnp.sum(v**2, axis=-1)
+    var = p.variance(x) - jnp.sum(v**2, axis=-1)
     return mean, jnp.maximum(var, 0.0)
 
 
@@ -636,11 +657,10 @@ def whiten(ks: jax.Array, linv: jax.Array) -> jax.Array:
 def predict_joint(post: Posterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Posterior mean (m,) and full covariance (m, m) of the latent ``f`` at x (m, d)."""
     p, data = post.params, post.data
-    ls, sv = lengthscales(p), jnp.exp(p.log_signal_variance)
-    ks = jnp.where(data.mask[None, :], kernels.mixed_gram(x, data.x, ls, sv, data.categorical), 0.0)
+    ks = jnp.where(data.mask[None, :], p.covariance(x, data.x, data.categorical), 0.0)
     v = whiten(ks, post.linv)
-    cov = kernels.mixed_gram(x, x, ls, sv, data.categorical) - v @ v.T
-    return p.mean + ks @ post.alpha, 0.5 * (cov + cov.T)
+    cov = p.covariance(x, x, data.categorical) - v @ v.T
+    return p.prior_mean(x) + ks @ post.alpha, 0.5 * (cov + cov.T)
 
 
 def loo_predictions(post: Posterior) -> tuple[jax.Array, jax.Array]:

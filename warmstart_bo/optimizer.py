@@ -34,7 +34,6 @@ _extend = runtime.Program(gp.extend)
 _condition = runtime.Program(gp.condition)
 _loo = runtime.Program(gp.loo_predictions)
 _icm_fit = runtime.Program(icm.fit_posterior, static_argnames=("target", "max_iter", "tol"))
-_icm_loo = runtime.Program(icm.loo_predictions)
 
 
 def _seeded_prior_normals(seed, told, dim: int, num: int, dtype):
@@ -544,8 +543,8 @@ class Optimizer:
             loo_mean = y_std - residual + np.asarray(_loo(top)[0])[: len(y_std)]
         else:
             model = self._icm_model(x_obs, y_std, dtype, capacity - len(y_std))
-            rows = np.asarray(model.data.mask) & (np.asarray(model.data.task) == int(model.target))
-            loo_mean = np.asarray(_icm_loo(model)[0])[rows]
+            # The joint model is a GP on (x, task): its leave-one-out means are gp's.
+            loo_mean = np.asarray(_loo(model.posterior)[0])[icm.task_rows(model.data, int(model.target))]
         self.last_transfer = {"prior": kind, "used": True}
         if self.transfer_guard:
             decision = transfer.guard(loo_mean, np.asarray(_loo(target)[0])[: len(y_std)], y_std)

@@ -63,7 +63,6 @@ def _free_rows(data) -> int:
 
 
 _condition_gp = runtime.Program(gp.condition)
-_condition_icm = runtime.Program(icm.condition)
 
 
 def _repad(post: gp.Posterior, extra: int) -> gp.Posterior:
@@ -72,18 +71,6 @@ def _repad(post: gp.Posterior, extra: int) -> gp.Posterior:
     n = int(mask.sum())
     data = gp.pad_data(np.asarray(post.data.x)[mask], np.asarray(post.data.y)[mask], post.data.categorical, gp.bucket_size(n + extra), post.data.x.dtype)
     return _condition_gp(post.params, data)
-
-
-def _repad_icm(post: icm.ICMPosterior, extra: int) -> icm.ICMPosterior:
-    mask = np.asarray(post.data.mask)
-    n = int(mask.sum())
-    size = gp.bucket_size(n + extra)
-    pad = lambda a: np.concatenate([np.asarray(a)[mask], np.zeros((size - n,) + a.shape[1:], np.asarray(a).dtype)])
-    data = icm.ICMData(
-        jnp.asarray(pad(post.data.x)), jnp.asarray(pad(post.data.y)), jnp.asarray(pad(post.data.task)),
-        jnp.asarray(np.arange(size) < n), post.data.categorical,
-    )
-    return _condition_icm(post.params, data, post.target)
 
 
 _fantasize_gp = runtime.Program(gp.fantasize)
@@ -117,6 +104,6 @@ def fantasize(model, fx: np.ndarray):
         return rgpe.EnsemblePosterior(tuple(fantasize(m, fx) for m in model.members), model.weights)
     if isinstance(model, icm.ICMPosterior):
         if _free_rows(model.data) < len(fx):
-            model = _repad_icm(model, len(fx))
+            model = icm.ICMPosterior(_repad(model.posterior, len(fx)), model.target)
         return _fantasize_icm(model, jnp.asarray(fx, model.data.x.dtype))
     raise TypeError(f"cannot fantasize with a {type(model).__name__}")

@@ -4,8 +4,12 @@
 signal variance and ``B = L L^T`` a free positive-definite task covariance (Bonilla,
 Chai & Williams 2007; Swersky, Snoek & Adams 2013). ``B``'s off-diagonal entries say how
 much each parent tells about the target; an unrelated parent ends with a small
-correlation. Each task has its own constant mean; the noise variance is shared. All tasks'
-rows sit in one padded :class:`ICMData`, so shapes stay fixed as the target grows.
+correlation. Each task has its own constant mean; the noise variance is shared.
+
+It is an ordinary GP on rows ``(x, task)``: :class:`ICMParams` defines the covariance and
+mean over such rows, and :mod:`warmstart_bo.gp`'s conditioning, prediction, leave-one-out
+and fantasies do the rest. All tasks' rows sit in one padded :class:`gp.GPData`, so shapes
+stay fixed as the target grows.
 """
 
 from __future__ import annotations
@@ -20,36 +24,56 @@ import numpy as np
 from warmstart_bo import gp, kernels
 
 
-class ICMData(NamedTuple):
-    """Rows of all tasks: x (n, d), y (n,), task (n,) int, mask (n,), categorical (static)."""
-
-    x: jax.Array
-    y: jax.Array
-    task: jax.Array
-    mask: jax.Array
-    categorical: kernels.CategoricalMask
-
-
 class ICMParams(NamedTuple):
+    """The multi-task covariance's hyperparameters; like :class:`gp.GPParams` it defines the
+    covariance over rows, here rows ``(x, task)`` whose last column is the task's index."""
+
     log_lengthscales: jax.Array  # (d,)
     task_factor: jax.Array  # (T, T): lower triangle of L, its diagonal in log space
     log_noise_variance: jax.Array  # ()
     means: jax.Array  # (T,)
 
+    def covariance(self, x1: jax.Array, x2: jax.Array, categorical) -> jax.Array:
+        """``B[s, t] k(x, x')`` between rows (x, s) of x1 and (x', t) of x2."""
+        b = task_covariance(self)
+        kx = kernels.mixed_gram(x1[:, :-1], x2[:, :-1], jnp.exp(jnp.clip(self.log_lengthscales, *gp.LOG_LENGTHSCALE_BOUNDS)), 1.0, categorical)
+        return b[_task(x1)][:, _task(x2)] * kx
+
+    def variance(self, x: jax.Array) -> jax.Array:
+        return jnp.diag(task_covariance(self))[_task(x)]
+
+    def prior_mean(self, x: jax.Array) -> jax.Array:
+        return self.means[_task(x)]
+
+    def noise_variance(self) -> jax.Array:
+        return jnp.exp(jnp.clip(self.log_noise_variance, *gp.LOG_NOISE_BOUNDS))
+
+
+def _task(x: jax.Array) -> jax.Array:
+    return x[:, -1].astype(jnp.int32)
+
+
+def with_task(x: jax.Array, task) -> jax.Array:
+    """Rows x (m, d) as rows of task ``task``: (m, d + 1)."""
+    return jnp.concatenate([x, jnp.full((x.shape[0], 1), task, x.dtype)], axis=1)
+
 
 class ICMPosterior(NamedTuple):
-    """Like :class:`gp.Posterior`, over all tasks' rows, predicting task ``target``."""
+    """A :class:`gp.Posterior` over all tasks' rows that predicts task ``target``."""
 
-    params: ICMParams
-    data: ICMData
-    linv: jax.Array
-    kinv: jax.Array
-    alpha: jax.Array
+    posterior: gp.Posterior
     target: jax.Array  # () int, the task predicted
-    ok: jax.Array
 
     def predict(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         return predict(self, x)
+
+    @property
+    def data(self) -> gp.GPData:
+        return self.posterior.data
+
+    @property
+    def params(self) -> ICMParams:
+        return self.posterior.params
 
 
 def task_covariance(params: ICMParams) -> jax.Array:
@@ -60,28 +84,17 @@ def task_covariance(params: ICMParams) -> jax.Array:
     return chol @ chol.T + 1e-6 * jnp.eye(t, dtype=raw.dtype)
 
 
-def pad(tasks: list[tuple[np.ndarray, np.ndarray]], categorical, size: int | None = None, dtype=jnp.float64) -> ICMData:
-    """Stacks tasks' (x, y) into one padded ICMData; task ids follow the list order."""
-    x = np.concatenate([t[0] for t in tasks])
+def pad(tasks: list[tuple[np.ndarray, np.ndarray]], categorical, size: int | None = None, dtype=jnp.float64) -> gp.GPData:
+    """Stacks tasks' (x, y) into one padded :class:`gp.GPData` of rows (x, task); task
+    indices follow the list order. ``categorical`` describes x's columns."""
+    x = np.concatenate([np.column_stack([t[0], np.full(len(t[1]), float(i))]) for i, t in enumerate(tasks)])
     y = np.concatenate([t[1] for t in tasks])
-    ids = np.concatenate([np.full(len(t[1]), i) for i, t in enumerate(tasks)])
-    base = gp.pad_data(x, y, categorical, size, dtype)
-    task = np.zeros(base.x.shape[0], np.int32)
-    task[: len(ids)] = ids
-    return ICMData(base.x, base.y, jnp.asarray(task), base.mask, base.categorical)
+    return gp.pad_data(x, y, categorical, size, dtype)
 
 
-def train_covariance(params: ICMParams, data: ICMData) -> jax.Array:
-    kx = kernels.mixed_gram(data.x, data.x, jnp.exp(jnp.clip(params.log_lengthscales, *gp.LOG_LENGTHSCALE_BOUNDS)), 1.0, data.categorical)
-    b = task_covariance(params)
-    k = b[data.task][:, data.task] * kx
-    eye = jnp.eye(data.x.shape[0], dtype=k.dtype)
-    k = k + jnp.exp(jnp.clip(params.log_noise_variance, *gp.LOG_NOISE_BOUNDS)) * eye
-    return jnp.where(data.mask[:, None] & data.mask[None, :], k, eye)
-
-
-def residuals(params: ICMParams, data: ICMData) -> jax.Array:
-    return jnp.where(data.mask, data.y - params.means[data.task], 0.0)
+def task_rows(data: gp.GPData, task: int) -> np.ndarray:
+    """Which rows of ``data`` are real rows of ``task`` (host-side)."""
+    return np.asarray(data.mask) & (np.asarray(data.x)[:, -1] == task)
 
 
 def _normal_logpdf(x, loc, scale):
@@ -101,15 +114,15 @@ def neg_log_prior(params: ICMParams, priors: gp.Priors) -> jax.Array:
     )
 
 
-def _objective(data: ICMData, priors: gp.Priors) -> gp._Objective:
+def _objective(data: gp.GPData, priors: gp.Priors) -> gp._Objective:
     return gp._Objective(
-        lambda p: (train_covariance(p, data), residuals(p, data)),
+        lambda p: (gp.train_covariance(p, data), gp.residuals(p, data)),
         lambda p: neg_log_prior(p, priors),
         jnp.sum(data.mask),
     )
 
 
-def neg_log_posterior(params: ICMParams, data: ICMData, priors: gp.Priors) -> jax.Array:
+def neg_log_posterior(params: ICMParams, data: gp.GPData, priors: gp.Priors) -> jax.Array:
     """``-(log marginal likelihood + log prior)``."""
     return _objective(data, priors).value_and_factor(params)[0]
 
@@ -128,14 +141,14 @@ def initial_params(dim: int, num_tasks: int, priors: gp.Priors, dtype=jnp.float6
     )
 
 
-def fit(data: ICMData, priors: gp.Priors, start: ICMParams, max_iter: int = 100, tol: float = 1e-4) -> tuple[ICMParams, jax.Array]:
+def fit(data: gp.GPData, priors: gp.Priors, start: ICMParams, max_iter: int = 100, tol: float = 1e-4) -> tuple[ICMParams, jax.Array]:
     """MAP hyperparameters by the GP's BFGS (:func:`gp._bfgs`) from one start."""
     post, loss, _ = fit_posterior(data, priors, start, None, 0, max_iter, tol)
     return post.params, loss
 
 
 def fit_posterior(
-    data: ICMData, priors: gp.Priors, start: ICMParams, hess_inv: jax.Array | None, target: int, max_iter: int = 100, tol: float = 1e-4
+    data: gp.GPData, priors: gp.Priors, start: ICMParams, hess_inv: jax.Array | None, target: int, max_iter: int = 100, tol: float = 1e-4
 ) -> tuple[ICMPosterior, jax.Array, jax.Array]:
     """The MAP-fitted posterior of task ``target``, its loss and BFGS's curvature.
 
@@ -150,60 +163,21 @@ def fit_posterior(
     hess_inv = jnp.eye(p, dtype=data.y.dtype) if fresh else hess_inv
     final, unravel = gp._bfgs(objective, start, objective.full(start, chol), hess_inv, max_iter, tol, fresh)
     ok = jnp.isfinite(final.value)
-    post = ICMPosterior(unravel(final.x), data, final.linv, final.kinv, final.alpha, jnp.asarray(target), ok)
-    return post, final.value, final.hess_inv
+    post = gp.Posterior(unravel(final.x), data, final.linv, final.kinv, final.alpha, ok)
+    return ICMPosterior(post, jnp.asarray(target)), final.value, final.hess_inv
 
 
-def condition(params: ICMParams, data: ICMData, target: int) -> ICMPosterior:
-    chol, ok = gp.cholesky_with_status(train_covariance(params, data))
-    linv, kinv = gp._lower_inverse(chol)
-    return ICMPosterior(params, data, linv, kinv, kinv @ residuals(params, data), jnp.asarray(target), ok)
-
-
-def _target_row_kernel(post: ICMPosterior, x: jax.Array) -> jax.Array:
-    """Covariance between the target task at x (m, d) and every row, zero on padding."""
-    p, data = post.params, post.data
-    b = task_covariance(p)
-    kx = kernels.mixed_gram(x, data.x, jnp.exp(jnp.clip(p.log_lengthscales, *gp.LOG_LENGTHSCALE_BOUNDS)), 1.0, data.categorical)
-    return jnp.where(data.mask[None, :], b[post.target, data.task][None, :] * kx, 0.0)
+def condition(params: ICMParams, data: gp.GPData, target: int) -> ICMPosterior:
+    """:func:`gp.condition` of the joint model, predicting task ``target``."""
+    return ICMPosterior(gp.condition(params, data), jnp.asarray(target))
 
 
 def predict(post: ICMPosterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Latent mean and variance of the target task at x (m, d)."""
-    ks = _target_row_kernel(post, x)
-    mean = post.params.means[post.target] + ks @ post.alpha
-    v = gp.whiten(ks, post.linv)
-    b = task_covariance(post.params)
-    return mean, jnp.maximum(b[post.target, post.target] - jnp.sum(v**2, axis=-1), 0.0)
-
-
-def loo_predictions(post: ICMPosterior) -> tuple[jax.Array, jax.Array]:
-    """Leave-one-out means and variances at every real row (R&W eq. 5.12 on the joint)."""
-    kinv_diag = jnp.diag(post.kinv)
-    mean = post.data.y - post.alpha / kinv_diag
-    return jnp.where(post.data.mask, mean, jnp.nan), jnp.where(post.data.mask, 1.0 / kinv_diag, jnp.nan)
+    return gp.predict(post.posterior, with_task(x, post.target))
 
 
 def fantasize(post: ICMPosterior, fx: jax.Array) -> ICMPosterior:
-    """Target-task rows at fx (k, d) observed at the model's mean, added incrementally
-    (:func:`gp._extend_inverse`): O(k n^2). The padded data needs k free rows."""
-    data = post.data
-    n = jnp.sum(data.mask)
-    fy = predict(post, fx)[0]
-    x = jax.lax.dynamic_update_slice(data.x, fx.astype(data.x.dtype), (n, 0))
-    y = jax.lax.dynamic_update_slice(data.y, fy.astype(data.y.dtype), (n,))
-    task = jax.lax.dynamic_update_slice(data.task, jnp.full(fx.shape[0], post.target, data.task.dtype), (n,))
-    mask = jnp.arange(data.x.shape[0]) < n + fx.shape[0]
-    data = ICMData(x, y, task, mask, data.categorical)
-    p = post.params
-    b = task_covariance(p)
-    ls = jnp.exp(jnp.clip(p.log_lengthscales, *gp.LOG_LENGTHSCALE_BOUNDS))
-    noise = jnp.exp(jnp.clip(p.log_noise_variance, *gp.LOG_NOISE_BOUNDS))
-    idx = jnp.arange(data.x.shape[0])
-
-    def row(i):
-        k = b[data.task[i], data.task] * kernels.mixed_gram(data.x[i][None, :], data.x, ls, 1.0, data.categorical)[0]
-        return jnp.where(idx < i, k, 0.0)
-
-    linv, kinv = gp._extend_inverse(post.linv, post.kinv, row, lambda i: b[post.target, post.target] + noise, n, n + fx.shape[0])
-    return ICMPosterior(p, data, linv, kinv, kinv @ residuals(p, data), post.target, post.ok)
+    """Target-task rows at fx (k, d) observed at the model's mean (:func:`gp.fantasize`).
+    The padded data needs k free rows."""
+    return ICMPosterior(gp.fantasize(post.posterior, with_task(fx, post.target)), post.target)
