@@ -3,6 +3,7 @@ unrelated tasks."""
 
 import itertools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -154,6 +155,30 @@ def test_icm_posterior_matches_the_dense_multitask_gp(x64):
         held = [(np.delete(t[0], j, 0), np.delete(t[1], j)) if i == task else t for i, t in enumerate(tasks)]
         m, _, _, _ = dense_icm(params, held, x_all[row : row + 1], task)
         np.testing.assert_allclose(loo_mean[row], m[0], rtol=1e-8)
+
+
+def test_icm_takes_gps_incremental_extension_and_refinement(x64):
+    """The joint model is a GP on (x, task): target rows appended to a conditioned ICM
+    posterior by gp.extend give the fresh conditioning to 1e-10, and gp.refine lowers its
+    loss from there to what icm.fit_posterior reaches."""
+    rng = np.random.default_rng(9)
+    xp, xt = rng.random((20, 2)), rng.random((9, 2))
+    yp, yt = normalize(-branin_like(xp)), normalize(-branin_like(xt, scale=2.0))
+    params = icm.ICMParams(jnp.log(jnp.array([0.4, 0.7])), jnp.array([[0.1, 0.0], [0.6, -0.3]]), jnp.log(0.01), jnp.array([0.2, -0.1]))
+    full = icm.pad([(xp, yp), (xt, yt)], CAT, 32, jnp.float64)
+    first = gp.condition(params, icm.pad([(xp, yp), (xt[:5], yt[:5])], CAT, 32, jnp.float64))
+    extended = jax.jit(gp.extend)(first, full, 25)
+    fresh = gp.condition(params, full)
+    for a, b in zip((extended.linv, extended.kinv, extended.alpha), (fresh.linv, fresh.kinv, fresh.alpha)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-10)
+    priors = gp.default_priors(2)
+    p = sum(int(np.prod(np.shape(a))) for a in jax.tree.leaves(params))
+    refined = gp.refine(extended, priors, jnp.eye(p), max_iter=200, tol=1e-8)
+    before = float(icm.neg_log_posterior(params, full, priors))
+    _, direct, _ = icm.fit_posterior(full, priors, params, None, 1, max_iter=200, tol=1e-8)
+    assert float(refined.loss) < before - 1.0
+    np.testing.assert_allclose(float(refined.loss), float(direct), atol=1e-3)
+    np.testing.assert_allclose(float(icm.neg_log_posterior(refined.posterior.params, full, priors)), float(refined.loss), rtol=1e-9)
 
 
 @pytest.mark.parametrize("relation, check", [("scaled", lambda c: c > 0.8), ("flipped", lambda c: c < -0.5)])

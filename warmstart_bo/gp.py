@@ -43,10 +43,11 @@ class GPData(NamedTuple):
 class GPParams(NamedTuple):
     """Kernel hyperparameters in log space (unconstrained) and the constant mean.
 
-    Hyperparameters say what the model is: conditioning, prediction, leave-one-out and
-    fantasies here need only their four methods, so another covariance over the same
-    padded rows (the multi-task model of :mod:`warmstart_bo.transfer.icm`, a GP on
-    ``(x, task)``) reuses all of them by defining its own.
+    Hyperparameters say what the model is: conditioning, prediction, leave-one-out,
+    fantasies and fitting here need only their methods (covariance, variance, prior mean,
+    noise, constrained, prior), so another covariance over the same padded rows (the
+    multi-task model of :mod:`warmstart_bo.transfer.icm`, a GP on ``(x, task)``) reuses all
+    of them by defining its own.
     """
 
     log_lengthscales: jax.Array  # (d,)
@@ -67,6 +68,14 @@ class GPParams(NamedTuple):
 
     def noise_variance(self) -> jax.Array:
         return jnp.exp(self.log_noise_variance)
+
+    def constrained(self) -> "GPParams":
+        """What the likelihood sees: the hyperparameters clipped to sane bounds."""
+        return constrain(self)
+
+    def neg_log_prior(self, priors: "Priors") -> jax.Array:
+        """The prior's part of the fitting loss, on the raw (unclipped) values."""
+        return -log_prior(self, priors)
 
 
 class Posterior(NamedTuple):
@@ -507,12 +516,15 @@ def _bfgs(objective: _Objective, start, first, hess_inv, max_iter: int, tol: flo
     return final, unravel
 
 
-def _gp_objective(data: GPData, priors: Priors) -> _Objective:
+def objective(data: GPData, priors: Priors) -> _Objective:
+    """The fitting loss over hyperparameters of any kind that follows :class:`GPParams`'s
+    protocol: the likelihood sees ``p.constrained()``, the prior ``p`` itself."""
+
     def cov_residual(p):
-        q = constrain(p)
+        q = p.constrained()
         return train_covariance(q, data), residuals(q, data)
 
-    return _Objective(cov_residual, lambda p: -log_prior(p, priors), jnp.sum(data.mask))
+    return _Objective(cov_residual, lambda p: p.neg_log_prior(priors), jnp.sum(data.mask))
 
 
 def _num_params(params: GPParams) -> int:
@@ -539,11 +551,11 @@ def fit(data: GPData, priors: Priors, starts: GPParams, max_iter: int = 100, tol
 
 def fit_posterior(data: GPData, priors: Priors, starts: GPParams, max_iter: int = 100, tol: float = 1e-6) -> Fit:
     """:func:`fit`, returning the conditioned posterior and BFGS's curvature as well."""
-    objective = _gp_objective(data, priors)
+    loss = objective(data, priors)
 
     def one(start):
-        _, chol = objective.value_and_factor(start)
-        final, _ = _bfgs(objective, start, objective.full(start, chol), jnp.eye(_num_params(start), dtype=data.y.dtype), max_iter, tol, True)
+        _, chol = loss.value_and_factor(start)
+        final, _ = _bfgs(loss, start, loss.full(start, chol), jnp.eye(_num_params(start), dtype=data.y.dtype), max_iter, tol, True)
         return final.x, final.value, final.hess_inv, final.steps
 
     # lax.map, not vmap: a batched Cholesky on XLA's CPU thread pool can deadlock on small
@@ -552,7 +564,7 @@ def fit_posterior(data: GPData, priors: Priors, starts: GPParams, max_iter: int 
     values = jnp.where(jnp.isfinite(values), values, jnp.inf)
     best = jnp.argmin(values)
     _, unravel = ravel_pytree(jax.tree.map(lambda a: a[0], starts))
-    params = constrain(unravel(xs[best]))
+    params = unravel(xs[best]).constrained()
     post = condition(params, data)
     return Fit(post, values[best], hess[best], steps[best])
 
@@ -568,13 +580,13 @@ def refine(post: Posterior, priors: Priors, hess_inv: jax.Array, max_iter: int =
     point is returned without factorizing again.
     """
     data = post.data
-    objective = _gp_objective(data, priors)
+    loss = objective(data, priors)
     params = post.params
-    value = objective.value_from_inverse(params, post.linv, post.alpha)
-    grad = objective.gradient(params, post.kinv, post.alpha)
+    value = loss.value_from_inverse(params, post.linv, post.alpha)
+    grad = loss.gradient(params, post.kinv, post.alpha)
     first = (value, grad, post.linv, post.kinv, post.alpha)
-    final, unravel = _bfgs(objective, params, first, hess_inv, max_iter, tol, False, min_steps)
-    params = constrain(unravel(final.x))
+    final, unravel = _bfgs(loss, params, first, hess_inv, max_iter, tol, False, min_steps)
+    params = unravel(final.x).constrained()
     ok = post.ok & jnp.all(jnp.isfinite(final.linv))
     return Fit(Posterior(params, data, final.linv, final.kinv, final.alpha, ok), final.value, final.hess_inv, final.steps)
 

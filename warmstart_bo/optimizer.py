@@ -546,6 +546,8 @@ class Optimizer:
             # The joint model is a GP on (x, task): its leave-one-out means are gp's.
             loo_mean = np.asarray(_loo(model.posterior)[0])[icm.task_rows(model.data, int(model.target))]
         self.last_transfer = {"prior": kind, "used": True}
+        if kind == "icm":
+            self.last_transfer["fit"] = self._icm_fit_info
         if self.transfer_guard:
             decision = transfer.guard(loo_mean, np.asarray(_loo(target)[0])[: len(y_std)], y_std)
             if decision.transfer_loss is not None:
@@ -557,23 +559,38 @@ class Optimizer:
 
     def _icm_model(self, x_obs: np.ndarray, y_std: np.ndarray, dtype, spare: int) -> icm.ICMPosterior:
         """The ICM model of the parents (subsampled to ``ICM_MAX_ROWS`` rows in all, room for
-        ``spare`` fantasies included) and the target, refined from the last fit in the same
-        padding bucket with its curvature."""
+        ``spare`` fantasies included) and the target.
+
+        The joint model is a GP on (x, task), so later asks take the cold GP's path: rows
+        appended since the last fit join its factor incrementally (:func:`gp.extend`), or a
+        new padding bucket re-conditions at the last optimum, and :func:`gp.refine`
+        continues from there with the last curvature (no factorization when the gradient
+        promises less than ``REFIT_TOL``). Only the first ask fits from the prior's centre.
+        """
         rng = np.random.default_rng([self.random_seed, 4])
         per_parent = max(16, (ICM_MAX_ROWS - len(y_std) - spare) // len(self._tasks))
         tasks = [transfer.subsample(t, per_parent, rng) for t in self._tasks] + [Task(x_obs, y_std)]
         total = sum(len(t.y) for t in tasks)
         capacity = gp.bucket_size(total + spare)
         data = icm.pad([(t.x, t.y) for t in tasks], self.space.categorical_mask, capacity, dtype)
-        if self._icm_last is not None and self._icm_last[0] == capacity:
-            _, start, hess = self._icm_last
-            start = jax.tree.map(lambda a: jnp.asarray(a, dtype), start)
-            post, _, hess = _icm_fit(data, self.priors, start, hess, target=len(tasks) - 1, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
-        else:
+        target = len(tasks) - 1
+        if self._icm_last is None:
             start = icm.initial_params(self.space.dim, len(tasks), self.priors, dtype)
-            post, _, hess = _icm_fit(data, self.priors, start, None, target=len(tasks) - 1, max_iter=100 if capacity <= 256 else 40, tol=1e-4)
-        self._icm_last = (capacity, jax.tree.map(np.asarray, post.params), hess)
-        return post
+            model, _, hess = _icm_fit(data, self.priors, start, None, target=target, max_iter=100 if capacity <= 256 else 40, tol=1e-4)
+            self._icm_fit_info = {"kind": "first fit"}
+        else:
+            last, hess = self._icm_last
+            rows = int(np.sum(np.asarray(last.data.mask)))
+            same_rows = (
+                last.data.x.shape[0] == capacity and rows <= total
+                and np.array_equal(np.asarray(last.data.x)[:rows], np.asarray(data.x)[:rows])
+            )
+            post = _extend(last.posterior, data, rows) if same_rows else _condition(last.params, data)
+            fit = _refine(post, self.priors, hess, max_iter=REFIT_MAX_STEPS, tol=REFIT_TOL)
+            model, hess = icm.ICMPosterior(fit.posterior, jnp.asarray(target)), fit.hess_inv
+            self._icm_fit_info = {"kind": "incremental" if same_rows else "re-conditioned", "steps": int(fit.steps)}
+        self._icm_last = (model, hess)
+        return model
 
     def _gp_posterior(self, role: str, x: np.ndarray, y: np.ndarray, capacity: int, dtype) -> gp.Posterior:
         """The MAP-fitted GP on (x, y), reusing the last fit of the same ``role``.

@@ -48,6 +48,13 @@ class ICMParams(NamedTuple):
     def noise_variance(self) -> jax.Array:
         return jnp.exp(jnp.clip(self.log_noise_variance, *gp.LOG_NOISE_BOUNDS))
 
+    def constrained(self) -> "ICMParams":
+        """Itself: the covariance clips lengthscales and noise where it uses them."""
+        return self
+
+    def neg_log_prior(self, priors: gp.Priors) -> jax.Array:
+        return neg_log_prior(self, priors)
+
 
 def _task(x: jax.Array) -> jax.Array:
     return x[:, -1].astype(jnp.int32)
@@ -114,17 +121,9 @@ def neg_log_prior(params: ICMParams, priors: gp.Priors) -> jax.Array:
     )
 
 
-def _objective(data: gp.GPData, priors: gp.Priors) -> gp._Objective:
-    return gp._Objective(
-        lambda p: (gp.train_covariance(p, data), gp.residuals(p, data)),
-        lambda p: neg_log_prior(p, priors),
-        jnp.sum(data.mask),
-    )
-
-
 def neg_log_posterior(params: ICMParams, data: gp.GPData, priors: gp.Priors) -> jax.Array:
     """``-(log marginal likelihood + log prior)``."""
-    return _objective(data, priors).value_and_factor(params)[0]
+    return gp.objective(data, priors).value_and_factor(params)[0]
 
 
 def initial_params(dim: int, num_tasks: int, priors: gp.Priors, dtype=jnp.float64) -> ICMParams:
@@ -150,18 +149,20 @@ def fit(data: gp.GPData, priors: gp.Priors, start: ICMParams, max_iter: int = 10
 def fit_posterior(
     data: gp.GPData, priors: gp.Priors, start: ICMParams, hess_inv: jax.Array | None, target: int, max_iter: int = 100, tol: float = 1e-4
 ) -> tuple[ICMPosterior, jax.Array, jax.Array]:
-    """The MAP-fitted posterior of task ``target``, its loss and BFGS's curvature.
+    """The MAP-fitted posterior of task ``target`` from one start, its loss and BFGS's
+    curvature: gp's BFGS on gp's objective (the model is a GP on (x, task)).
 
-    ``hess_inv`` from an earlier fit continues its quasi-Newton model (a refit after a
-    few more rows is then a step or none); None starts from the identity. The posterior
-    is the last accepted point's, with no factorization after the fit.
+    ``hess_inv`` from an earlier fit continues its quasi-Newton model; None starts from the
+    identity, rescaled after the first step. The posterior is the last accepted point's,
+    with no factorization after the fit. A refit of a conditioned posterior is
+    :func:`gp.refine` (the optimizer's, with no factorization when the gradient is small).
     """
-    objective = _objective(data, priors)
-    _, chol = objective.value_and_factor(start)
+    loss = gp.objective(data, priors)
+    _, chol = loss.value_and_factor(start)
     p = sum(int(np.prod(a.shape)) for a in jax.tree.leaves(start))
     fresh = hess_inv is None
     hess_inv = jnp.eye(p, dtype=data.y.dtype) if fresh else hess_inv
-    final, unravel = gp._bfgs(objective, start, objective.full(start, chol), hess_inv, max_iter, tol, fresh)
+    final, unravel = gp._bfgs(loss, start, loss.full(start, chol), hess_inv, max_iter, tol, fresh)
     ok = jnp.isfinite(final.value)
     post = gp.Posterior(unravel(final.x), data, final.linv, final.kinv, final.alpha, ok)
     return ICMPosterior(post, jnp.asarray(target)), final.value, final.hess_inv
