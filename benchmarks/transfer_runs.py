@@ -49,9 +49,10 @@ def run(family: Family, task: Task, budget: int, seed: int, parents=(), warm_sta
     return np.array(curve), ask_time / budget
 
 
-def bo_run(space, objective, budget, seed, parents=(), kind=None, prior=None, first=()) -> dict:
-    """A Bayesian run (``first``: points evaluated before the optimizer's own)."""
-    opt = Optimizer(space, "Minimize", random_seed=seed, parents=list(parents), warm_start_type=kind, transfer_prior=prior)
+def bo_run(space, objective, budget, seed, parents=(), kind=None, prior=None, first=(), guard=True) -> dict:
+    """A Bayesian run (``first``: points evaluated before the optimizer's own; ``guard``:
+    the optimizer's ``transfer_guard``)."""
+    opt = Optimizer(space, "Minimize", random_seed=seed, parents=list(parents), warm_start_type=kind, transfer_prior=prior, transfer_guard=guard)
     values, asked, used = [], 0.0, []
     for i in range(budget):
         if i < len(first):

@@ -10,7 +10,9 @@ all methods of that seed. Methods:
 - ``random``; ``cold``: this library's BO without parents;
 - ``best-first``: the parents' ``top_k`` best configurations evaluated first, then cold BO;
 - ``identical``: the parents' trials pooled as if from the same task (IDENTICAL_DATA_AND_ALGORITHM);
-- ``transfer-<prior>``: TRANSFER_LEARNING with the ``stacked``, ``icm`` or ``rgpe`` prior;
+- ``transfer-<prior>``: TRANSFER_LEARNING with the ``stacked``, ``icm`` or ``rgpe`` prior
+  (``transfer-<prior>:unguarded``: without the negative-transfer guard;
+  ``transfer-<prior>:ranking-guard``: the guard's ranking comparison without its design);
 - ``optuna-gp``: Optuna's GPSampler with the same ``top_k`` points enqueued first;
 - ``botorch``: SingleTaskGP + LogEI with its tutorials' settings (10 restarts, 512 raw samples).
 
@@ -175,7 +177,12 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
         elif method == "identical":
             r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "IdenticalDataAndAlgorithm"), charged
         elif method.startswith("transfer-"):
-            r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "TransferLearning", method.split("-", 1)[1]), charged
+            prior, _, variant = method.split("-", 1)[1].partition(":")
+            guards = {"": True, "unguarded": False, "ranking-guard": "ranking"}
+            if variant not in guards:
+                raise ValueError(f"unknown variant {variant!r} of {method!r}")
+            r = bo_run(problem.space, problem.target, budget, seed, parents, "TransferLearning", prior, guard=guards[variant])
+            cost = charged
         elif method == "optuna-gp":
             r, cost = optuna_run(problem.space, problem.target, budget, seed, best), charged
         elif method == "botorch":

@@ -177,6 +177,8 @@ def test_optimizer_rules_for_parents():
         Optimizer(BRANIN_SPACE, warm_start_type=TRANSFER)
     opt = Optimizer(BRANIN_SPACE, parents=[hist], warm_start_type=IDENTICAL)
     assert opt.n_initial_points == 5  # six by default, one covered by the parent
+    with pytest.raises(ValueError, match="transfer_guard must be True, False or 'ranking'"):
+        Optimizer(BRANIN_SPACE, parents=[hist], warm_start_type=TRANSFER, transfer_guard="strict")
 
 
 def test_transfer_guard_falls_back_to_the_target_only_gp_when_transfer_ranks_worse():
@@ -199,6 +201,38 @@ def test_transfer_guard_falls_back_to_the_target_only_gp_when_transfer_ranks_wor
         (p,) = unguarded.ask()
         unguarded.tell([p], [branin(p)])
         assert unguarded.last_transfer["used"]
+
+
+def test_the_guard_interleaves_cold_starts_design_and_takes_it_on_rejected_steps():
+    """A guarded transfer job's 2nd and 4th points are cold start's first design points (so
+    the guard judges on points the parents did not choose); every step the guard rejects
+    takes the next unused design point while there is one; no design point repeats; and a
+    resumed optimizer, told the same trials, asks what the first one asked."""
+    space = SearchSpace(BRANIN_SPACE)
+    pts = space.decode_many(np.random.default_rng(0).random((40, 2)))
+    flipped = ParentHistory("flipped", pts, [-branin(p) for p in pts])
+    cold = Optimizer(BRANIN_SPACE, objective_type="Minimize", random_seed=0)
+    design = [tuple(space.encode(p)) for p in cold.ask(cold.n_initial_points)]
+    kw = dict(objective_type="Minimize", random_seed=0, parents=[flipped], warm_start_type=TRANSFER, transfer_prior="stacked")
+    opt = Optimizer(BRANIN_SPACE, **kw)
+    asked, decisions = [], []
+    for _ in range(12):
+        (p,) = opt.ask()
+        opt.tell([p], [branin(p)])
+        asked.append(tuple(space.encode(p)))
+        decisions.append(dict(opt.last_transfer))
+    assert asked[0] not in design and asked[1] == design[0] and asked[3] == design[1]
+    taken = [a for a in asked if a in design]
+    assert len(taken) == len(set(taken))
+    rejected = [i for i, d in enumerate(decisions) if not d["used"]]
+    assert rejected  # the flipped parent is caught
+    for i in rejected:
+        unused = [q for q in design if q not in asked[:i]]
+        if unused:
+            assert asked[i] == unused[0], i
+    resumed = Optimizer(BRANIN_SPACE, **kw)
+    resumed.tell(space.decode_many(np.array(asked[:6])), [branin(p) for p in space.decode_many(np.array(asked[:6]))])
+    assert tuple(space.encode(resumed.ask()[0])) == asked[6]
 
 
 def test_batches_under_a_transfer_prior_spread_out():

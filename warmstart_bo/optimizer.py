@@ -59,6 +59,10 @@ ICM_MAX_ROWS = 512
 REFIT_TOL = 0.1
 REFIT_MAX_STEPS = 20
 MULTISTART_MAX_ROWS = 256
+# A guarded transfer job's first points alternate with cold start's design until this many
+# design points are in: the guard's leave-one-out comparison then sees points that the
+# parents did not choose (with only the parents' picks, misleading parents look consistent).
+GUARD_EARLY_DESIGN = 2
 SUBSET_ROWS = 256
 # Up to SMALL_ROWS padded rows a likelihood costs milliseconds: every ask refines for at
 # least SMALL_MIN_STEPS steps to SMALL_TOL, as a fresh fit would. (Skipping refits there
@@ -190,9 +194,17 @@ class Optimizer:
       output_transform: how the job's outcomes are warped before the GP sees them, per task
         (:func:`transform_outputs`): ``"yeo-johnson"`` (default), ``"standardize"``,
         ``"copula"``.
-      transfer_guard: with stacked or ICM priors, compare the leave-one-out ranking quality
-        of the transfer model and of a target-only GP at every step (from 3 target points)
-        and use the target-only GP when transfer ranks worse. RGPE has its own guard.
+      transfer_guard: hedge a transfer job against parents that mislead it
+        (:mod:`warmstart_bo.transfer.guard`). The first points alternate between the
+        transfer model's proposals and cold start's quasi-random design until
+        ``GUARD_EARLY_DESIGN`` design points are in, so the guard judges on spread-out
+        points; then, at every step, the leave-one-out ranking of the target's points by
+        the transfer model is compared with a target-only GP's, and a step where transfer
+        ranks worse is a cold start's step: the next design point, once those are used up
+        the target-only GP. RGPE weighs its parents by the same kind of ranking; a step
+        where it drops every parent is a cold start's step too. ``"ranking"``: the
+        comparison alone, a rejected step using the target-only GP and no design (the guard
+        before the design hedge, kept for comparison); False: no guard.
 
     Example::
 
@@ -215,7 +227,7 @@ class Optimizer:
         parents: Sequence[ParentHistory] = (),
         warm_start_type: str | None = None,
         transfer_prior: str | None = None,
-        transfer_guard: bool = True,
+        transfer_guard: bool | str = True,
         parent_normalization: str = "standardize",
         max_observations: int | None = None,
         priors: gp.Priors | None = None,
@@ -250,16 +262,17 @@ class Optimizer:
         self._failed: list[np.ndarray] = []
         self._gp_states: dict[str, _GPState] = {}
         self._precompiled: set[int] = set()
+        self._fallback_design = 0
         self.max_observations = None if max_observations is None else int(max_observations)
         self._compilers: dict[int, threading.Thread] = {}
         self.last_fit: dict[str, Any] = {}
         self.parent_normalization = parent_normalization
         self._setup_warm_start(list(parents), warm_start_type, transfer_prior, transfer_guard, n_initial_points is None)
-        n_sobol = 1 << max(0, self.n_initial_points - 1).bit_length()
+        n_sobol = 1 << max(0, max(self.n_initial_points, self._fallback_design) - 1).bit_length()
         sobol = qmc.Sobol(self.space.dim, scramble=True, seed=np.random.default_rng(self.random_seed)).random(n_sobol)
         self._initial_design = self.space.snap(sobol)
 
-    def _setup_warm_start(self, parents: list[ParentHistory], kind: str | None, prior: str | None, guard: bool, default_design: bool) -> None:
+    def _setup_warm_start(self, parents: list[ParentHistory], kind: str | None, prior: str | None, guard: bool | str, default_design: bool) -> None:
         if parents and kind is None:
             raise ValueError("parents need a warm_start_type (WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM or TRANSFER_LEARNING)")
         if kind is not None and kind not in WarmStartTypes.ALL:
@@ -269,6 +282,8 @@ class Optimizer:
         prior = transfer.DEFAULT_PRIOR if prior is None else prior
         if prior not in transfer.PRIORS:
             raise ValueError(f"transfer_prior must be one of {transfer.PRIORS}, got {prior!r}")
+        if guard not in (True, False, "ranking"):
+            raise ValueError(f"transfer_guard must be True, False or 'ranking', got {guard!r}")
         self.warm_start_type, self.transfer_prior, self.transfer_guard = kind, prior, guard
         self.parent_names = [p.name for p in parents]
         self.dropped_parent_trials: dict[str, int] = {}
@@ -285,12 +300,15 @@ class Optimizer:
         self._tasks = [Task(x, transfer.normalize(self._sign * y, self.parent_normalization)) for x, y in encoded]
         self._parent_gps: list[gp.Posterior] | None = None
         self._parent_stack: stacked.StackedPosterior | None = None
-        self._icm_last: tuple[int, icm.ICMParams] | None = None
+        self._icm_last: tuple[icm.ICMPosterior, jax.Array] | None = None
+        self._icm_fit_info: dict[str, Any] = {}
         self.last_transfer: dict[str, Any] = {}
         if default_design and encoded:
             if kind == WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM:
                 self.n_initial_points = max(0, self.n_initial_points - len(self._parent_y))
             else:
+                # The design becomes the guard's: interleaved early, and taken on rejected steps.
+                self._fallback_design = self.n_initial_points if guard is True else 0
                 self.n_initial_points = 0
 
     @property
@@ -428,12 +446,16 @@ class Optimizer:
             compiler.join()  # finishing that compilation beats compiling it twice at once
         if self._transfer:
             model = self._transfer_model(x_obs, y_std, capacity, dtype)
+            design = self._guard_design(n, already)
+            if design:
+                self.last_transfer.update(design_points=len(design))
+                if len(design) == n:
+                    return design
+                already = list(already) + design
+                fantasies += design
+                n -= len(design)
         else:
             model = self._gp_posterior("target", x_obs, y_std, capacity, dtype)
-            following = gp.bucket_size(capacity + 1)
-            will_cross = self.max_observations is None or len(x_obs) - len(self._y) + self.max_observations > capacity
-            if will_cross and len(y_std) + len(fantasies) + n >= capacity - (following - capacity) // 4:
-                self._precompile(following, model, dtype)
         best = float(np.max(y_std)) if len(y_std) else 0.0
         order = np.argsort(-y_std)
         incumbents = list(x_obs[order[:5]])
@@ -467,6 +489,33 @@ class Optimizer:
             fantasies.append(x)
             if len(out) < n:
                 post = transfer.fantasize(post, x[None])
+        if not self._transfer:
+            # The next padded size compiles while this bucket's asks run (a whole bucket of
+            # them, not its last quarter: with a cheap objective a quarter of a bucket takes
+            # less time than one size's compilation, and from a warm cache only loading remains).
+            will_cross = self.max_observations is None or len(x_obs) - len(self._y) + self.max_observations > capacity
+            if will_cross:
+                self._precompile(gp.bucket_size(capacity + 1), model, dtype)
+        return out
+
+    def _guard_design(self, n: int, already: list[np.ndarray]) -> list[np.ndarray]:
+        """The points of cold start's design this transfer step takes (see ``transfer_guard``):
+        every other point until ``GUARD_EARLY_DESIGN`` design points are in, and every point
+        while the guard rejects transfer. Points told, pending, failed or in ``already`` are
+        not repeated, so a resumed job picks up where it was."""
+        if not self._fallback_design:
+            return []
+        seen = self._x + self._pending + self._failed + list(already)
+        unused = [p for p in self._initial_design[: self._fallback_design] if not any(np.allclose(p, q, rtol=0.0, atol=1e-12) for q in seen)]
+        if not self.last_transfer.get("used", True):
+            return unused[:n]
+        taken = self._fallback_design - len(unused)
+        position = len(seen)
+        out = []
+        for i in range(n):
+            if unused and taken < GUARD_EARLY_DESIGN and (position + i) % 2 == 1:
+                out.append(unused.pop(0))
+                taken += 1
         return out
 
     def _precompile(self, capacity: int, model: gp.Posterior, dtype) -> None:
@@ -532,7 +581,10 @@ class Optimizer:
         target = self._gp_posterior("target", x_obs, y_std, capacity, dtype)
         if kind == "rgpe":
             model = rgpe.ensemble(self._fit_parent_gps(dtype), target, self._rng(3))
-            self.last_transfer = {"prior": kind, "used": True, "weights": np.asarray(model.weights).tolist()}
+            weights = np.asarray(model.weights)
+            self.last_transfer = {"prior": kind, "used": True, "weights": weights.tolist()}
+            if self.transfer_guard and not np.any(weights[:-1] > 0):
+                self.last_transfer.update(used=False, reason="RGPE dropped every parent")
             return model
         if kind == "stacked":
             below = self._fit_parent_stack(dtype)
