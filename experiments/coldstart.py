@@ -29,7 +29,6 @@ and variants may be added to a config and rerun: finished runs are kept.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime
 import json
@@ -43,12 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from benchmarks import coldstart_functions as C
-from experiments.convergence import machine, version
+from experiments.results_file import RESULTS, append, arguments, machine, resume, version
 from warmstart_bo import Optimizer, gp
 from warmstart_bo import optimizer as optimizer_module
 from warmstart_bo.space import CategoricalParameter, IntegerParameter, SearchSpace
 
-RESULTS = Path(__file__).resolve().parent / "results"
 PEERS = {"optuna-gp": ("optuna", "torch"), "tpe": ("optuna",), "botorch": ("botorch", "torch")}
 
 
@@ -198,16 +196,12 @@ def run_one(method: str, name: str, seed: int, config: dict) -> dict:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("config", help="a JSON file under experiments/configs/")
-    ap.add_argument("--out", default=None, help="default: experiments/results/coldstart-<name>.jsonl")
+    ap = arguments(__doc__, "experiments/results/coldstart-<name>.jsonl")
     ap.add_argument("--methods", default=None, help="comma-separated subset of the config's methods to run now")
     ap.add_argument("--seeds", default=None, help="comma-separated subset of the config's seeds to run now")
-    ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     config = json.loads(Path(args.config).read_text())
     out = Path(args.out) if args.out else RESULTS / f"coldstart-{config['name']}.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
     methods = args.methods.split(",") if args.methods else config["methods"]
     unknown = [m for m in methods if m not in config["methods"]]
     if unknown:
@@ -216,27 +210,22 @@ def main(argv=None) -> None:
     if missing:
         print(f"peers not installed, skipped: {', '.join(missing)}", file=sys.stderr)
         methods = [m for m in methods if m not in missing]
-    done = set()
-    if out.exists():
-        lines = out.read_text().splitlines()
-        header = json.loads(lines[0])
-        if header["config"]["budget"] != config["budget"]:
-            sys.exit(f"{out} holds results with another budget; move it away to start over")
-        for line in lines[1:]:
-            r = json.loads(line)
-            done.add((r["method"], r["function"], r["seed"]))
-    else:
+
+    def header() -> dict:
         import jax
 
         import warmstart_bo
 
-        header = {
+        return {
             "suite": "coldstart", "config": config,
             "versions": {"warmstart_bo": warmstart_bo.__version__, "jax": jax.__version__, "numpy": np.__version__,
                          "optuna": version("optuna"), "botorch": version("botorch"), "torch": version("torch")},
             "machine": machine(), "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
-        out.write_text(json.dumps(header) + "\n")
+
+    # Methods and seeds may be added to a config; a new budget makes the rows incomparable.
+    _, rows = resume(out, config, args.fresh, header, compatible=lambda old, new: old["budget"] == new["budget"])
+    done = {(r["method"], r["function"], r["seed"]) for r in rows}
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else config["seeds"]
     todo = [(m, fn, s) for s in seeds for m in methods for fn in config["functions"] if (m, fn, s) not in done]
     from tqdm import tqdm
@@ -244,9 +233,7 @@ def main(argv=None) -> None:
     with tqdm(total=len(todo), disable=args.no_progress, desc=f"coldstart-{config['name']}", unit="run") as bar:
         for method, fn, seed in todo:
             bar.set_postfix(method=method, function=fn, seed=seed)
-            row = run_one(method, fn, seed, config)
-            with out.open("a") as fh:
-                fh.write(json.dumps(row) + "\n")
+            append(out, [run_one(method, fn, seed, config)])
             bar.update(1)
     print(f"results in {out}")
 

@@ -22,7 +22,6 @@ function and seed, appended as they finish, so an interrupted run resumes).
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import sys
@@ -32,12 +31,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import coldstart_functions as CF
-from experiments.convergence import machine
+from experiments.results_file import RESULTS, append, arguments, machine, resume
 from warmstart_bo import Optimizer
 from warmstart_bo.transfer import ParentHistory
 from warmstart_bo.warmstart import WarmStartTypes
 
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def run_job(fn: CF.Function, trials: int, seed: int, parents=()) -> tuple[list[dict], list[float]]:
@@ -71,34 +69,23 @@ def run_one(fn: CF.Function, seed: int, parent_trials: int, child_trials: int) -
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("config")
-    ap.add_argument("--fresh", action="store_true", help="discard earlier results of this config")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__).parse_args(argv)
     config = json.loads(Path(args.config).read_text())
     out = RESULTS / f"continuation-{config['name']}.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    done = set()
-    if out.exists() and not args.fresh:
-        lines = out.read_text().splitlines()
-        if json.loads(lines[0])["config"] != config:
-            sys.exit(f"{out} holds results of another configuration; pass --fresh to replace them")
-        done = {(r["function"], r["seed"]) for r in map(json.loads, lines[1:])}
-    else:
+
+    def header() -> dict:
         import warmstart_bo
 
-        header = {"config": config, "warmstart_bo": warmstart_bo.__version__, "machine": machine(),
-                  "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-        out.write_text(json.dumps(header) + "\n")
+        return {"config": config, "warmstart_bo": warmstart_bo.__version__, "machine": machine(),
+                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+    _, rows = resume(out, config, args.fresh, header)
+    done = {(r["function"], r["seed"]) for r in rows}
     todo = [(f, s) for f in config["functions"] for s in config["seeds"] if (f, s) not in done]
     from tqdm import tqdm
 
     for name, seed in tqdm(todo, disable=args.no_progress, desc=f"continuation-{config['name']}", unit="run"):
-        row = run_one(CF.get(name), seed, config["parent_trials"], config["child_trials"])
-        with out.open("a") as f:
-            f.write(json.dumps(row) + "\n")
-    print(f"results in {out}")
+        append(out, [run_one(CF.get(name), seed, config["parent_trials"], config["child_trials"])])
 
 
 if __name__ == "__main__":

@@ -23,12 +23,8 @@ an interrupted run resumes where it stopped (``--fresh`` starts over).
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import importlib.metadata
 import json
-import os
-import platform
 import sys
 import time
 import warnings
@@ -39,34 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from benchmarks import problems as P
+from experiments.results_file import RESULTS, append, arguments, machine, resume, version
 from warmstart_bo import Optimizer
 from warmstart_bo.optimizer import default_initial_points
 from warmstart_bo.space import SearchSpace
 from warmstart_bo.transfer import ParentHistory
 
-RESULTS = Path(__file__).resolve().parent / "results"
 PEERS = {"optuna-gp": ("optuna", "torch"), "botorch": ("botorch", "torch")}  # GPSampler needs torch too
-
-
-def version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import jax
-
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(), "jax_device": str(jax.devices()[0].device_kind)}
 
 
 def _bo(problem: P.Problem, objective, budget: int, seed: int, parents=(), kind=None, prior=None) -> tuple[list[dict], list[float], float]:
@@ -181,15 +156,9 @@ def run_seed(problem_name: str, seed: int, config: dict, methods: list[str]) -> 
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("config", help="a JSON file under experiments/configs/")
-    ap.add_argument("--out", default=None, help="default: experiments/results/convergence-<name>.jsonl")
-    ap.add_argument("--fresh", action="store_true", help="discard earlier results of this config")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__, "experiments/results/convergence-<name>.jsonl").parse_args(argv)
     config = json.loads(Path(args.config).read_text())
     out = Path(args.out) if args.out else RESULTS / f"convergence-{config['name']}.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
     methods, missing = [], []
     for m in config["methods"]:
         if m in PEERS and any(version(pkg) is None for pkg in PEERS[m]):
@@ -198,37 +167,28 @@ def main(argv=None) -> None:
             methods.append(m)
     if missing:
         print(f"peers not installed, skipped: {', '.join(missing)} (pip install -e '.[compare]', torch first for botorch)", file=sys.stderr)
-    done = set()
-    if out.exists() and not args.fresh:
-        lines = out.read_text().splitlines()
-        header = json.loads(lines[0])
-        if header["config"] != config:
-            sys.exit(f"{out} holds results of another configuration; pass --fresh to replace them")
-        for line in lines[1:]:
-            r = json.loads(line)
-            done.add((r["problem"], r["seed"]))
-    else:
+
+    def header() -> dict:
         import jax
 
         import warmstart_bo
 
-        header = {
+        return {
             "config": config, "methods_run": methods, "peers_missing": missing,
             "versions": {"warmstart_bo": warmstart_bo.__version__, "jax": jax.__version__, "numpy": np.__version__,
                          "optuna": version("optuna"), "botorch": version("botorch"), "torch": version("torch"), "scikit-learn": version("scikit-learn")},
             "machine": machine(), "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
-        out.write_text(json.dumps(header) + "\n")
+
+    head, rows = resume(out, config, args.fresh, header)
+    done = {(r["problem"], r["seed"]) for r in rows}
     todo = [(p, s) for p in config["problems"] for s in config["seeds"] if (p, s) not in done]
     from tqdm import tqdm
 
     with tqdm(total=len(todo), disable=args.no_progress, desc=f"convergence-{config['name']}", unit="problem-seed") as bar:
         for problem_name, seed in todo:
             bar.set_postfix(problem=problem_name, seed=seed)
-            rows = run_seed(problem_name, seed, config, header["methods_run"])
-            with out.open("a") as f:
-                for r in rows:
-                    f.write(json.dumps(r) + "\n")
+            append(out, run_seed(problem_name, seed, config, head["methods_run"]))
             bar.update(1)
     print(f"results in {out}")
 

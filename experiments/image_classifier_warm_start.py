@@ -26,7 +26,6 @@ skipped, so an interrupted run resumes. ``paper/make_figures.py`` reads the JSON
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from experiments.convergence import machine
+from experiments.results_file import RESULTS, append, arguments, machine, resume
 from warmstart_bo import (
     ContinuousParameter,
     HyperparameterTuner,
@@ -44,7 +43,6 @@ from warmstart_bo import (
     WarmStartTypes,
 )
 
-RESULTS = Path(__file__).resolve().parent / "results"
 OBJECTIVE = "validation:accuracy"
 
 
@@ -98,10 +96,7 @@ def run_seed(config: dict, seed: int, db: Path) -> list[dict]:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("config")
-    ap.add_argument("--fresh", action="store_true", help="discard earlier results and stores of this config")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__).parse_args(argv)
     config = json.loads(Path(args.config).read_text())
     stores = RESULTS / "image_classifier" / config["name"]
     out = RESULTS / f"image_classifier-{config['name']}.jsonl"
@@ -109,29 +104,22 @@ def main(argv=None) -> None:
     if args.fresh:
         for p in stores.glob("seed-*.db*"):
             p.unlink()
-        out.unlink(missing_ok=True)
-    done = set()
-    if out.exists():
-        lines = out.read_text().splitlines()
-        if json.loads(lines[0])["config"] != config:
-            sys.exit(f"{out} holds results of another configuration; pass --fresh to replace them")
-        done = {json.loads(line)["seed"] for line in lines[1:]}
-    else:
+
+    def header() -> dict:
         import jax
 
         import warmstart_bo
 
-        header = {"config": config, "warmstart_bo": warmstart_bo.__version__, "jax": jax.__version__,
-                  "device": jax.devices()[0].device_kind, "machine": machine(),
-                  "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-        out.write_text(json.dumps(header) + "\n")
+        return {"config": config, "warmstart_bo": warmstart_bo.__version__, "jax": jax.__version__,
+                "device": jax.devices()[0].device_kind, "machine": machine(),
+                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+    _, rows = resume(out, config, args.fresh, header)
+    done = {r["seed"] for r in rows}
     from tqdm import tqdm
 
-    for seed in tqdm([s for s in config["seeds"] if s not in done], desc=f"image_classifier-{config['name']}", unit="seed"):
-        rows = run_seed(config, seed, stores / f"seed-{seed}.db")
-        with out.open("a") as f:
-            for r in rows:
-                f.write(json.dumps(r) + "\n")
+    for seed in tqdm([s for s in config["seeds"] if s not in done], disable=args.no_progress, desc=f"image_classifier-{config['name']}", unit="seed"):
+        append(out, run_seed(config, seed, stores / f"seed-{seed}.db"))
     print(f"results in {out}, stores in {stores}")
 
 

@@ -26,7 +26,6 @@ run resumes at the next one. ``benchmarks/transfer_report.py`` prints the tables
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import sys
@@ -40,12 +39,11 @@ import numpy as np
 
 from benchmarks import transfer_suite as S
 from benchmarks.transfer_runs import bo_run
-from experiments.convergence import machine, version
+from experiments.results_file import RESULTS, append, arguments, machine, resume, version
 from warmstart_bo.optimizer import default_initial_points
 from warmstart_bo.space import IntegerParameter, SearchSpace
 from warmstart_bo.transfer import ParentHistory
 
-RESULTS = Path(__file__).resolve().parent / "results"
 PEERS = {"optuna-gp": ("optuna", "torch"), "botorch": ("botorch", "torch")}
 
 
@@ -196,47 +194,35 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("config", help="a JSON file under experiments/configs/")
-    ap.add_argument("--out", default=None, help="default: experiments/results/transfer-<name>.jsonl")
-    ap.add_argument("--fresh", action="store_true", help="discard earlier results of this config")
-    ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__, "experiments/results/transfer-<name>.jsonl").parse_args(argv)
     config = json.loads(Path(args.config).read_text())
     out = Path(args.out) if args.out else RESULTS / f"transfer-{config['name']}.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
     methods = [m for m in config["methods"] if not (m in PEERS and any(version(p) is None for p in PEERS[m]))]
     missing = [m for m in config["methods"] if m not in methods]
     if missing:
         print(f"peers not installed, skipped: {', '.join(missing)}", file=sys.stderr)
-    done = set()
-    if out.exists() and not args.fresh:
-        lines = out.read_text().splitlines()
-        if json.loads(lines[0])["config"] != config:
-            sys.exit(f"{out} holds results of another configuration; pass --fresh to replace them")
-        methods = json.loads(lines[0])["methods_run"]
-        done = {(r["problem"], r["seed"]) for r in map(json.loads, lines[1:])}
-    else:
+
+    def header() -> dict:
         import jax
 
         import warmstart_bo
 
-        header = {
+        return {
             "config": config, "methods_run": methods, "peers_missing": missing,
             "versions": {"warmstart_bo": warmstart_bo.__version__, "jax": jax.__version__, "numpy": np.__version__, "optuna": version("optuna"),
                          "botorch": version("botorch"), "torch": version("torch"), "scikit-learn": version("scikit-learn")},
             "machine": machine(), "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
-        out.write_text(json.dumps(header) + "\n")
+
+    head, rows = resume(out, config, args.fresh, header)
+    done = {(r["problem"], r["seed"]) for r in rows}
     todo = [(p, s) for s in config["seeds"] for p in problem_ids(config) if (p, s) not in done]
     from tqdm import tqdm
 
     with tqdm(total=len(todo), disable=args.no_progress, desc=f"transfer-{config['name']}", unit="problem-seed") as bar:
         for pid, seed in todo:
             bar.set_postfix(problem=pid, seed=seed)
-            rows = run_seed(pid, seed, config, methods)
-            with out.open("a") as f:
-                f.write("".join(json.dumps(r) + "\n" for r in rows))
+            append(out, run_seed(pid, seed, config, head["methods_run"]))
             bar.update(1)
     print(f"results in {out}")
 

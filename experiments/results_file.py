@@ -1,0 +1,75 @@
+"""The results files of the experiment runners: JSON lines, a header (the config, versions,
+machine) then one row per finished run, appended as runs finish so that an interrupted run
+resumes where it stopped. Every runner under ``experiments/`` reads and writes them here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Callable
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def version(package: str) -> str | None:
+    """The installed version of ``package``, None when it is not installed."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def machine() -> dict:
+    """What the runs ran on: CPU model, cores, platform, Python and JAX's device."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import jax
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(), "jax_device": str(jax.devices()[0].device_kind)}
+
+
+def arguments(doc: str, out_default: str | None = None) -> argparse.ArgumentParser:
+    """A runner's command line: the config, ``--fresh``, ``--no-progress`` and (when the runner
+    takes one) ``--out``; runners add their own options to it."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("config", help="a JSON file under experiments/configs/")
+    if out_default is not None:
+        ap.add_argument("--out", default=None, help=f"default: {out_default}")
+    ap.add_argument("--fresh", action="store_true", help="discard earlier results of this config")
+    ap.add_argument("--no-progress", action="store_true")
+    return ap
+
+
+def resume(out: Path, config: dict, fresh: bool, header: Callable[[], dict], compatible: Callable[[dict, dict], bool] | None = None) -> tuple[dict, list[dict]]:
+    """The header and rows already in ``out`` for ``config``, or a new file with ``header()``
+    written when there is none (or ``fresh``). A file of another config stops the runner
+    (``compatible(old, new)`` decides; the default asks for the same config)."""
+    same = compatible or (lambda old, new: old == new)
+    if out.exists() and not fresh:
+        lines = out.read_text().splitlines()
+        head = json.loads(lines[0])
+        if not same(head["config"], config):
+            sys.exit(f"{out} holds results of another configuration; pass --fresh (or move it away) to start over")
+        return head, [json.loads(line) for line in lines[1:]]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    head = header()
+    out.write_text(json.dumps(head) + "\n")
+    return head, []
+
+
+def append(out: Path, rows: list[dict]) -> None:
+    """Adds finished runs to ``out``, all of one unit in one write."""
+    with out.open("a") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows))
