@@ -30,7 +30,6 @@ and variants may be added to a config and rerun: finished runs are kept.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
 import sys
 import time
@@ -42,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from benchmarks import coldstart_functions as C
-from experiments.results_file import RESULTS, append, arguments, machine, resume, version
+from experiments.results_file import RESULTS, append, arguments, installed, provenance, resume
 from warmstart_bo import Optimizer, gp
 from warmstart_bo import optimizer as optimizer_module
 from warmstart_bo.space import CategoricalParameter, IntegerParameter, SearchSpace
@@ -206,21 +205,12 @@ def main(argv=None) -> None:
     unknown = [m for m in methods if m not in config["methods"]]
     if unknown:
         sys.exit(f"methods not in the config: {unknown}")
-    missing = [m for m in methods if m in PEERS and any(version(pkg) is None for pkg in PEERS[m])]
-    if missing:
-        print(f"peers not installed, skipped: {', '.join(missing)}", file=sys.stderr)
-        methods = [m for m in methods if m not in missing]
+    methods, _ = installed(methods, PEERS)
 
     def header() -> dict:
-        import jax
-
-        import warmstart_bo
-
         return {
             "suite": "coldstart", "config": config,
-            "versions": {"warmstart_bo": warmstart_bo.__version__, "jax": jax.__version__, "numpy": np.__version__,
-                         "optuna": version("optuna"), "botorch": version("botorch"), "torch": version("torch")},
-            "machine": machine(), "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            **provenance("optuna", "botorch", "torch"),
         }
 
     # Methods and seeds may be added to a config; a new budget makes the rows incomparable.

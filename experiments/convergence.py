@@ -23,7 +23,6 @@ an interrupted run resumes where it stopped (``--fresh`` starts over).
 
 from __future__ import annotations
 
-import datetime
 import json
 import sys
 import time
@@ -35,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from benchmarks import problems as P
-from experiments.results_file import RESULTS, append, arguments, machine, resume, version
+from experiments.results_file import RESULTS, append, arguments, installed, provenance, resume
 from warmstart_bo import Optimizer
 from warmstart_bo.optimizer import default_initial_points
 from warmstart_bo.space import SearchSpace
@@ -159,25 +158,12 @@ def main(argv=None) -> None:
     args = arguments(__doc__, "experiments/results/convergence-<name>.jsonl").parse_args(argv)
     config = json.loads(Path(args.config).read_text())
     out = Path(args.out) if args.out else RESULTS / f"convergence-{config['name']}.jsonl"
-    methods, missing = [], []
-    for m in config["methods"]:
-        if m in PEERS and any(version(pkg) is None for pkg in PEERS[m]):
-            missing.append(m)
-        else:
-            methods.append(m)
-    if missing:
-        print(f"peers not installed, skipped: {', '.join(missing)} (pip install -e '.[compare]', torch first for botorch)", file=sys.stderr)
+    methods, missing = installed(config["methods"], PEERS, " (pip install -e '.[compare]', torch first for botorch)")
 
     def header() -> dict:
-        import jax
-
-        import warmstart_bo
-
         return {
             "config": config, "methods_run": methods, "peers_missing": missing,
-            "versions": {"warmstart_bo": warmstart_bo.__version__, "jax": jax.__version__, "numpy": np.__version__,
-                         "optuna": version("optuna"), "botorch": version("botorch"), "torch": version("torch"), "scikit-learn": version("scikit-learn")},
-            "machine": machine(), "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            **provenance("optuna", "botorch", "torch", "scikit-learn"),
         }
 
     head, rows = resume(out, config, args.fresh, header)

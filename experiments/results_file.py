@@ -6,6 +6,7 @@ resumes where it stopped. Every runner under ``experiments/`` reads and writes t
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib.metadata
 import json
 import os
@@ -38,6 +39,31 @@ def machine() -> dict:
     import jax
 
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(), "jax_device": str(jax.devices()[0].device_kind)}
+
+
+def installed(methods: list[str], peers: dict[str, tuple[str, ...]], hint: str = "") -> tuple[list[str], list[str]]:
+    """``methods`` split into those that can run and the peers among them whose packages
+    (``peers[method]``) are not installed; the latter are named on stderr."""
+    missing = [m for m in methods if m in peers and any(version(p) is None for p in peers[m])]
+    if missing:
+        print(f"peers not installed, skipped: {', '.join(missing)}{hint}", file=sys.stderr)
+    return [m for m in methods if m not in missing], missing
+
+
+def provenance(*packages: str) -> dict:
+    """Header fields: the versions of this library, JAX, NumPy and ``packages`` (None where one
+    is not installed), the machine, and when the file was started."""
+    import jax
+    import numpy as np
+
+    import warmstart_bo
+
+    versions = {"warmstart_bo": warmstart_bo.__version__, "jax": jax.__version__, "numpy": np.__version__}
+    return {
+        "versions": {**versions, **{p: version(p) for p in packages}},
+        "machine": machine(),
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def arguments(doc: str, out_default: str | None = None) -> argparse.ArgumentParser:

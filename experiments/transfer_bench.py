@@ -26,7 +26,6 @@ run resumes at the next one. ``benchmarks/transfer_report.py`` prints the tables
 
 from __future__ import annotations
 
-import datetime
 import json
 import sys
 import time
@@ -39,7 +38,7 @@ import numpy as np
 
 from benchmarks import transfer_suite as S
 from benchmarks.transfer_runs import bo_run
-from experiments.results_file import RESULTS, append, arguments, machine, resume, version
+from experiments.results_file import RESULTS, append, arguments, installed, provenance, resume
 from warmstart_bo.optimizer import default_initial_points
 from warmstart_bo.space import IntegerParameter, SearchSpace
 from warmstart_bo.transfer import ParentHistory
@@ -197,21 +196,12 @@ def main(argv=None) -> None:
     args = arguments(__doc__, "experiments/results/transfer-<name>.jsonl").parse_args(argv)
     config = json.loads(Path(args.config).read_text())
     out = Path(args.out) if args.out else RESULTS / f"transfer-{config['name']}.jsonl"
-    methods = [m for m in config["methods"] if not (m in PEERS and any(version(p) is None for p in PEERS[m]))]
-    missing = [m for m in config["methods"] if m not in methods]
-    if missing:
-        print(f"peers not installed, skipped: {', '.join(missing)}", file=sys.stderr)
+    methods, missing = installed(config["methods"], PEERS)
 
     def header() -> dict:
-        import jax
-
-        import warmstart_bo
-
         return {
             "config": config, "methods_run": methods, "peers_missing": missing,
-            "versions": {"warmstart_bo": warmstart_bo.__version__, "jax": jax.__version__, "numpy": np.__version__, "optuna": version("optuna"),
-                         "botorch": version("botorch"), "torch": version("torch"), "scikit-learn": version("scikit-learn")},
-            "machine": machine(), "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            **provenance("optuna", "botorch", "torch", "scikit-learn"),
         }
 
     head, rows = resume(out, config, args.fresh, header)
