@@ -64,22 +64,23 @@ def parents_table(parents: list[dict], table: dict, runs: list[dict]) -> list[st
     return out
 
 
-def rank_table(table: dict, methods: list[str], budget: int) -> list[str]:
+def rank_table(table: dict, methods: list[str], budget: int, by_rank: bool = True) -> list[str]:
+    """Average rank at each checkpoint, methods best-last-rank first (or as given)."""
     ts = [t for t in CHECKPOINTS if t <= budget]
     out = ["method | " + " | ".join(f"rank@{t}" for t in ts)]
     cols = {}
     for t in ts:
         cols[t], n = M.average_ranks(table, methods, t)
-    for m in sorted(methods, key=lambda m: cols[ts[-1]][m]):
+    for m in sorted(methods, key=lambda m: cols[ts[-1]][m]) if by_rank else methods:
         out.append(f"{m} | " + " | ".join(f"{cols[t][m]:.2f}" for t in ts))
     out.append(f"({n} (problem, seed) pairs; 1 = best of {len(methods)})")
     return out
 
 
-def savings_table(table: dict, methods: list[str], t: int, by_problem: bool, charged: dict) -> list[str]:
-    """Pooled (or per-problem) paired savings and tests against cold at trial t."""
+def savings_table(table: dict, methods: list[str], t: int, groups: list[tuple[str, list[str]]], charged: dict, label: str = "pool") -> list[str]:
+    """Paired savings and tests against cold at trial t, each group of problems pooled (a
+    group per problem for a per-problem table); Holm's correction runs over the table."""
     rows, pvals = [], []
-    groups = [(p, [p]) for p in table] if by_problem else [("all", list(table))]
     for m in methods:
         if m == "cold":
             continue
@@ -102,7 +103,7 @@ def savings_table(table: dict, methods: list[str], t: int, by_problem: bool, cha
             pvals.append(M.wilcoxon_vs_cold(w_at, c_at))
             rows.append((m, name, len(cold_n), int(np.median(spent)), M.summary(cold_n), M.summary(warm_n), M.summary(ratio), M.win_tie_loss(w_at, c_at), M.summary(w_at), M.mean_log10(w_at) - M.mean_log10(c_at), pvals[-1]))
     adjusted = M.holm(pvals) if pvals else []
-    out = [f"method | {'problem' if by_problem else 'pool'} | n | parents' trials | cold trials to own regret@{t} med [IQR] | warm trials to cold's regret@{t} med [IQR] | saving ratio med [IQR] | W/T/L | warm regret@{t} med [IQR] | mean log10 regret - cold's | p (Wilcoxon) | p Holm"]
+    out = [f"method | {label} | n | parents' trials | cold trials to own regret@{t} med [IQR] | warm trials to cold's regret@{t} med [IQR] | saving ratio med [IQR] | W/T/L | warm regret@{t} med [IQR] | mean log10 regret - cold's | p (Wilcoxon) | p Holm"]
     for (m, name, n, spent, c, w, r, wtl, reg, dlog, p), pa in zip(rows, adjusted):
         out.append(f"{m} | {name} | {n} | {spent} | {c[0]:.0f} [{c[1]:.0f}, {c[2]:.0f}] | {w[0]:.0f} [{w[1]:.0f}, {w[2]:.0f}] | {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}] | "
                    f"{wtl[0]}/{wtl[1]}/{wtl[2]} | {fmt(reg[0])} [{fmt(reg[1])}, {fmt(reg[2])}] | {dlog:+.2f} | {p:.3g} | {pa:.3g}{' *' if pa < 0.05 else ''}")
@@ -110,7 +111,8 @@ def savings_table(table: dict, methods: list[str], t: int, by_problem: bool, cha
 
 
 def worst_table(table: dict, methods: list[str], t: int) -> list[str]:
-    out = ["problem | " + " | ".join(m for m in methods if m != "cold") + f"  (worst seed's regret@{t} / cold's worst seed; paired worst ratio in brackets; ! over {BOUND})"]
+    out = [f"(worst seed's regret@{t} / cold's worst seed; paired worst ratio in brackets; ! over {BOUND})",
+           "problem | " + " | ".join(m for m in methods if m != "cold")]
     misses: dict = {m: 0 for m in methods}
     for p, by_method in table.items():
         cold = by_method.get("cold", {})
@@ -150,8 +152,8 @@ def report(paths: list[str]) -> str:
     for t in (25, 50):
         if t > budget:
             continue
-        out += ["", f"# Paired savings against cold start at {t} trials, pooled"] + savings_table(table, methods, t, False, charged)
-        out += ["", f"# Paired savings against cold start at {t} trials, per problem"] + savings_table(table, methods, t, True, charged)
+        out += ["", f"# Paired savings against cold start at {t} trials, pooled"] + savings_table(table, methods, t, [("all", list(table))], charged)
+        out += ["", f"# Paired savings against cold start at {t} trials, per problem"] + savings_table(table, methods, t, [(p, [p]) for p in table], charged, "problem")
     out += ["", "# Worst case per problem"] + worst_table(table, methods, min(25, budget))
     return "\n".join(out)
 

@@ -1,0 +1,158 @@
+"""The paper's transfer-benchmark section (issue 13's protocol), from the stored JSON lines of
+``experiments/transfer_bench.py``: what ran, average ranks at fixed trials and over all
+trials, paired savings against cold start by similarity band (parents' trials in their own
+column), the similarity sweep, the worst case per problem, and what each method cost.
+
+The default configuration (``transfer-stacked``, the library's default prior with its
+guard) comes first in every table. Pure functions of the loaded rows, reusing the metrics
+of ``benchmarks/transfer_metrics.py`` and the tables of ``benchmarks/transfer_report.py``;
+``paper/make_figures.py`` writes what they return.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from benchmarks import transfer_metrics as M
+from benchmarks import transfer_report as R
+from experiments.transfer_bench import problem_ids
+
+DEFAULT = "transfer-stacked"
+ORDER = (DEFAULT, "transfer-icm", "transfer-rgpe", "identical", "best-first", "optuna-gp", "botorch", "cold", "random")
+ADVERSARIES = ("flipped", "far", "unrelated")
+
+
+def ordered(methods: list[str]) -> list[str]:
+    """The default first, then the other priors, the baselines, cold start and random."""
+    return sorted(methods, key=lambda m: (ORDER.index(m) if m in ORDER else len(ORDER), m))
+
+
+def markdown(lines: list[str]) -> str:
+    """A ``transfer_report`` table (``a | b`` rows, a header first, notes in parentheses or
+    after the rows) as a Markdown table followed by its notes."""
+    rows = [line for line in lines if " | " in line]
+    notes = [line for line in lines if " | " not in line]
+    cells = [[c.strip() for c in row.split(" | ")] for row in rows]
+    header = cells[0]
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(c) + " |" for c in cells[1:]]
+    return "\n".join(out) + ("\n\n" + " ".join(notes) if notes else "")
+
+
+def similarity(problem: str) -> float | None:
+    """The similarity of a ``family/simS`` problem, None for adversaries and model tuning."""
+    m = re.fullmatch(r"[^/]+/sim([0-9.]+)", problem)
+    return float(m.group(1)) if m else None
+
+
+def bands(problems: list[str]) -> list[tuple[str, list[str]]]:
+    """Problems grouped as issue 13 states its goals: related (similarity >= 0.75),
+    in between, unrelated (similarity 0), adversarial parents, and model tuning."""
+    groups = {"related (similarity >= 0.75)": [], "similarity 0.25-0.5": [], "similarity 0": [], "adversarial parents": [], "model tuning": []}
+    for p in problems:
+        s = similarity(p)
+        if s is not None:
+            key = "related (similarity >= 0.75)" if s >= 0.75 else "similarity 0" if s == 0 else "similarity 0.25-0.5"
+        else:
+            key = "adversarial parents" if p.split("/")[1] in ADVERSARIES else "model tuning"
+        groups[key].append(p)
+    return [(k, v) for k, v in groups.items() if v]
+
+
+def figure_ranks(table: dict, methods: list[str], budget: int, path: Path) -> int:
+    """Average rank of each method after every trial; returns the (problem, seed) count."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ts = np.arange(1, budget + 1)
+    n = 0
+    ranks = {m: [] for m in methods}
+    for t in ts:
+        r, n = M.average_ranks(table, methods, int(t))
+        for m in methods:
+            ranks[m].append(r[m])
+    for m in methods:
+        ax.plot(ts, ranks[m], lw=2.2 if m == DEFAULT else 1.2, label=m + (" (default)" if m == DEFAULT else ""))
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"average rank (1 = best of {len(methods)})")
+    ax.set_title(f"Average rank over {n} (problem, seed) pairs")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return n
+
+
+def figure_similarity(table: dict, methods: list[str], path: Path, checkpoints=(10, 25)) -> None:
+    """Median regret at each checkpoint against the parents' similarity, per family (with
+    the interquartile band of the default and of cold start)."""
+    families = sorted({p.split("/")[0] for p in table if similarity(p) is not None})
+    if not families:
+        return
+    fig, axes = plt.subplots(len(checkpoints), len(families), figsize=(4.5 * len(families), 3.2 * len(checkpoints)), squeeze=False)
+    for j, fam in enumerate(families):
+        probs = sorted((p for p in table if p.startswith(fam + "/") and similarity(p) is not None), key=similarity)
+        xs = [similarity(p) for p in probs]
+        for i, t in enumerate(checkpoints):
+            ax = axes[i][j]
+            for m in methods:
+                q = [np.percentile([c[t - 1] for c in table[p].get(m, {}).values() if len(c) >= t] or [np.nan], [25, 50, 75]) for p in probs]
+                q = np.array(q)
+                ax.plot(xs, q[:, 1], marker="o", lw=2.2 if m == DEFAULT else 1.2, label=m)
+                if m in (DEFAULT, "cold"):  # the interquartile band of the default and of cold start only
+                    ax.fill_between(xs, q[:, 0], q[:, 2], alpha=0.12)
+            ax.set_yscale("log")
+            ax.set_title(f"{fam}: regret after {t} trials")
+            ax.set_xlabel("similarity of the parents")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def cost_table(runs: list[dict], methods: list[str]) -> str:
+    """Wall-clock per job (compilation, the parents' model fits and the objective included)
+    and per ask, median [IQR] over all runs of each method, from the same runs."""
+    lines = ["method | runs | seconds per job med [IQR] | seconds per ask med [IQR]"]
+    for m in methods:
+        mine = [r for r in runs if r["method"] == m]
+        job = M.summary([r["seconds"] for r in mine])
+        asks = [r["ask_seconds"] for r in mine if "ask_seconds" in r]
+        ask = f"{M.summary(asks)[0]:.3f} [{M.summary(asks)[1]:.3f}, {M.summary(asks)[2]:.3f}]" if asks else "-"
+        lines.append(f"{m} | {len(mine)} | {job[0]:.1f} [{job[1]:.1f}, {job[2]:.1f}] | {ask}")
+    return markdown(lines)
+
+
+def section(paths: list[Path], figures: Path, name: str) -> dict[str, str]:
+    """The template values of the transfer section and its two figures (``transfer-<name>-*.png``)."""
+    headers, runs, parents = R.load([str(p) for p in paths])
+    table = M.curves(runs)
+    methods = ordered(R.methods_of(runs))
+    budget = min(len(r["values"]) for r in runs)
+    charged = {(r["problem"], r["method"]): r.get("parent_trials", 0) for r in runs}
+    configs = [h["config"] for h in headers]
+    planned = len(configs[0]["seeds"]) * len(problem_ids(configs[0]))
+    units = len({(r["problem"], r["seed"]) for r in parents})
+    seeds = sorted({r["seed"] for r in parents})
+    n_ranked = figure_ranks(table, methods, budget, figures / f"transfer-{name}-ranks.png")
+    figure_similarity(table, methods, figures / f"transfer-{name}-similarity.png", tuple(t for t in (10, 25) if t <= budget) or (budget,))
+    t_save = 25 if budget >= 25 else budget
+    values = {
+        "transfer_what_ran": (
+            f"{', '.join(c['name'] for c in configs)}: {units} (problem, seed) units finished of the {planned} the config plans "
+            f"(seeds {seeds[0]}-{seeds[-1]}; a unit holds every method), {budget} trials each, parents {configs[0]['n_parents']} x "
+            f"{configs[0]['parent_trials']} cold trials; machine {headers[0]['machine']['cpu']}, {headers[0]['machine']['cores']} cores"
+        ),
+        "table_transfer_ranks": markdown(R.rank_table(table, methods, budget, by_rank=False)),
+        "transfer_rank_pairs": str(n_ranked),
+        "table_transfer_savings": markdown(R.savings_table(table, methods, t_save, bands(list(table)), charged, "problems")),
+        "transfer_savings_trial": str(t_save),
+        "table_transfer_worst": markdown(R.worst_table(table, methods, t_save)),
+        "table_transfer_costs": cost_table(runs, methods),
+    }
+    return values

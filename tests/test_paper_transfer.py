@@ -1,0 +1,56 @@
+"""The paper's transfer section: tables with the default first, similarity bands, and the
+paired savings it reports, from hand-made results in the runner's format."""
+
+import json
+
+import numpy as np
+
+from paper import transfer as T
+
+
+def _results(tmp_path):
+    config = {"name": "tiny", "suite": "synthetic", "families": ["hartmann3"], "similarities": [0, 0.9], "adversaries": ["far"],
+              "adversary_similarity": 0.75, "seeds": [0, 1, 2], "budget": 6, "parent_trials": 4, "n_parents": 2, "top_k": 2}
+    header = {"config": config, "methods_run": ["cold", "transfer-stacked", "random"], "peers_missing": [],
+              "versions": {"jax": "x"}, "machine": {"cpu": "test CPU", "cores": 2}}
+    rows = []
+    for problem in ("hartmann3/sim0", "hartmann3/sim0.9", "hartmann3/far"):
+        for seed in (0, 1):  # seed 2 not finished: the section says so
+            rows.append({"problem": problem, "seed": seed, "parents": {"trials": [4, 4]}})
+            cold = [5.0, 4.0, 3.0, 2.0, 1.5, 1.0]
+            # Transfer reaches cold start's final value at trial 3 on the related problem,
+            # never on the adversarial one.
+            warm = {"hartmann3/sim0.9": [3.0, 2.0, 1.0, 0.5, 0.5, 0.5], "hartmann3/sim0": cold, "hartmann3/far": [9.0] * 6}[problem]
+            for method, values in (("cold", cold), ("transfer-stacked", warm), ("random", [9.0] * 6)):
+                rows.append({"problem": problem, "seed": seed, "method": method, "optimum": 0.0, "values": values,
+                             "parent_trials": 8 if method.startswith("transfer") else 0, "seconds": 2.0, "ask_seconds": 0.1})
+    path = tmp_path / "transfer-tiny.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [header] + rows))
+    return path
+
+
+def test_the_section_puts_the_default_first_and_pairs_savings_with_cold_start(tmp_path):
+    values = T.section([_results(tmp_path)], tmp_path, "tiny")
+    assert "6 (problem, seed) units finished of the 9 the config plans" in values["transfer_what_ran"]
+    ranks = values["table_transfer_ranks"].splitlines()
+    assert [line.split(" | ")[0] for line in ranks[2:5]] == ["| transfer-stacked", "| cold", "| random"]
+    savings = [line for line in values["table_transfer_savings"].splitlines() if line.startswith("| transfer-stacked")]
+    by_band = {line.split(" | ")[1]: line.split(" | ") for line in savings}
+    # Related: cold needs 6 trials for its own final regret 1.0, transfer 3: a 2x saving, 8 parent trials charged.
+    related = by_band["related (similarity >= 0.75)"]
+    assert related[3] == "8" and related[4].startswith("6 ") and related[5].startswith("3 ") and related[6].startswith("2.00")
+    assert by_band["adversarial parents"][6].startswith("0.86")  # censored at budget + 1 = 7: 6 / 7
+    worst = values["table_transfer_worst"]
+    assert "| hartmann3/far | 9.00! [9] |" in worst and "| hartmann3/sim0.9 | 0.50 [0.5] |" in worst
+    assert "| transfer-stacked | 6 | 2.0 [2.0, 2.0] | 0.100 [0.100, 0.100] |" in values["table_transfer_costs"]
+    assert (tmp_path / "transfer-tiny-ranks.png").stat().st_size > 5_000
+    assert (tmp_path / "transfer-tiny-similarity.png").stat().st_size > 5_000
+
+
+def test_bands_and_markdown():
+    assert T.bands(["h/sim0", "h/sim0.25", "h/sim0.9", "h/flipped", "svc/wine"]) == [
+        ("related (similarity >= 0.75)", ["h/sim0.9"]), ("similarity 0.25-0.5", ["h/sim0.25"]), ("similarity 0", ["h/sim0"]),
+        ("adversarial parents", ["h/flipped"]), ("model tuning", ["svc/wine"])]
+    assert T.markdown(["(a note)", "a | b", "1 | 2", "after"]) == "| a | b |\n|---|---|\n| 1 | 2 |\n\n(a note) after"
+    assert T.ordered(["random", "cold", "transfer-icm", "transfer-stacked", "x"]) == ["transfer-stacked", "transfer-icm", "cold", "random", "x"]
+    assert np.isnan(T.similarity("h/far") or np.nan)
