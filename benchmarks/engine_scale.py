@@ -4,8 +4,9 @@ Sections (``--only`` picks some):
 
 - ``large``: later asks at n = 2000 (d = 3 and 6): the ask right after telling n points
   (``first``, compiles), then ``--steps`` (tell one, ask) steps: median, p90 and max.
-- ``job``: a 300-trial cold job (d = 4, a cheap objective, one process): every ask's time,
-  and per padding bucket the median, the slowest and slowest / median (crossings included).
+- ``job``: a 300-trial cold job (d = 4, a cheap objective) in a fresh process with a new,
+  cold compile cache, then in another with that cache warm: every ask's time, and per
+  padding bucket the median, the slowest and slowest / median (crossings included).
 - ``parents``: five parents of 500 trials each (Hartmann-6 family, similarity 0.8): later
   asks of a TRANSFER_LEARNING job with each prior and of an IDENTICAL_DATA_AND_ALGORITHM job
   (2,500 pooled points).
@@ -16,6 +17,7 @@ Sections (``--only`` picks some):
   (``pip install torch==2.13.0 && pip install -e ".[compare]"``).
 
     python benchmarks/engine_scale.py --json experiments/results/engine_scale.json
+    python benchmarks/engine_scale.py --only job,parents --json experiments/results/engine_scale.json  # those sections anew
 """
 
 from __future__ import annotations
@@ -93,7 +95,9 @@ def large(steps: int) -> list[dict]:
     return rows
 
 
-def job(trials: int) -> dict:
+def job_asks(trials: int) -> dict:
+    """Every ask of a ``trials``-trial cold job in this process, and per padding bucket (from
+    the first Bayesian ask on) the median, the slowest and slowest / median."""
     d = 4
     opt = Optimizer(space(d), random_seed=0)
     times, sizes = [], []
@@ -108,8 +112,24 @@ def job(trials: int) -> dict:
     for size in sorted(set(sizes[bo:])):
         t = [times[i] for i in range(bo, trials) if sizes[i] == size]
         buckets.append({"bucket": size, "asks": len(t), "median_s": statistics.median(t), "max_s": max(t), "max_over_median": max(t) / statistics.median(t)})
-        print(f"job bucket {size:4d}: {len(t):3d} asks, median {buckets[-1]['median_s']:.3f}s, max {buckets[-1]['max_s']:.3f}s ({buckets[-1]['max_over_median']:.1f}x)", flush=True)
     return {"trials": trials, "d": d, "initial_design": bo, "ask_s": times, "buckets": buckets}
+
+
+JOB = "import json, sys; from benchmarks.engine_scale import job_asks; print(json.dumps(job_asks(int(sys.argv[1]))))"
+
+
+def job(trials: int) -> dict:
+    """The job in fresh processes sharing a new compile cache: first with it cold (every
+    padded size compiles), then warm (loaded from what the first wrote)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "WARMSTART_BO_COMPILATION_CACHE": cache, "PYTHONPATH": str(REPO)}
+        for label in ("cold_cache", "warm_cache"):
+            res = subprocess.run([sys.executable, "-c", JOB, str(trials)], env=env, capture_output=True, text=True, check=True, cwd=REPO)
+            out[label] = json.loads(res.stdout.splitlines()[-1])
+            for b in out[label]["buckets"]:
+                print(f"job ({label}) bucket {b['bucket']:4d}: {b['asks']:3d} asks, median {b['median_s']:.3f}s, max {b['max_s']:.3f}s ({b['max_over_median']:.1f}x)", flush=True)
+    return out
 
 
 def parents(steps: int, per_parent: int = 500, n_parents: int = 5) -> list[dict]:
@@ -231,8 +251,16 @@ def main(argv=None) -> None:
     for name in args.only.split(","):
         result[name] = sections[name]()
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        # Sections run now replace their earlier results; the others stay, each with the
+        # machine line of the run that measured it.
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        if "machine" in stored and "machines" not in stored:
+            stored["machines"] = {k: stored["machine"] for k in sections if k in stored}
+        stored.setdefault("machines", {}).update({k: machine for k in args.only.split(",")})
+        stored.update(result)
+        path.write_text(json.dumps(stored, indent=1))
         print(f"wrote {args.json}")
 
 

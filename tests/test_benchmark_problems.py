@@ -41,7 +41,11 @@ def test_model_tuning_problems_score_by_cross_validation(model):
     assert problem.regret(0.5, reference=0.9) == pytest.approx(0.4)
 
 
+@pytest.mark.slow
 def test_every_method_runs_and_records_its_values():
+    """The first convergence suite's runner (``experiments/convergence.py``) with every
+    method (slow: each method compiles its own programs; the default suite's paper test
+    runs three of them through the same runner)."""
     config = {"budget": 3, "parent_trials": 3, "similarity": 0.8}
     methods = ["random", "cold", "identical", "transfer-stacked", "transfer-icm", "transfer-rgpe", "optuna-gp"]
     rows = convergence.run_seed("forrester", 0, config, methods)

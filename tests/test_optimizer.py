@@ -147,18 +147,22 @@ class CompileCounter:
             self.count += 1
 
 
+SPACE_7D = {f"u{i}": ContinuousParameter(0.0, 1.0) for i in range(7)}  # no other test's shapes
+
+
 def test_no_recompilation_within_a_padding_bucket():
-    # max_observations=13: nothing compiles ahead, so the crossing below compiles (caches
-    # cleared: other tests may have compiled the same shapes in this process).
-    jax.clear_caches()
-    opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4, max_observations=13)
-    run(opt, branin, 8)  # 8 observations: bucket 16, warm fits compiled
+    # max_observations=13: nothing compiles ahead, so the crossing below compiles. Seven
+    # dimensions, which no other test uses, so no shape here is compiled already (clearing
+    # JAX's caches instead made every later test compile again).
+    opt = Optimizer(SPACE_7D, random_seed=0, n_initial_points=4, max_observations=13)
+    f = lambda p: sum((v - 0.3) ** 2 for v in p.values())
+    run(opt, f, 8)  # 8 observations: bucket 16, warm fits compiled
     counter = CompileCounter()
     jax.monitoring.register_event_duration_secs_listener(counter)
     try:
-        run(opt, branin, 5)  # 13 observations: still inside the bucket of 16
+        run(opt, f, 5)  # 13 observations: still inside the bucket of 16
         assert counter.count == 0
-        run(opt, branin, 5)  # crossing 16 compiles for the new bucket: the counter is live
+        run(opt, f, 5)  # crossing 16 compiles for the new bucket: the counter is live
         assert counter.count > 0
     finally:
         jax.monitoring.unregister_event_duration_listener(counter)
