@@ -244,12 +244,10 @@ def test_exported_programs_propose_exactly_what_jit_proposes(path, tmp_path, mon
 
 
 def test_the_next_bucket_compiles_ahead_in_the_background():
-    """From the first ask in a padded size the next size's functions compile in a background
+    """Near the end of a padded size the next size's functions compile in a background
     thread; the ask that crosses into it compiles nothing, and proposals are unchanged."""
     opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4)
-    run(opt, branin, 5)  # the first Bayesian ask (4 observations, bucket 16) starts bucket 32's
-    assert 32 in opt._precompiled and 64 not in opt._precompiled
-    run(opt, branin, 9)
+    run(opt, branin, 14)  # 13 observations, then the ask at 13 finds 14 of 16 rows used
     assert 32 in opt._precompiled
     opt._compilers[32].join()
     counter = CompileCounter()

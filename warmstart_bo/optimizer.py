@@ -456,6 +456,10 @@ class Optimizer:
                 n -= len(design)
         else:
             model = self._gp_posterior("target", x_obs, y_std, capacity, dtype)
+            following = gp.bucket_size(capacity + 1)
+            will_cross = self.max_observations is None or len(x_obs) - len(self._y) + self.max_observations > capacity
+            if will_cross and len(y_std) + len(fantasies) + n >= capacity - (following - capacity) // 4:
+                self._precompile(following, model, dtype)
         best = float(np.max(y_std)) if len(y_std) else 0.0
         order = np.argsort(-y_std)
         incumbents = list(x_obs[order[:5]])
@@ -489,13 +493,6 @@ class Optimizer:
             fantasies.append(x)
             if len(out) < n:
                 post = transfer.fantasize(post, x[None])
-        if not self._transfer:
-            # The next padded size compiles while this bucket's asks run (a whole bucket of
-            # them, not its last quarter: with a cheap objective a quarter of a bucket takes
-            # less time than one size's compilation, and from a warm cache only loading remains).
-            will_cross = self.max_observations is None or len(x_obs) - len(self._y) + self.max_observations > capacity
-            if will_cross:
-                self._precompile(gp.bucket_size(capacity + 1), model, dtype)
         return out
 
     def _guard_design(self, n: int, already: list[np.ndarray]) -> list[np.ndarray]:
