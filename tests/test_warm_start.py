@@ -242,6 +242,8 @@ def test_batches_under_a_transfer_prior_spread_out():
     for prior in ("stacked", "rgpe"):
         opt = Optimizer(BRANIN_SPACE, objective_type="Minimize", random_seed=0, parents=[hist], warm_start_type=TRANSFER, transfer_prior=prior)
         batch = opt.ask(4)
+        # Two of the four are the guard's design points (2nd and 4th), the rest the prior's.
+        assert len(batch) == 4 and opt.last_transfer["design_points"] == 2
         x = space.encode_many(batch)
         gaps = [np.linalg.norm(a - b) for i, a in enumerate(x) for b in x[i + 1:]]
         assert min(gaps) > 1e-3, prior

@@ -444,6 +444,7 @@ class Optimizer:
         compiler = self._compilers.get(capacity)
         if compiler is not None and compiler.is_alive():
             compiler.join()  # finishing that compilation beats compiling it twice at once
+        design: list[np.ndarray] = []
         if self._transfer:
             model = self._transfer_model(x_obs, y_std, capacity, dtype)
             design = self._guard_design(n, already)
@@ -493,7 +494,7 @@ class Optimizer:
             fantasies.append(x)
             if len(out) < n:
                 post = transfer.fantasize(post, x[None])
-        return out
+        return design + out
 
     def _guard_design(self, n: int, already: list[np.ndarray]) -> list[np.ndarray]:
         """The points of cold start's design this transfer step takes (see ``transfer_guard``):
