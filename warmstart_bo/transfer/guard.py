@@ -3,8 +3,11 @@
 At every step with at least ``MIN_POINTS`` target observations, a transfer model is judged
 against the target-only GP by how well each ranks the target's own points when each point
 is held out (leave-one-out means, closed form for both). Transfer is used only when its
-ranking is at least as good; otherwise the step falls back to the target-only GP. RGPE has
-a guard of its own (its weights drop a parent that ranks worse than the target model).
+ranking is at least as good. The optimizer makes a rejected step a cold start's step (the
+next point of cold start's quasi-random design, then the target-only GP) and interleaves
+two design points among the first four, so that the comparison sees points the parents did
+not choose (``Optimizer(transfer_guard=...)``). RGPE has a guard of its own (its weights
+drop a parent that ranks worse than the target model).
 """
 
 from __future__ import annotations
