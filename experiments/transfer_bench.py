@@ -14,7 +14,9 @@ all methods of that seed. Methods:
   (``transfer-<prior>:unguarded``: without the negative-transfer guard;
   ``transfer-<prior>:ranking-guard``: the guard's ranking comparison without its design);
 - ``optuna-gp``: Optuna's GPSampler with the same ``top_k`` points enqueued first;
-- ``botorch``: SingleTaskGP + LogEI with its tutorials' settings (10 restarts, 512 raw samples).
+- ``botorch``: SingleTaskGP + LogEI with its tutorials' settings (10 restarts, 512 raw samples);
+- ``syne-bounding-box``, ``syne-quantile``, ``syne-zeroshot``: Syne Tune's transfer-learning
+  schedulers on the parents' trials (:func:`syne_run`).
 
 Every line of ``experiments/results/transfer-<name>.jsonl`` after the header is one run
 (``method``) or one seed's parent record (``parents``: trials, best points' values on the
@@ -43,7 +45,9 @@ from warmstart_bo.optimizer import default_initial_points
 from warmstart_bo.space import IntegerParameter, SearchSpace
 from warmstart_bo.transfer import ParentHistory
 
-PEERS = {"optuna-gp": ("optuna", "torch"), "botorch": ("botorch", "torch")}
+SYNE = ("syne-tune", "xgboost", "huggingface_hub", "pandas")
+PEERS = {"optuna-gp": ("optuna", "torch"), "botorch": ("botorch", "torch"),
+         "syne-bounding-box": SYNE, "syne-quantile": SYNE, "syne-zeroshot": SYNE}
 
 
 def problem_ids(config: dict) -> list[str]:
@@ -127,6 +131,83 @@ def botorch_run(space: dict, objective, budget: int, seed: int) -> dict:
     return {"values": values}
 
 
+def syne_run(space: dict, objective, budget: int, seed: int, parents: list[ParentHistory], method: str) -> dict:
+    """One of Syne Tune's transfer-learning schedulers (``pip install -e ".[compare-transfer]"``),
+    given the parents' trials as offline evaluations, driven trial by trial:
+
+    - ``syne-bounding-box``: random search in the box spanned by each parent's best
+      configuration (Perrone et al., NeurIPS 2019), as Syne Tune's documentation builds it;
+    - ``syne-quantile``: the quantile-based copula Thompson sampling (Salinas et al., ICML
+      2020), an XGBoost surrogate of the parents' Gaussian-copula-normalized outcomes;
+    - ``syne-zeroshot``: the zero-shot portfolio (Wistuba et al., ICDM 2015) on surrogate
+      imputations of the parents' outcomes, then random configurations once it runs out.
+    """
+    import contextlib
+    import datetime as dt
+    import io
+    import logging
+
+    import pandas as pd
+    from syne_tune import config_space as cs
+    from syne_tune.backend.trial_status import Trial
+    from syne_tune.optimizer.baselines import RandomSearch
+    from syne_tune.optimizer.schedulers.single_objective_scheduler import SingleObjectiveScheduler
+    from syne_tune.optimizer.schedulers.transfer_learning.bounding_box import BoundingBox
+    from syne_tune.optimizer.schedulers.transfer_learning.quantile_based.quantile_based_searcher import QuantileBasedSurrogateSearcher
+    from syne_tune.optimizer.schedulers.transfer_learning.transfer_learning_task_evaluation import TransferLearningTaskEvaluations
+    from syne_tune.optimizer.schedulers.transfer_learning.zero_shot import ZeroShotTransfer
+
+    class ZeroShot(ZeroShotTransfer):
+        """Syne Tune 0.16.0's ZeroShotTransfer samples surrogate candidates from a
+        ``random_state`` it never sets; this sets it from the seed first."""
+
+        def __init__(self, *args, random_seed: int = 0, **kwargs):
+            self.random_state = np.random.RandomState(random_seed)
+            super().__init__(*args, random_seed=random_seed, **kwargs)
+
+    domains = {}
+    for name, r in space.items():
+        log = getattr(r, "scaling_type", "Auto") == "Logarithmic"
+        if hasattr(r, "values"):
+            domains[name] = cs.choice(list(r.values))
+        elif isinstance(r, IntegerParameter):
+            domains[name] = (cs.lograndint if log else cs.randint)(r.min_value, r.max_value)
+        else:
+            domains[name] = (cs.loguniform if log else cs.uniform)(r.min_value, r.max_value)
+    evaluations = {
+        p.name: TransferLearningTaskEvaluations(domains, pd.DataFrame(p.params), ["y"], np.asarray(p.values, float).reshape(-1, 1, 1, 1))
+        for p in parents
+    }
+    logging.getLogger("syne_tune").setLevel(logging.ERROR)
+    # Syne Tune 0.16.0's random sampling ignores the schedulers' seeds and draws from NumPy's
+    # global generator: seed it for this run, and give it back as it was.
+    global_state = np.random.get_state()
+    np.random.seed(seed)
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "syne-bounding-box":
+            scheduler = BoundingBox(lambda box, metric, minimize, s: RandomSearch(box, [metric], do_minimize=minimize, random_seed=s),
+                                    domains, "y", evaluations, do_minimize=True, random_seed=seed)
+        elif method == "syne-quantile":
+            searcher = QuantileBasedSurrogateSearcher(domains, evaluations, random_seed=seed)
+            scheduler = SingleObjectiveScheduler(domains, "y", do_minimize=True, searcher=searcher, random_seed=seed)
+        else:
+            scheduler = ZeroShot(domains, "y", evaluations, do_minimize=True, use_surrogates=True, random_seed=seed)
+        fallback = np.random.RandomState(seed)
+        values = []
+        for i in range(budget):
+            if method == "syne-zeroshot":
+                # Its suggest() routes to the default random searcher in 0.16.0; the
+                # portfolio is get_config().
+                config = scheduler.get_config() or {k: d.sample(random_state=fallback) for k, d in domains.items()}
+            else:
+                config = scheduler.suggest().config
+            values.append(float(objective(dict(config))))
+            scheduler.on_trial_complete(Trial(i, dict(config), dt.datetime.now()), {"y": values[-1]})
+    np.random.set_state(global_state)
+    return {"values": values}
+
+
 _HISTORIES: dict = {}
 
 
@@ -184,6 +265,8 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
             r, cost = optuna_run(problem.space, problem.target, budget, seed, best), charged
         elif method == "botorch":
             r, cost = botorch_run(problem.space, problem.target, budget, seed), 0
+        elif method.startswith("syne-"):
+            r, cost = syne_run(problem.space, problem.target, budget, seed, parents, method), charged
         else:
             raise ValueError(f"unknown method {method!r}")
         r.pop("params", None)
