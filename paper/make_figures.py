@@ -220,18 +220,20 @@ TRANSFER_KEYS = ("transfer_what_ran", "table_transfer_ranks", "transfer_rank_pai
                  "transfer_savings_trial", "table_transfer_worst", "table_transfer_costs")
 
 
-def transfer_values(figures: Path, suite: str = "synthetic") -> dict[str, str]:
+def transfer_values(figures: Path, config: str = "full") -> dict[str, str]:
     """The paper's transfer-benchmark section (:mod:`paper.transfer`) from
-    ``transfer-<suite>.jsonl`` and, when it has run, ``transfer-<suite>-botorch.jsonl``;
-    placeholders (and no figures) where the suite has not run."""
-    paths = [p for p in (RESULTS / f"transfer-{suite}.jsonl", RESULTS / f"transfer-{suite}-botorch.jsonl")
-             if p.exists() and len(p.read_text().splitlines()) > 1]
-    if not paths or paths[0].name != f"transfer-{suite}.jsonl":
+    ``transfer-synthetic.jsonl`` (``transfer-synthetic-<config>.jsonl`` for another config)
+    and, where they have run, its BoTorch and Syne Tune files; placeholders (and no figures)
+    where the suite has not run."""
+    suite = "synthetic" if config == "full" else f"synthetic-{config}"
+    main, *peers = (RESULTS / f"transfer-{suite}{part}.jsonl" for part in ("", "-botorch", "-syne"))
+    if not main.exists() or len(main.read_text().splitlines()) < 2:
         return dict.fromkeys(TRANSFER_KEYS, "(the transfer benchmark has not run)")
     sys.path.insert(0, str(ROOT))
     from paper import transfer
 
-    return transfer.section(paths, figures, suite)
+    paths = [main] + [p for p in peers if p.exists() and len(p.read_text().splitlines()) > 1]
+    return transfer.section(paths, figures, "synthetic")
 
 
 def main(argv=None) -> None:
@@ -349,7 +351,7 @@ def main(argv=None) -> None:
 
     values.update(control_tables(args.config))
     values.update(coldstart_values())
-    values.update(transfer_values(out / "figures"))
+    values.update(transfer_values(out / "figures", args.config))
 
     values.update(table_trials=table_trials, table_regret=table_regret, table_headline=table_headline, table_steps=table_steps)
     tables = "\n\n".join(f"## {k}\n\n{values[k]}" for k in ("table_transfer_ranks", "table_transfer_savings", "table_transfer_worst", "table_transfer_costs", "table_headline", "table_trials", "table_regret", "table_steps", "table_peers", "table_continuation", "table_image_classifier", "table_coldstart"))

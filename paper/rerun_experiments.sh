@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Reruns every experiment behind the paper, then regenerates its figures and tables.
 #   bash paper/rerun_experiments.sh small   # a few minutes on a laptop: paper/small/
-#   bash paper/rerun_experiments.sh full    # the stored configuration (about an hour on 2 cores): paper/
-# Peers (BoTorch, Optuna's GPSampler) run when installed: pip install torch==2.13.0 && pip install -e ".[compare]".
+#   bash paper/rerun_experiments.sh full    # the stored configuration: paper/ (days on 2 cores: the transfer
+#                                           # benchmark's 320 units take 1-2 minutes each, the cold-start suite hours)
+# Peers (BoTorch, Optuna's GPSampler) run when installed: pip install torch==2.13.0 && pip install -e ".[compare]";
+# Syne Tune's schedulers with pip install -e ".[compare-transfer]".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 config="${1:-small}"
@@ -18,9 +20,14 @@ else
   python benchmarks/compare_peers.py --sizes 20,100 --dims 3 --repeats 2 --json "$side/peers.json"
 fi
 if [ "$config" = full ]; then
+  for suite in transfer-synthetic transfer-synthetic-botorch transfer-synthetic-syne; do
+    python experiments/transfer_bench.py "experiments/configs/$suite.json" --fresh
+  done
+  python experiments/coldstart.py experiments/configs/coldstart.json --fresh
   python experiments/continuation.py experiments/configs/continuation.json --fresh
   python experiments/image_classifier_warm_start.py experiments/configs/image_classifier.json --fresh
 else
+  python experiments/transfer_bench.py experiments/configs/transfer-synthetic-small.json --fresh
   python experiments/continuation.py experiments/configs/continuation-small.json --fresh
   python experiments/image_classifier_warm_start.py experiments/configs/image_classifier-small.json --fresh
 fi

@@ -1,7 +1,8 @@
 """The paper's transfer-benchmark section (issue 13's protocol), from the stored JSON lines of
 ``experiments/transfer_bench.py``: what ran, average ranks at fixed trials and over all
 trials, paired savings against cold start by similarity band (parents' trials in their own
-column), the similarity sweep, the worst case per problem, and what each method cost.
+column), mean log-regret curves by band, the similarity sweep, the worst case per problem,
+and what each method cost.
 
 The default configuration (``transfer-stacked``, the library's default prior with its
 guard) comes first in every table. Pure functions of the loaded rows, reusing the metrics
@@ -115,6 +116,30 @@ def figure_similarity(table: dict, methods: list[str], path: Path, checkpoints=(
     plt.close(fig)
 
 
+def figure_log_regret(table: dict, methods: list[str], budget: int, path: Path) -> None:
+    """Mean log10 regret after every trial, one panel per similarity band, with a band of
+    one standard error over the band's (problem, seed) pairs."""
+    groups = bands(list(table))
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
+    ts = np.arange(1, budget + 1)
+    for ax, (name, probs) in zip(axes[0], groups):
+        for m in methods:
+            runs = [c[:budget] for p in probs for c in table[p].get(m, {}).values() if len(c) >= budget]
+            if not runs:
+                continue
+            logs = np.log10(np.stack(runs))
+            mean, se = logs.mean(axis=0), logs.std(axis=0, ddof=1) / np.sqrt(len(runs)) if len(runs) > 1 else np.zeros(budget)
+            ax.plot(ts, mean, lw=2.2 if m == DEFAULT else 1.2, label=m)
+            ax.fill_between(ts, mean - se, mean + se, alpha=0.12)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("trial")
+    axes[0][0].set_ylabel("mean log10 regret")
+    axes[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def cost_table(runs: list[dict], methods: list[str]) -> str:
     """Wall-clock per job (compilation, the parents' model fits and the objective included)
     and per ask, median [IQR] over all runs of each method, from the same runs."""
@@ -141,6 +166,7 @@ def section(paths: list[Path], figures: Path, name: str) -> dict[str, str]:
     seeds = sorted({r["seed"] for r in parents})
     n_ranked = figure_ranks(table, methods, budget, figures / f"transfer-{name}-ranks.png")
     figure_similarity(table, methods, figures / f"transfer-{name}-similarity.png", tuple(t for t in (10, 25) if t <= budget) or (budget,))
+    figure_log_regret(table, methods, budget, figures / f"transfer-{name}-log-regret.png")
     t_save = 25 if budget >= 25 else budget
     values = {
         "transfer_what_ran": (

@@ -45,6 +45,7 @@ def test_the_section_puts_the_default_first_and_pairs_savings_with_cold_start(tm
     assert "| transfer-stacked | 6 | 2.0 [2.0, 2.0] | 0.100 [0.100, 0.100] |" in values["table_transfer_costs"]
     assert (tmp_path / "transfer-tiny-ranks.png").stat().st_size > 5_000
     assert (tmp_path / "transfer-tiny-similarity.png").stat().st_size > 5_000
+    assert (tmp_path / "transfer-tiny-log-regret.png").stat().st_size > 5_000
 
 
 def test_bands_and_markdown():
