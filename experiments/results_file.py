@@ -96,6 +96,14 @@ def resume(out: Path, config: dict, fresh: bool, header: Callable[[], dict], com
 
 
 def append(out: Path, rows: list[dict]) -> None:
-    """Adds finished runs to ``out``, all of one unit in one write."""
-    with out.open("a") as f:
-        f.write("".join(json.dumps(r) + "\n" for r in rows))
+    """Adds finished runs to ``out``, all of one unit in one ``write`` call on a file opened
+    for appending, so that runner processes sharing a file (each on its own seeds) never
+    interleave their lines."""
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    fd = os.open(out, os.O_WRONLY | os.O_APPEND)
+    try:
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError(f"short write to {out}: {written} of {len(data)} bytes")
+    finally:
+        os.close(fd)

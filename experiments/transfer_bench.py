@@ -276,7 +276,9 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
 
 
 def main(argv=None) -> None:
-    args = arguments(__doc__, "experiments/results/transfer-<name>.jsonl").parse_args(argv)
+    ap = arguments(__doc__, "experiments/results/transfer-<name>.jsonl")
+    ap.add_argument("--seeds", default=None, help="comma-separated subset of the config's seeds to run now (several processes may share a file, each with its own seeds)")
+    args = ap.parse_args(argv)
     config = json.loads(Path(args.config).read_text())
     out = Path(args.out) if args.out else RESULTS / f"transfer-{config['name']}.jsonl"
     methods, missing = installed(config["methods"], PEERS)
@@ -289,7 +291,10 @@ def main(argv=None) -> None:
 
     head, rows = resume(out, config, args.fresh, header)
     done = {(r["problem"], r["seed"]) for r in rows}
-    todo = [(p, s) for s in config["seeds"] for p in problem_ids(config) if (p, s) not in done]
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else config["seeds"]
+    if set(seeds) - set(config["seeds"]):
+        sys.exit(f"seeds not in the config: {sorted(set(seeds) - set(config['seeds']))}")
+    todo = [(p, s) for s in seeds for p in problem_ids(config) if (p, s) not in done]
     from tqdm import tqdm
 
     with tqdm(total=len(todo), disable=args.no_progress, desc=f"transfer-{config['name']}", unit="problem-seed") as bar:
