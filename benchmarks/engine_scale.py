@@ -99,7 +99,7 @@ def job_asks(trials: int) -> dict:
     """Every ask of a ``trials``-trial cold job in this process, and per padding bucket (from
     the first Bayesian ask on) the median, the slowest and slowest / median."""
     d = 4
-    opt = Optimizer(space(d), random_seed=0)
+    opt = Optimizer(space(d), random_seed=0, max_observations=trials)
     times, sizes = [], []
     for _ in range(trials):
         sizes.append(gp.bucket_size(opt.num_observations + 1))

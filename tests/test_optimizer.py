@@ -249,7 +249,7 @@ def test_the_next_bucket_compiles_ahead_in_the_background():
     opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4)
     run(opt, branin, 14)  # 13 observations, then the ask at 13 finds 14 of 16 rows used
     assert 32 in opt._precompiled
-    opt._compilers[32].join()
+    opt._compilers[32].wait()
     counter = CompileCounter()
     jax.monitoring.register_event_duration_secs_listener(counter)
     try:
@@ -262,6 +262,62 @@ def test_the_next_bucket_compiles_ahead_in_the_background():
     run(plain, branin, 18)
     assert plain.observations()[0] == opt.observations()[0]
     np.testing.assert_array_equal(plain.observations()[1], opt.observations()[1])
+
+
+def test_a_background_multistart_joins_at_a_fixed_ask_whatever_its_timing(monkeypatch):
+    """Past MULTISTART_EVERY_ASK rows the doubling multi-start fit runs in a background
+    thread and joins n / MULTISTART_LAG observations later: a fit that takes a second longer
+    changes no proposal, only how long that ask waits."""
+    import time
+
+    from warmstart_bo import optimizer
+
+    monkeypatch.setattr(optimizer, "MULTISTART_EVERY_ASK", 8)
+    real = optimizer._fit_posterior
+
+    def job(delay):
+        def fit(*args, **kwargs):
+            if threading.current_thread() is not threading.main_thread():
+                time.sleep(delay)
+            return real(*args, **kwargs)
+
+        fit.precompile = real.precompile
+        monkeypatch.setattr(optimizer, "_fit_posterior", fit)
+        opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4)
+        notes = []
+        for _ in range(22):
+            run(opt, branin, 1)
+            notes.append(opt.last_fit.get("multi-start"))
+        return opt, notes
+
+    fast, fast_notes = job(0.0)
+    slow, slow_notes = job(1.0)
+    assert fast_notes == slow_notes
+    # Asked on 16 observations (twice the 8 of the last synchronous multi-start), joined on 20.
+    assert fast_notes[16] == "started" and fast_notes[20] in ("adopted", "kept")
+    assert fast.observations()[0] == slow.observations()[0]
+    np.testing.assert_array_equal(fast.observations()[1], slow.observations()[1])
+
+
+def test_a_background_multistart_is_taken_only_where_it_fits_better():
+    """The joining ask keeps whichever of its own refit and the background fit (refined on
+    the same data) has the lower negative log posterior."""
+    from warmstart_bo import optimizer
+
+    opt = run(Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4), branin, 12)
+    with jax.enable_x64(True):  # as the optimizer's asks run
+        state = opt._gp_states["target"]
+        data = state.posterior.data
+        good = optimizer._fit_posterior(data, opt.priors, opt._fit_starts(state, data.y.dtype, 4), max_iter=100, tol=1e-4)
+        far = state.posterior.params._replace(log_lengthscales=state.posterior.params.log_lengthscales + 4.0)
+        poor = opt._refine(optimizer._condition(far, data), good.hess_inv, data.x.shape[0])
+        assert float(poor.loss) > float(good.loss) + 1.0
+        for mine, background, taken in ((poor, good, "adopted"), (good, poor, "kept")):
+            opt._multistarts["target"] = (optimizer._Background(lambda fit=background: fit, "test"), 12)
+            fit, note = opt._adopt_multistart("target", mine, data, data.x.shape[0])
+            assert note == taken
+            assert float(fit.loss) <= min(float(poor.loss), float(good.loss)) + 1e-6
+            assert "target" not in opt._multistarts
 
 
 def test_a_failed_factorization_falls_back_visibly(monkeypatch):

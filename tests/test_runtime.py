@@ -107,3 +107,38 @@ def test_a_program_loads_its_exported_file_and_retraces_a_damaged_one(tmp_path, 
     for a, b in ((first, loaded), (first, again)):
         np.testing.assert_array_equal(np.asarray(a.kinv), np.asarray(b.kinv))
         np.testing.assert_array_equal(np.asarray(a.alpha), np.asarray(b.alpha))
+
+
+@pytest.mark.parametrize("exported", [True, False])
+def test_a_precompiled_program_runs_its_executable_without_lowering_again(tmp_path, monkeypatch, exported):
+    """``Program.precompile`` (a background thread's work for the next padding bucket) keeps
+    the executable, so the first real call with those shapes neither lowers nor compiles,
+    and gives what a fresh jit gives."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from warmstart_bo import gp
+
+    monkeypatch.setattr(runtime, "_exported_dir", lambda: tmp_path if exported else None)
+    prog = runtime.Program(gp.condition)
+    events = []
+
+    def listen(event, duration, **kw):
+        if event in ("/jax/core/compile/jaxpr_to_mlir_module_duration", "/jax/core/compile/backend_compile_duration"):
+            events.append(event)
+
+    with jax.enable_x64(True):
+        x = np.linspace(0, 1, 5)[:, None]
+        data = gp.pad_data(x, np.cos(5 * x[:, 0]), np.zeros(1, bool), 8, jnp.float64)
+        # Committed, as the previous fit's outputs are when an ask passes them on.
+        params = jax.device_put(gp.prior_mode(1, gp.default_priors(1), jnp.float64), jax.devices()[0])
+        prog.precompile(*jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (params, data)))
+        jax.monitoring.register_event_duration_secs_listener(listen)
+        try:
+            post = prog(params, data)
+        finally:
+            jax.monitoring.unregister_event_duration_listener(listen)
+        assert events == []
+        plain = jax.jit(gp.condition)(params, data)
+    np.testing.assert_allclose(np.asarray(post.alpha), np.asarray(plain.alpha), rtol=1e-12)

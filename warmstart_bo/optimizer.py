@@ -59,6 +59,12 @@ ICM_MAX_ROWS = 512
 REFIT_TOL = 0.1
 REFIT_MAX_STEPS = 20
 MULTISTART_MAX_ROWS = 256
+# From MULTISTART_EVERY_ASK rows on, a multi-start fit runs in a background thread beside the
+# asks (one took 0.5 s at 128 rows and 2.5 s at 256, 10-30x a typical ask there), and the ask
+# n / MULTISTART_LAG observations after the one that started it on n takes its optimum if
+# that fits the data better then: the same check at a fixed point of the job, so results do
+# not depend on timing.
+MULTISTART_LAG = 4
 # A guarded transfer job's first points alternate with cold start's design until this many
 # design points are in: the guard's leave-one-out comparison then sees points that the
 # parents did not choose (with only the parents' picks, misleading parents look consistent).
@@ -104,6 +110,33 @@ def acquisition_budget(model) -> dict[str, int | bool]:
     if squares / 2 >= 1024**2:  # each GP holds two square factors, L^-1 and K^-1
         return {"num_sobol": 256, "num_local": 256, "num_steps": 40, "screen_in_float32": True}
     return {}
+
+
+class _Background:
+    """``fn()`` in a thread, under the caller's ``jax_enable_x64`` (a thread-local setting);
+    :meth:`result` waits for it. Not a daemon: interpreter shutdown waits for XLA work in
+    flight rather than tearing XLA down under it."""
+
+    def __init__(self, fn, name: str):
+        self._value: Any = None
+        self._error: BaseException | None = None
+        x64 = bool(jax.config.jax_enable_x64)
+
+        def run():
+            try:
+                with jax.enable_x64(x64):
+                    self._value = fn()
+            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                self._error = e
+
+        self._thread = threading.Thread(target=run, name=name)
+        self._thread.start()
+
+    def result(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 class _GPState(NamedTuple):
@@ -189,7 +222,8 @@ class Optimizer:
       transfer_prior: ``"stacked"``, ``"icm"`` or ``"rgpe"`` (default
         ``transfer.DEFAULT_PRIOR``).
       max_observations: the most points this optimizer will be told (a job's ``max_jobs``),
-        if known: the next padded size is compiled ahead only when they will need it.
+        if known: every padded size the job will reach is compiled ahead, in a background
+        thread from the first ask on; unknown, the next size only, late in each bucket.
       priors: hyperparameter priors (default :func:`gp.default_priors` of the dimension).
       output_transform: how the job's outcomes are warped before the GP sees them, per task
         (:func:`transform_outputs`): ``"yeo-johnson"`` (default), ``"standardize"``,
@@ -264,7 +298,8 @@ class Optimizer:
         self._precompiled: set[int] = set()
         self._fallback_design = 0
         self.max_observations = None if max_observations is None else int(max_observations)
-        self._compilers: dict[int, threading.Thread] = {}
+        self._compilers: dict[int, threading.Event] = {}
+        self._multistarts: dict[str, tuple[_Background, int]] = {}
         self.last_fit: dict[str, Any] = {}
         self.parent_normalization = parent_normalization
         self._setup_warm_start(list(parents), warm_start_type, transfer_prior, transfer_guard, n_initial_points is None)
@@ -421,6 +456,11 @@ class Optimizer:
             else:
                 chosen.append(self.space.snap(self._rng(0).random(self.space.dim)))
         if len(chosen) == n:
+            if not self._transfer:
+                # The first Bayesian ask's programs load (or compile) while the design runs.
+                rows = len(self._parent_y) * self._identical + self.n_initial_points
+                first = gp.bucket_size(rows)
+                self._precompile([first] + (self._sizes_ahead(first) if self.max_observations is not None else []), self._dtype)
             return chosen
         if not self._y and not (self._identical or self._transfer):
             # Everything so far is pending: nothing to fit, keep sampling quasi-randomly.
@@ -429,7 +469,7 @@ class Optimizer:
         return chosen + self._ask_bayesian(n - len(chosen), chosen)
 
     def _ask_bayesian(self, n: int, already: list[np.ndarray]) -> list[np.ndarray]:
-        dtype = jnp.float64 if self.dtype == "float64" else jnp.float32
+        dtype = self._dtype
         x_obs = np.array(self._x).reshape(-1, self.space.dim)
         y_obs = self._sign * np.array(self._y)
         if self._identical:
@@ -441,9 +481,9 @@ class Optimizer:
         capacity = gp.bucket_size(len(y_std) + len(fantasies) + n - 1)
         name, beta = self.acquisition, self.ucb_beta
         no_target_data = self._transfer and not len(y_std)
-        compiler = self._compilers.get(capacity)
-        if compiler is not None and compiler.is_alive():
-            compiler.join()  # finishing that compilation beats compiling it twice at once
+        compiled = self._compilers.get(capacity)
+        if compiled is not None:
+            compiled.wait()  # finishing that compilation beats compiling it twice at once
         design: list[np.ndarray] = []
         if self._transfer:
             model = self._transfer_model(x_obs, y_std, capacity, dtype)
@@ -457,10 +497,16 @@ class Optimizer:
                 n -= len(design)
         else:
             model = self._gp_posterior("target", x_obs, y_std, capacity, dtype)
+            # Larger padded sizes compile beside the asks. When the job's size is known, every
+            # size it will reach, in order, from its first Bayesian ask (loading one size from
+            # a warm cache takes about a second on 2 cores, more than a bucket's worth of cheap
+            # asks); otherwise the next size, in the second half of this bucket.
             following = gp.bucket_size(capacity + 1)
-            will_cross = self.max_observations is None or len(x_obs) - len(self._y) + self.max_observations > capacity
-            if will_cross and len(y_std) + len(fantasies) + n >= capacity - (following - capacity) // 4:
-                self._precompile(following, model, dtype)
+            if self.max_observations is None:
+                if len(y_std) + len(fantasies) + n >= capacity - (following - capacity) // 4:
+                    self._precompile([following], dtype)
+            else:
+                self._precompile(self._sizes_ahead(capacity), dtype)
         best = float(np.max(y_std)) if len(y_std) else 0.0
         order = np.argsort(-y_std)
         incumbents = list(x_obs[order[:5]])
@@ -516,20 +562,37 @@ class Optimizer:
                 taken += 1
         return out
 
-    def _precompile(self, capacity: int, model: gp.Posterior, dtype) -> None:
-        """Compiles the GP path's functions for the padded size ``capacity`` in a background
-        thread (once per size), so that the ask that first needs that size runs compiled
-        code instead of stalling for seconds. Compilation only: results are unchanged."""
-        if capacity in self._precompiled:
+    @property
+    def _dtype(self):
+        return jnp.float64 if self.dtype == "float64" else jnp.float32
+
+    def _sizes_ahead(self, capacity: int) -> list[int]:
+        """The padded sizes above ``capacity`` that this job (of known size) will reach."""
+        rows, sizes = len(self._parent_y) * self._identical + self.max_observations, [capacity]
+        while rows > sizes[-1]:
+            sizes.append(gp.bucket_size(sizes[-1] + 1))
+        return sizes[1:]
+
+    def _precompile(self, capacities: list[int], dtype) -> None:
+        """Compiles the GP path's functions for each padded size in ``capacities``, in
+        order, in one background thread (once per size), so that the ask that first needs a
+        size runs compiled code instead of stalling for seconds; that ask waits only for its
+        own size. Compilation only: results are unchanged."""
+        todo = [c for c in capacities if c not in self._precompiled]
+        if not todo:
             return
-        self._precompiled.add(capacity)
+        self._precompiled.update(todo)
+        done = {c: threading.Event() for c in todo}
+        self._compilers.update(done)
         x64 = self.dtype == "float64"
         d, cat = self.space.dim, self.space.categorical_mask
         n_choices, name, fit_starts = self.space.n_choices, self.acquisition, self.num_fit_starts
-        priors, hess = self.priors, self._gp_states["target"].hess_inv
-        params = jax.tree.map(np.asarray, model.params)
+        params = jax.tree.map(np.asarray, gp.prior_mode(d, self.priors, dtype))
+        state = self._gp_states.get("target")
+        hess = np.eye(sum(a.size for a in jax.tree.leaves(params)), dtype=dtype) if state is None else state.hess_inv
+        priors = self.priors
 
-        def compile_all():
+        def compile_size(capacity):
             with jax.enable_x64(x64):
                 data = gp.pad_data(np.zeros((1, d)), np.zeros(1), cat, capacity, dtype)
                 post = jax.eval_shape(_condition, params, data)
@@ -545,10 +608,16 @@ class Optimizer:
                     starts = jax.tree.map(lambda a: jax.ShapeDtypeStruct((fit_starts, *np.shape(a)), dtype), params)
                     _fit_posterior.precompile(data, priors, starts, max_iter=100, tol=1e-4)
 
-        # Not a daemon: interpreter shutdown waits for a compilation in flight rather than
-        # tearing XLA down under it.
-        self._compilers[capacity] = threading.Thread(target=compile_all, name=f"warmstart-bo-compile-{capacity}")
-        self._compilers[capacity].start()
+        def compile_all():
+            try:
+                for capacity in todo:
+                    compile_size(capacity)
+                    done[capacity].set()
+            finally:  # a failed compilation leaves the ask to compile as usual
+                for event in done.values():
+                    event.set()
+
+        _Background(compile_all, f"warmstart-bo-compile-{'-'.join(map(str, todo))}")
 
     # Transfer learning.
 
@@ -649,10 +718,11 @@ class Optimizer:
         each) and the hyperparameters are refined from there (:func:`gp.refine`), which
         costs no factorization when the gradient promises less than ``REFIT_TOL``. A new
         padding bucket re-conditions once at the previous optimum and refines likewise. A
-        multi-start fit (the previous optimum, the prior's centre and prior draws) runs first
-        and whenever the data have doubled, on padded sizes up to ``MULTISTART_MAX_ROWS``; a
-        first fit on more than ``SUBSET_ROWS`` rows multi-starts on a random subset of that
-        size and refines on all. A posterior that cannot be factorized falls back to the prior's centre, with a warning.
+        multi-start fit (the previous optimum, the prior's centre and prior draws) runs at
+        every ask up to ``MULTISTART_EVERY_ASK`` rows, and later whenever the data have
+        doubled, on padded sizes up to ``MULTISTART_MAX_ROWS``, in a background thread that a
+        later ask joins (``MULTISTART_LAG``); a first fit on more than ``SUBSET_ROWS`` rows
+        multi-starts on a random subset of that size and refines on all. A posterior that cannot be factorized falls back to the prior's centre, with a warning.
         """
         cat = self.space.categorical_mask
         data = gp.pad_data(x, y, cat, capacity, dtype)
@@ -672,26 +742,35 @@ class Optimizer:
             # rest at the next asks (checked_n 0: the next ask checks) if not converged.
             checked_n = n if int(fit.steps) < LARGE_REFIT_STEPS else 0
             multistart_n, info["kind"] = n, "subset multi-start, refined"
-        elif state is None or n <= MULTISTART_EVERY_ASK or (capacity <= MULTISTART_MAX_ROWS and n >= 2 * state.multistart_n):
+        elif state is None or n <= MULTISTART_EVERY_ASK:
             fit = _fit_posterior(data, self.priors, self._fit_starts(state, dtype, self.num_fit_starts), max_iter=100, tol=1e-4)
             multistart_n, checked_n, info["kind"] = n, n, "multi-start"
         else:
+            background = self._multistarts.get(role)
+            adopt = background is not None and n >= background[1] + background[1] // MULTISTART_LAG
             same_rows = state.posterior.data.x.shape[0] == capacity and len(state.x) <= n and np.array_equal(state.x, x[: len(state.x)])
             if same_rows:
                 post, info["kind"] = _extend(state.posterior, data, len(state.x)), "incremental"
             else:
                 post, info["kind"] = _condition(state.posterior.params, data), "re-conditioned"
             checked_n = n
-            if capacity <= SMALL_ROWS:
-                fit = _refine(post, self.priors, state.hess_inv, max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS)
-            elif same_rows and n < state.checked_n * (1 + REFIT_CHECK_GROWTH):
+            if same_rows and capacity > SMALL_ROWS and n < state.checked_n * (1 + REFIT_CHECK_GROWTH) and not adopt:
                 fit, checked_n = gp.Fit(post, jnp.asarray(state.loss), state.hess_inv, jnp.asarray(0)), state.checked_n
                 info["kind"] += ", no gradient check"
             else:
-                fit = _refine(post, self.priors, state.hess_inv, max_iter=LARGE_REFIT_STEPS, tol=REFIT_TOL)
-                if int(fit.steps) >= LARGE_REFIT_STEPS:
+                fit = self._refine(post, state.hess_inv, capacity)
+                if capacity > SMALL_ROWS and int(fit.steps) >= LARGE_REFIT_STEPS:
                     checked_n = state.checked_n  # not converged yet: check again next ask
             multistart_n = state.multistart_n
+            if adopt:
+                fit, info["multi-start"] = self._adopt_multistart(role, fit, data, capacity)
+            elif background is None and capacity <= MULTISTART_MAX_ROWS and n >= 2 * multistart_n and self._will_tell(n + n // MULTISTART_LAG):
+                # A fresh multi-start fit on today's data runs beside the next asks; the ask
+                # n / MULTISTART_LAG points later takes its optimum if it fits better then.
+                starts = self._fit_starts(state, dtype, self.num_fit_starts)
+                priors = self.priors
+                self._multistarts[role] = (_Background(lambda: _fit_posterior(data, priors, starts, max_iter=100, tol=1e-4), f"warmstart-bo-fit-{role}-{n}"), n)
+                multistart_n, info["multi-start"] = n, "started"
         post = fit.posterior
         info.update(steps=int(fit.steps), loss=float(fit.loss))
         if not bool(post.ok):
@@ -702,6 +781,29 @@ class Optimizer:
         self._gp_states[role] = _GPState(np.array(x), post, fit.hess_inv, multistart_n, checked_n, float(fit.loss))
         self.last_fit = info
         return post
+
+    def _refine(self, post: gp.Posterior, hess_inv: jax.Array, capacity: int) -> gp.Fit:
+        """:func:`gp.refine` with the budget of the padded size: up to ``SMALL_ROWS`` rows to
+        ``SMALL_TOL`` as a fresh fit would, above it ``LARGE_REFIT_STEPS`` steps an ask."""
+        if capacity <= SMALL_ROWS:
+            return _refine(post, self.priors, hess_inv, max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS)
+        return _refine(post, self.priors, hess_inv, max_iter=LARGE_REFIT_STEPS, tol=REFIT_TOL)
+
+    def _adopt_multistart(self, role: str, fit: gp.Fit, data: gp.Data, capacity: int) -> tuple[gp.Fit, str]:
+        """The better of ``fit`` and the background multi-start fit of ``role`` (waited
+        for), that one conditioned on ``data`` and refined there as ``fit`` was."""
+        background, _ = self._multistarts.pop(role)
+        other = background.result()
+        if not bool(other.posterior.ok):
+            return fit, "kept (multi-start failed)"
+        other = self._refine(_condition(other.posterior.params, data), other.hess_inv, capacity)
+        if bool(other.posterior.ok) and float(other.loss) < float(fit.loss):
+            return other, "adopted"
+        return fit, "kept"
+
+    def _will_tell(self, n: int) -> bool:
+        """Whether the job may still reach ``n`` observations (always, its size unknown)."""
+        return self.max_observations is None or len(self._parent_y) * self._identical + self.max_observations >= n
 
     def _fit_starts(self, state: _GPState | None, dtype, num: int) -> gp.GPParams:
         """``num`` starting points of a multi-start fit (:func:`gp.fit_starts`), drawn from

@@ -207,6 +207,7 @@ class Program:
         self.jit = jax.jit(fn, static_argnames=self.static_argnames)
         self._name = f"{fn.__module__}.{getattr(fn, '__qualname__', repr(fn))}"
         self._calls: dict[str, Any] = {}
+        self._compiled: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         functools.update_wrapper(self, fn)
         _programs.add(self)
@@ -239,28 +240,38 @@ class Program:
         return call
 
     def _target(self, args: tuple, kwargs: dict):
-        """The exported program for these arguments and their non-static keywords; None
-        (plain jit) with the cache off or under a trace."""
+        """The signature's key (None under a trace), its exported program (None: plain jit,
+        with the cache off or under a trace) and the non-static keywords."""
         static, dynamic = self._split(kwargs)
-        if _exported_dir() is None or any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves((args, dynamic))):
-            return None, dynamic
-        return self._exported_call(self._key(static, args, dynamic), static, args, dynamic), dynamic
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves((args, dynamic))):
+            return None, None, dynamic
+        key = self._key(static, args, dynamic)
+        if _exported_dir() is None:
+            return key, None, dynamic
+        return key, self._exported_call(key, static, args, dynamic), dynamic
 
     def __call__(self, *args, **kwargs):
-        call, dynamic = self._target(args, kwargs)
+        key, call, dynamic = self._target(args, kwargs)
+        compiled = self._compiled.get(key) if key is not None else None
+        if compiled is not None:
+            return compiled(*args, **dynamic)
         if not call:
             return self.jit(*args, **kwargs)
         return call(*args, **dynamic)
 
     def precompile(self, *args, **kwargs) -> None:
         """Traces, lowers and compiles for these arguments (arrays or
-        ``jax.ShapeDtypeStruct``) without running, so that a later call with values of
-        these shapes compiles nothing."""
-        call, dynamic = self._target(args, kwargs)
+        ``jax.ShapeDtypeStruct``) without running, and keeps the executable, so that a later
+        call with values of these shapes (a background thread's work for the next padding
+        bucket) neither compiles nor loads anything."""
+        key, call, dynamic = self._target(args, kwargs)
+        if key in self._compiled:
+            return
         if not call:
-            self.jit.lower(*args, **kwargs).compile()
+            compiled = self.jit.lower(*args, **kwargs).compile()
         else:
-            call.lower(*args, **dynamic).compile()
+            compiled = call.lower(*args, **dynamic).compile()
+        self._compiled[key] = compiled
 
 
 _programs: weakref.WeakSet[Program] = weakref.WeakSet()
@@ -270,6 +281,7 @@ def clear_programs() -> None:
     """Forgets the exported programs this process has loaded or made (not the files)."""
     for prog in list(_programs):
         prog._calls.clear()
+        prog._compiled.clear()
 
 
 def _exported_dir() -> Path | None:
