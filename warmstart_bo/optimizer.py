@@ -69,6 +69,9 @@ MULTISTART_LAG = 4
 # design points are in: the guard's leave-one-out comparison then sees points that the
 # parents did not choose (with only the parents' picks, misleading parents look consistent).
 GUARD_EARLY_DESIGN = 2
+# Threads that compile (or load) padded sizes ahead, taking them in order: with one, a job
+# with a cheap objective reached the second size while the first was still loading.
+COMPILE_WORKERS = 2
 SUBSET_ROWS = 256
 # Up to SMALL_ROWS padded rows a likelihood costs milliseconds: every ask refines for at
 # least SMALL_MIN_STEPS steps to SMALL_TOL, as a fresh fit would. (Skipping refits there
@@ -456,7 +459,7 @@ class Optimizer:
             else:
                 chosen.append(self.space.snap(self._rng(0).random(self.space.dim)))
         if len(chosen) == n:
-            if not self._transfer:
+            if not self._transfer and (self.max_observations is None or self.max_observations > self.n_initial_points):
                 # The first Bayesian ask's programs load (or compile) while the design runs.
                 rows = len(self._parent_y) * self._identical + self.n_initial_points
                 first = gp.bucket_size(rows)
@@ -608,16 +611,24 @@ class Optimizer:
                     starts = jax.tree.map(lambda a: jax.ShapeDtypeStruct((fit_starts, *np.shape(a)), dtype), params)
                     _fit_posterior.precompile(data, priors, starts, max_iter=100, tol=1e-4)
 
-        def compile_all():
-            try:
-                for capacity in todo:
-                    compile_size(capacity)
-                    done[capacity].set()
-            finally:  # a failed compilation leaves the ask to compile as usual
-                for event in done.values():
-                    event.set()
+        queue = list(todo)
+        lock = threading.Lock()
 
-        _Background(compile_all, f"warmstart-bo-compile-{'-'.join(map(str, todo))}")
+        def compile_next():
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    capacity = queue.pop(0)
+                try:
+                    compile_size(capacity)
+                except Exception:  # noqa: BLE001 - the ask that needs this size compiles it as usual
+                    pass
+                finally:
+                    done[capacity].set()
+
+        for worker in range(min(COMPILE_WORKERS, len(todo))):
+            _Background(compile_next, f"warmstart-bo-compile-{worker}-{'-'.join(map(str, todo))}")
 
     # Transfer learning.
 
