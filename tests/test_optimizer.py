@@ -264,6 +264,28 @@ def test_the_next_bucket_compiles_ahead_in_the_background():
     np.testing.assert_array_equal(plain.observations()[1], opt.observations()[1])
 
 
+def test_a_failed_compilation_ahead_leaves_the_asks_to_compile_as_usual(monkeypatch):
+    """A job of known size compiles its padded sizes in background threads; when that
+    compilation fails, the asks that need those sizes neither hang nor fail: they compile
+    what they run, and the proposals are a plain job's."""
+    from warmstart_bo import optimizer
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("compilation failed")
+
+    monkeypatch.setattr(optimizer.optimize, "precompile", boom)
+    opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4, max_observations=40)
+    run(opt, branin, 20)  # through the sizes of 16 and 32
+    assert opt._precompiled == {16, 32, 64}
+    assert all(event.wait(120) for event in opt._compilers.values())  # each size is settled, failed or not
+    monkeypatch.undo()
+    plain = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4, max_observations=40)
+    plain._precompiled.update({16, 32, 64})  # never compiles ahead
+    run(plain, branin, 20)
+    assert plain.observations()[0] == opt.observations()[0]
+    np.testing.assert_array_equal(plain.observations()[1], opt.observations()[1])
+
+
 def test_a_background_multistart_joins_at_a_fixed_ask_whatever_its_timing(monkeypatch):
     """Past MULTISTART_EVERY_ASK rows the doubling multi-start fit runs in a background
     thread and joins n / MULTISTART_LAG observations later: a fit that takes a second longer

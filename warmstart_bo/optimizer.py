@@ -577,10 +577,10 @@ class Optimizer:
         return sizes[1:]
 
     def _precompile(self, capacities: list[int], dtype) -> None:
-        """Compiles the GP path's functions for each padded size in ``capacities``, in
-        order, in one background thread (once per size), so that the ask that first needs a
-        size runs compiled code instead of stalling for seconds; that ask waits only for its
-        own size. Compilation only: results are unchanged."""
+        """Compiles the GP path's functions for each padded size in ``capacities``, taken in
+        order by ``COMPILE_WORKERS`` background threads (once per size), so that the ask
+        that first needs a size runs compiled code instead of stalling for seconds; that ask
+        waits only for its own size. Compilation only: results are unchanged."""
         todo = [c for c in capacities if c not in self._precompiled]
         if not todo:
             return
