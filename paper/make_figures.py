@@ -217,7 +217,7 @@ def coldstart_values(name: str = "full") -> dict[str, str]:
 
 
 TRANSFER_KEYS = ("transfer_what_ran", "table_transfer_ranks", "transfer_rank_pairs", "table_transfer_savings",
-                 "transfer_savings_trial", "table_transfer_worst", "table_transfer_costs")
+                 "transfer_savings_trial", "table_transfer_worst", "table_transfer_costs", "transfer_default_choice")
 
 
 def transfer_values(figures: Path, config: str = "full") -> dict[str, str]:
@@ -233,7 +233,33 @@ def transfer_values(figures: Path, config: str = "full") -> dict[str, str]:
     from paper import transfer
 
     paths = [main] + [p for p in peers if p.exists() and len(p.read_text().splitlines()) > 1]
-    return transfer.section(paths, figures, "synthetic")
+    guard = RESULTS / "guard-design" / "run1.jsonl"
+    return transfer.section(paths, figures, "synthetic", [guard] if config == "full" and guard.exists() else [])
+
+
+def runner_time(config: str = "full") -> dict[str, str]:
+    """``full_run_time``: each stored run's own seconds, summed per suite: what a rerun of
+    the config costs at least on the machine that made them (parents' runs, process
+    start-ups and the benchmark scripts not counted)."""
+    tag = "" if config == "full" else f"-{config}"
+    suites = [
+        ("transfer benchmark", [f"transfer-synthetic{tag}{part}" for part in ("", "-botorch", "-syne")]),
+        ("cold-start suite", [f"coldstart-{config}"]),
+        ("first convergence suite", [f"convergence-{config}"]),
+        ("identical-data continuation", [f"continuation-{config}"]),
+        ("image classifier", [f"image_classifier-{config}"]),
+    ]
+    parts, total = [], 0.0
+    for name, files in suites:
+        seconds = 0.0
+        for f in files:
+            path = RESULTS / f"{f}.jsonl"
+            if path.exists():
+                seconds += sum(json.loads(line).get("seconds", 0.0) for line in path.read_text().splitlines()[1:])
+        if seconds:
+            parts.append(f"{name} {seconds / 3600:.1f} h")
+            total += seconds
+    return {"full_run_time": f"{', '.join(parts)}; {total / 3600:.1f} h in all" if parts else "(no stored runs)"}
 
 
 def main(argv=None) -> None:
@@ -352,6 +378,7 @@ def main(argv=None) -> None:
     values.update(control_tables(args.config))
     values.update(coldstart_values())
     values.update(transfer_values(out / "figures", args.config))
+    values.update(runner_time(args.config))
 
     values.update(table_trials=table_trials, table_regret=table_regret, table_headline=table_headline, table_steps=table_steps)
     tables = "\n\n".join(f"## {k}\n\n{values[k]}" for k in ("table_transfer_ranks", "table_transfer_savings", "table_transfer_worst", "table_transfer_costs", "table_headline", "table_trials", "table_regret", "table_steps", "table_peers", "table_continuation", "table_image_classifier", "table_coldstart"))

@@ -153,7 +153,94 @@ def cost_table(runs: list[dict], methods: list[str]) -> str:
     return markdown(lines)
 
 
-def section(paths: list[Path], figures: Path, name: str) -> dict[str, str]:
+def worst_over_bound(table: dict, method: str, t: int, bound: float = R.BOUND) -> tuple[int, int, dict[str, float]]:
+    """How many problems ``method``'s worst seed at trial t exceeds ``bound`` times cold
+    start's worst seed on, of how many, and each problem's ratio."""
+    ratios = {}
+    for p, by_method in table.items():
+        cold, warm = by_method.get("cold", {}), by_method.get(method, {})
+        seeds = [s for s in sorted(set(cold) & set(warm)) if len(cold[s]) >= t]
+        if seeds:
+            ratios[p] = M.worst_case_ratio([warm[s][t - 1] for s in seeds], [cold[s][t - 1] for s in seeds])[0]
+    return sum(r > bound for r in ratios.values()), len(ratios), ratios
+
+
+def default_choice(table: dict, methods: list[str], budget: int, t: int, guard_paths: list[Path]) -> str:
+    """The paragraph that says which prior is the default and why, from this suite's ranks
+    and worst cases and the guard ablation's worst cases (``guard_paths``)."""
+    from warmstart_bo.transfer import DEFAULT_PRIOR
+
+    default = f"transfer-{DEFAULT_PRIOR}"
+    priors = [m for m in methods if m.startswith("transfer-") and ":" not in m]
+    ts = [c for c in R.CHECKPOINTS if c <= budget]
+    ranks = {c: M.average_ranks(table, methods, c)[0] for c in ts}
+    best = min(priors, key=lambda m: ranks[ts[-1]][m])
+
+    def rank_row(m):
+        return "/".join(f"{ranks[c][m]:.2f}" for c in ts)
+
+    over = {m: worst_over_bound(table, m, t) for m in priors}
+    text = (
+        f"**Which prior is the default, and why.** Average rank at trials {'/'.join(map(str, ts))}: "
+        + "; ".join(f"{m} {rank_row(m)}" for m in priors)
+        + f". Worst seed over {R.BOUND}x cold start's worst at trial {t}: "
+        + ", ".join(f"{m} on {over[m][0]} of {over[m][1]} problems" for m in priors)
+        + ". "
+    )
+    if best == default:
+        return text + f"The default, {default}, ranks best among the priors at trial {ts[-1]}."
+    ahead = [c for c in ts if ranks[c][best] < ranks[c][default]]
+    text += f"{best} ranks ahead of the default, {default}, at trials {'/'.join(map(str, ahead)) or 'none'}. "
+    if not guard_paths:
+        return text
+    g_headers, g_runs, _ = R.load([str(p) for p in guard_paths])
+    g_config = g_headers[0]["config"]
+    g_table = M.curves(g_runs)
+    g_budget = min(len(r["values"]) for r in g_runs)
+    adversaries = [p for p in g_table if p.split("/")[-1] in ("flipped", "far", "unrelated")]
+    sub = {p: g_table[p] for p in adversaries}
+    cells = []
+    for m in (default, best):
+        _, _, ratios = worst_over_bound(sub, m, g_budget)
+        cells.append(f"{m} " + ", ".join(f"{p.split('/')[-1]} {ratios[p]:.2f}" for p in adversaries if p in ratios))
+    worst_best = max(worst_over_bound(sub, best, g_budget)[2].values())
+    worst_default = max(worst_over_bound(sub, default, g_budget)[2].values())
+    if worst_best <= 2.5:
+        return text + (f"{best} also keeps the guard ablation's adversarial worst case within the 2.5x the default's slow tests "
+                       f"allow ({'; '.join(cells)}), so it should become the default.")
+    text += (
+        f"The default stays {default} because of the guard ablation (`experiments/results/guard-design/`: {g_config['n_parents']} "
+        f"{g_config['parent_trials']}-trial parents, {g_budget} trials, {len(g_config['seeds'])} seeds), where the worst seed's regret over cold "
+        f"start's worst with adversarial parents is {'; '.join(cells)}: {best}'s worst case, {worst_best:.1f}x, is "
+        f"{worst_best / worst_default:.1f} times the default's. (Traced on seed 8 with far-corner parents: the guard rejects "
+        "ICM from the 9th trial on, but the target-only GP it falls back to sees points that ICM gathered in one basin, and "
+        "the job ends at a local optimum.) The default's slow tests bound that case at 2.5x, so the switch waits for a guard "
+        "that keeps ICM within it."
+    )
+    return text
+
+
+def complete_methods(table: dict, methods: list[str]) -> list[str]:
+    """The methods that ran on every (problem, seed) cold start ran on: the ranks compare
+    those; a peer run on fewer seeds (a separate results file, resumed later) is ranked in a
+    table of its own over the seeds it has."""
+    units = {(p, s) for p, by_method in table.items() for s in by_method.get("cold", {})}
+    return [m for m in methods if units <= {(p, s) for p, by_method in table.items() for s in by_method.get(m, {})}]
+
+
+def rank_tables(table: dict, methods: list[str], budget: int) -> str:
+    """The ranks of the methods that ran everywhere, then (where some ran on fewer seeds)
+    every method's ranks over the (problem, seed) pairs all of them ran."""
+    full = complete_methods(table, methods)
+    text = markdown(R.rank_table(table, full, budget, by_rank=False))
+    partial = [m for m in methods if m not in full]
+    if partial:
+        text += (f"\n\nRun on fewer seeds so far ({', '.join(partial)}): every method's average rank over the pairs all of them ran:\n\n"
+                 + markdown(R.rank_table(table, methods, budget, by_rank=False)))
+    return text
+
+
+def section(paths: list[Path], figures: Path, name: str, guard_paths: list[Path] = ()) -> dict[str, str]:
     """The template values of the transfer section and its two figures (``transfer-<name>-*.png``)."""
     headers, runs, parents = R.load([str(p) for p in paths])
     table = M.curves(runs)
@@ -164,7 +251,7 @@ def section(paths: list[Path], figures: Path, name: str) -> dict[str, str]:
     planned = len(configs[0]["seeds"]) * len(problem_ids(configs[0]))
     units = len({(r["problem"], r["seed"]) for r in parents})
     seeds = sorted({r["seed"] for r in parents})
-    n_ranked = figure_ranks(table, methods, budget, figures / f"transfer-{name}-ranks.png")
+    n_ranked = figure_ranks(table, complete_methods(table, methods), budget, figures / f"transfer-{name}-ranks.png")
     figure_similarity(table, methods, figures / f"transfer-{name}-similarity.png", tuple(t for t in (10, 25) if t <= budget) or (budget,))
     figure_log_regret(table, methods, budget, figures / f"transfer-{name}-log-regret.png")
     t_save = 25 if budget >= 25 else budget
@@ -174,11 +261,12 @@ def section(paths: list[Path], figures: Path, name: str) -> dict[str, str]:
             f"(seeds {seeds[0]}-{seeds[-1]}; a unit holds every method), {budget} trials each, parents {configs[0]['n_parents']} x "
             f"{configs[0]['parent_trials']} cold trials; machine {headers[0]['machine']['cpu']}, {headers[0]['machine']['cores']} cores"
         ),
-        "table_transfer_ranks": markdown(R.rank_table(table, methods, budget, by_rank=False)),
+        "table_transfer_ranks": rank_tables(table, methods, budget),
         "transfer_rank_pairs": str(n_ranked),
         "table_transfer_savings": markdown(R.savings_table(table, methods, t_save, bands(list(table)), charged, "problems")),
         "transfer_savings_trial": str(t_save),
         "table_transfer_worst": markdown(R.worst_table(table, methods, t_save)),
         "table_transfer_costs": cost_table(runs, methods),
+        "transfer_default_choice": default_choice(table, complete_methods(table, methods), budget, t_save, list(guard_paths)),
     }
     return values

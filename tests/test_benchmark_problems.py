@@ -71,6 +71,8 @@ def test_the_paper_regenerates_from_stored_results(tmp_path):
     make_figures.main(["--config", "tiny", "--out", str(tmp_path / "paper")])
     paper = (tmp_path / "paper" / "paper.md").read_text()
     assert "{{" not in paper and "forrester" in paper
+    seconds = sum(json.loads(line)["seconds"] for line in lines[1:])
+    assert f"(first convergence suite {seconds / 3600:.1f} h; {seconds / 3600:.1f} h in all)" in paper
     assert (tmp_path / "paper" / "figures" / "convergence.png").stat().st_size > 10_000
 
 

@@ -55,3 +55,48 @@ def test_bands_and_markdown():
     assert T.markdown(["(a note)", "a | b", "1 | 2", "after"]) == "| a | b |\n|---|---|\n| 1 | 2 |\n\n(a note) after"
     assert T.ordered(["random", "cold", "transfer-icm", "transfer-stacked", "x"]) == ["transfer-stacked", "transfer-icm", "cold", "random", "x"]
     assert np.isnan(T.similarity("h/far") or np.nan)
+
+
+def _runs(path, curves, name="tiny", seeds=(0, 1)):
+    """A results file: ``curves`` maps problem -> method -> values (every seed alike)."""
+    config = {"name": name, "suite": "synthetic", "families": ["hartmann3"], "similarities": [0.9], "adversaries": ["far"],
+              "adversary_similarity": 0.75, "seeds": list(seeds), "budget": 6, "parent_trials": 4, "n_parents": 2, "top_k": 2}
+    rows = [{"config": config, "methods_run": sorted({m for c in curves.values() for m in c}), "peers_missing": [],
+             "versions": {}, "machine": {"cpu": "test CPU", "cores": 2}}]
+    for problem, by_method in curves.items():
+        for seed in seeds:
+            rows.append({"problem": problem, "seed": seed, "parents": {"trials": [4, 4]}})
+            for method, values in by_method.items():
+                rows.append({"problem": problem, "seed": seed, "method": method, "optimum": 0.0, "values": values,
+                             "parent_trials": 8, "seconds": 1.0})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_the_default_choice_follows_the_ranks_unless_the_guard_ablation_breaks_the_bound(tmp_path):
+    cold, good, better = [5.0, 4, 3, 2, 1.5, 1], [4.0, 3, 2, 1, 0.8, 0.8], [3.0, 2, 1, 0.5, 0.4, 0.4]
+    suite = _runs(tmp_path / "suite.jsonl", {"hartmann3/sim0.9": {"cold": cold, "transfer-stacked": good, "transfer-icm": better}})
+    _, runs, _ = T.R.load([str(suite)])
+    table, methods = T.M.curves(runs), T.ordered(T.R.methods_of(runs))
+    unsafe = _runs(tmp_path / "guard.jsonl", {"hartmann3/far": {"cold": cold, "transfer-stacked": [2.0] * 6, "transfer-icm": [10.0] * 6}})
+    text = T.default_choice(table, methods, 6, 5, [unsafe])
+    # Checkpoints up to the budget of 6: trial 5 only, where cold is third.
+    assert "Average rank at trials 5: transfer-stacked 2.00; transfer-icm 1.00." in text
+    assert "transfer-icm ranks ahead of the default, transfer-stacked, at trials 5" in text
+    assert "far 2.00; transfer-icm far 10.00" in text and "10.0x, is 5.0 times the default's" in text
+    safe = _runs(tmp_path / "guard-safe.jsonl", {"hartmann3/far": {"cold": cold, "transfer-stacked": [2.0] * 6, "transfer-icm": [1.0] * 6}})
+    assert "so it should become the default" in T.default_choice(table, methods, 6, 5, [safe])
+    assert T.default_choice(table, methods, 6, 5, []).endswith("at trials 5. ")
+
+
+def test_a_peer_run_on_fewer_seeds_gets_a_rank_table_of_its_own(tmp_path):
+    cold, warm = [5.0, 4, 3, 2, 1.5, 1], [4.0, 3, 2, 1, 0.8, 0.8]
+    main = _runs(tmp_path / "main.jsonl", {"hartmann3/sim0.9": {"cold": cold, "transfer-stacked": warm}}, seeds=(0, 1, 2))
+    peer = _runs(tmp_path / "peer.jsonl", {"hartmann3/sim0.9": {"botorch": [0.1] * 6}}, name="tiny-botorch", seeds=(0,))
+    _, runs, _ = T.R.load([str(main), str(peer)])
+    table, methods = T.M.curves(runs), T.ordered(T.R.methods_of(runs))
+    assert T.complete_methods(table, methods) == ["transfer-stacked", "cold"]
+    text = T.rank_tables(table, methods, 6)
+    first, second = text.split("Run on fewer seeds so far (botorch)")
+    assert "(3 (problem, seed) pairs; 1 = best of 2)" in first and "| transfer-stacked | 1.00 |" in first
+    assert "(1 (problem, seed) pairs; 1 = best of 3)" in second and "| botorch | 1.00 |" in second
