@@ -216,7 +216,12 @@ def test_population_networks_are_their_members_stacked(formulation, depth, shape
 
 @pytest.mark.slow  # a subprocess that compiles the population program over two devices: a minute
 def test_a_population_shards_over_devices_and_still_matches(tmp_path):
-    """Two (forced) CPU devices, three members: one padded member, the same results."""
+    """Two (forced) CPU devices, three members: one padded member, the same results as each
+    member trained alone, up to rounding. XLA compiles the sharded and the single-device
+    programs with different fusions, so losses agree to about 1e-3 and, after two epochs at
+    learning rate 0.05 and momentum 0.9, one or two of the 128 validation predictions may
+    flip (seen: 0.6641 against 0.6797). A member trained on another's hyperparameters or
+    data differs by far more (these members' accuracies are 0.66, 0.13 and 0.09)."""
     script = tmp_path / "shard.py"
     script.write_text(
         "import json, jax\n"
@@ -233,8 +238,10 @@ def test_a_population_shards_over_devices_and_still_matches(tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["devices"] == 2
     for pop, alone in zip(result["together"], result["alone"], strict=True):
-        for k in alone:
-            assert pop[k] == pytest.approx(alone[k], abs=2e-3), k
+        assert pop.keys() == alone.keys()
+        assert pop["train:loss"] == pytest.approx(alone["train:loss"], rel=1e-2)
+        for k in (k for k in alone if k.endswith("accuracy")):
+            assert pop[k] == pytest.approx(alone[k], abs=2.5 / 128), k
 
 
 def test_population_executor_trains_parallel_trials_together(small, tmp_path):

