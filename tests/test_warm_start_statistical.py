@@ -28,8 +28,8 @@ def test_transfer_from_three_related_parents_after_10_trials_matches_cold_start_
     until the LogNormal lengthscale prior and Yeo-Johnson outcomes of the cold-start suite
     (cold at 40: 3.8e-6, at 30: 5.0e-5; transfer after 10: 1.9e-5).
 
-    It compared medians until a machine with AVX-512 (XLA's CPU code rounds differently
-    there) gave transfer after 10 a median of 5.4e-5 against cold's 4.2e-5 after 30, while
+    It compared medians until another machine (an AMD EPYC with AVX-512; the same code had
+    passed on the earlier one, so rounding in XLA's CPU code is the likely cause) gave transfer after 10 a median of 5.4e-5 against cold's 4.2e-5 after 30, while
     seed by seed cold start needed a median 30.5 trials to reach transfer's 10-trial regret
     and transfer's mean log10 regret was 0.49 below cold's after 30: a median of ten
     heavy-tailed values moved with rounding, the paired measures of issue 13 did not."""
@@ -79,8 +79,8 @@ def test_a_sign_flipped_parent_costs_little_against_cold_start_after_30_trials()
     guarded transfer's regret after 30 trials is within 1.5x of cold start's in geometric
     mean over the seeds (mean log10 regret, issue 13's measure), and a one-sided Wilcoxon
     test does not find it worse. Measured: median 2.0e-3 against cold's 1.7e-3; without the
-    guard, median 7.9e-3 (4.7x). On a machine with AVX-512 (XLA's CPU code rounds
-    differently, and the guard's near-tied rankings can go the other way) the guarded
+    guard, median 7.9e-3 (4.7x). On another machine (AVX-512; the same code, so rounding
+    in XLA's CPU code, where the guard's near-tied rankings can go the other way) the guarded
     median was 4.1e-3 against the same 1.7e-3, with 4 of 10 seeds better, a geometric-mean
     ratio of 1.32 and p = 0.31: it compared medians, and a median of ten such values moved
     with rounding where the paired measures did not.
