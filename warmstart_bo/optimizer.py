@@ -12,6 +12,7 @@ import math
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import jax
@@ -611,24 +612,19 @@ class Optimizer:
                     starts = jax.tree.map(lambda a: jax.ShapeDtypeStruct((fit_starts, *np.shape(a)), dtype), params)
                     _fit_posterior.precompile(data, priors, starts, max_iter=100, tol=1e-4)
 
-        queue = list(todo)
-        lock = threading.Lock()
+        def settle(capacity):
+            try:
+                compile_size(capacity)
+            except Exception:  # noqa: BLE001 - the ask that needs this size compiles it as usual
+                pass
+            finally:
+                done[capacity].set()
 
-        def compile_next():
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    capacity = queue.pop(0)
-                try:
-                    compile_size(capacity)
-                except Exception:  # noqa: BLE001 - the ask that needs this size compiles it as usual
-                    pass
-                finally:
-                    done[capacity].set()
-
-        for worker in range(min(COMPILE_WORKERS, len(todo))):
-            _Background(compile_next, f"warmstart-bo-compile-{worker}-{'-'.join(map(str, todo))}")
+        # Workers take the sizes in order; shutdown(wait=False) lets them finish on their own.
+        pool = ThreadPoolExecutor(min(COMPILE_WORKERS, len(todo)), thread_name_prefix=f"warmstart-bo-compile-{'-'.join(map(str, todo))}")
+        for capacity in todo:
+            pool.submit(settle, capacity)
+        pool.shutdown(wait=False)
 
     # Transfer learning.
 
