@@ -199,12 +199,9 @@ def default_choice(table: dict, methods: list[str], budget: int, t: int, guard_p
     g_budget = min(len(r["values"]) for r in g_runs)
     adversaries = [p for p in g_table if p.split("/")[-1] in ("flipped", "far", "unrelated")]
     sub = {p: g_table[p] for p in adversaries}
-    cells = []
-    for m in (default, best):
-        _, _, ratios = worst_over_bound(sub, m, g_budget)
-        cells.append(f"{m} " + ", ".join(f"{p.split('/')[-1]} {ratios[p]:.2f}" for p in adversaries if p in ratios))
-    worst_best = max(worst_over_bound(sub, best, g_budget)[2].values())
-    worst_default = max(worst_over_bound(sub, default, g_budget)[2].values())
+    ratios = {m: worst_over_bound(sub, m, g_budget)[2] for m in (default, best)}
+    cells = [f"{m} " + ", ".join(f"{p.split('/')[-1]} {ratios[m][p]:.2f}" for p in adversaries if p in ratios[m]) for m in (default, best)]
+    worst_best, worst_default = max(ratios[best].values()), max(ratios[default].values())
     if worst_best <= 2.5:
         return text + (f"{best} also keeps the guard ablation's adversarial worst case within the 2.5x the default's slow tests "
                        f"allow ({'; '.join(cells)}), so it should become the default.")
@@ -212,12 +209,12 @@ def default_choice(table: dict, methods: list[str], budget: int, t: int, guard_p
         f"The default stays {default} because of the guard ablation (`experiments/results/guard-design/`: {g_config['n_parents']} "
         f"{g_config['parent_trials']}-trial parents, {g_budget} trials, {len(g_config['seeds'])} seeds), where the worst seed's regret over cold "
         f"start's worst with adversarial parents is {'; '.join(cells)}: {best}'s worst case, {worst_best:.1f}x, is "
-        f"{worst_best / worst_default:.1f} times the default's. (Traced on seed 8 with far-corner parents: the guard rejects "
-        "ICM from the 9th trial on, but the target-only GP it falls back to sees points that ICM gathered in one basin, and "
-        "the job ends at a local optimum.) The default's slow tests bound that case at 2.5x, so the switch waits for a guard "
-        "that keeps ICM within it."
+        f"{worst_best / worst_default:.1f} times the default's. "
     )
-    return text
+    if best == "transfer-icm":
+        text += ("(Traced on seed 8 with far-corner parents: the guard rejects ICM from the 9th trial on, but the target-only GP "
+                 "it falls back to sees points that ICM gathered in one basin, and the job ends at a local optimum.) ")
+    return text + f"The default's slow tests bound that case at 2.5x, so the switch waits for a guard that keeps {best} within it."
 
 
 def complete_methods(table: dict, methods: list[str]) -> list[str]:

@@ -29,9 +29,10 @@ def test_transfer_from_three_related_parents_after_10_trials_matches_cold_start_
     (cold at 40: 3.8e-6, at 30: 5.0e-5; transfer after 10: 1.9e-5).
 
     It compared medians until another machine (an AMD EPYC with AVX-512; the same code had
-    passed on the earlier one, so rounding in XLA's CPU code is the likely cause) gave transfer after 10 a median of 5.4e-5 against cold's 4.2e-5 after 30, while
-    seed by seed cold start needed a median 30.5 trials to reach transfer's 10-trial regret
-    and transfer's mean log10 regret was 0.49 below cold's after 30: a median of ten
+    passed on the earlier one, so rounding in XLA's CPU code is the likely cause) gave
+    transfer after 10 a median of 5.4e-5 against cold's 4.2e-5 after 30, while seed by seed
+    cold start needed a median 30.5 trials to reach transfer's 10-trial regret and
+    transfer's mean log10 regret was 0.49 below cold's after 30: a median of ten
     heavy-tailed values moved with rounding, the paired measures of issue 13 did not."""
     fam = FAMILIES["hartmann3"]
     warm, cold = [], []
