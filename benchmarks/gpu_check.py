@@ -1,7 +1,9 @@
 """One short GPU check of the engine and the harness; prints a table with the device.
 
-- GP fit in float64 at n = 2000, 8000 and 16000 (d = 6): a fresh fit from the prior's
-  centre (BFGS to 1e-4 nats), first call (compilation included) and a second call.
+- GP fit in float64 at n = 2000, 8000 and 16000 (d = 6), first call (compilation included)
+  and a second call: a fresh fit from the prior's centre (BFGS to 1e-4 nats), and one on
+  all rows started from a 256-row subset's optimum (as the engine's first fit at large n
+  starts), to the same tolerance; then the parts of one likelihood evaluation at n = 8000.
 - One ``Optimizer.ask`` at n = 2000 and 8000 (d = 6): the first (compiles, multi-start or
   single-start fit) and the median of 5 later asks (each after one more observation).
 - The harness's population throughput: ResNet-20 on random 32x32x3 images, batch 128,
@@ -11,13 +13,20 @@ Needs only JAX, Flax, optax, NumPy and SciPy; meant to finish in under 6 minutes
 GPU. Run it whenever a GPU is available and record the table:
 
     PYTHONPATH=. python benchmarks/gpu_check.py
+
+Each section reports its own failure and the next one still runs, so one lease gives every
+number it can. The options shrink the check for a dry run on a CPU before a lease:
+
+    PYTHONPATH=. python benchmarks/gpu_check.py --fit-sizes 300 --ask-sizes 100 --populations 2 --num-layers 8
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks.ask_times import time_asks
-from warmstart_bo import gp
+from warmstart_bo import gp, runtime
 from warmstart_bo.harness.data import Dataset
 
 D = 6
@@ -37,23 +46,124 @@ def objective(x: np.ndarray) -> float:
     return float(np.sum(np.sin(5.0 * x)) + np.sum((x - 0.3) ** 2))
 
 
-def gp_fit_times(n: int) -> tuple[float, float, int]:
+SUBSET = 256  # the engine's SUBSET_ROWS: a first fit on more rows multi-starts on this many
+
+
+def _problem(n: int):
     rng = np.random.default_rng(n)
     x = rng.random((n, D))
     y = np.array([objective(r) for r in x])
-    y = (y - y.mean()) / y.std()
+    return x, (y - y.mean()) / y.std()
+
+
+def _timed_twice(run) -> tuple[float, float, object]:
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        result = jax.block_until_ready(run())
+        times.append(time.perf_counter() - start)
+    return times[0], times[1], result
+
+
+def gp_fit_times(n: int) -> tuple[tuple[float, float, int, float], tuple[float, float, int, float]]:
+    """Two fresh fits of all n rows to the same tolerance (1e-4 nats), each timed twice:
+    BFGS from the prior's centre, and BFGS on all rows started from the optimum of a
+    SUBSET-row fit (as the engine's first fit at large n starts). Each gives (first,
+    second, steps on all rows, loss)."""
+    x, y = _problem(n)
     priors = gp.default_priors(D)
-    with jax.enable_x64(True):
-        data = gp.pad_data(x, y, np.zeros(D, bool), n, jnp.float64)
+    with jax.enable_x64(True), runtime.blas_threads():
+        cat = np.zeros(D, bool)
+        data = gp.pad_data(x, y, cat, n, jnp.float64)
+        keep = np.sort(np.random.default_rng(1).choice(n, SUBSET, replace=False))
+        sub = gp.pad_data(x[keep], y[keep], cat, SUBSET, jnp.float64)
         starts = jax.tree.map(lambda a: a[None], gp.prior_mode(D, priors, jnp.float64))
         fit = jax.jit(gp.fit_posterior, static_argnames=("max_iter", "tol"))
-        times = []
-        for _ in range(2):
-            start = time.perf_counter()
-            result = fit(data, priors, starts, max_iter=100, tol=1e-4)
-            jax.block_until_ready(result)
-            times.append(time.perf_counter() - start)
-    return times[0], times[1], int(result.steps)
+
+        @jax.jit
+        def from_subset(sub, data, starts):
+            first = gp.fit_posterior(sub, priors, starts, max_iter=100, tol=1e-4)
+            post = gp.condition(first.posterior.params, data)
+            return gp.refine(post, priors, first.hess_inv * (SUBSET / n), max_iter=100, tol=1e-4)
+
+        rows = []
+        for run in (lambda: fit(data, priors, starts, max_iter=100, tol=1e-4), lambda: from_subset(sub, data, starts)):
+            first, second, result = _timed_twice(run)
+            rows.append((first, second, int(result.steps), float(result.loss)))
+    return rows[0], rows[1]
+
+
+def eval_parts(n: int) -> dict[str, float]:
+    """Seconds (median of 5, after a compiling call) of one likelihood evaluation's parts."""
+    x, y = _problem(n)
+    priors = gp.default_priors(D)
+    with jax.enable_x64(True), runtime.blas_threads():
+        data = gp.pad_data(x, y, np.zeros(D, bool), n, jnp.float64)
+        params = gp.prior_mode(D, priors, jnp.float64)
+        cov = jax.block_until_ready(jax.jit(gp.train_covariance)(params, data))
+        chol = jnp.linalg.cholesky(cov)
+        loss = gp.objective(data, priors)
+        eye = jnp.eye(n, dtype=jnp.float64)
+        parts = {  # each jitted once: a new jit wrapper per call would compile every time
+            "covariance": (jax.jit(gp.train_covariance), (params, data)),
+            "cholesky": (jax.jit(jnp.linalg.cholesky), (cov,)),
+            "L^-1 (triangular solve)": (jax.jit(lambda c, e: jax.scipy.linalg.solve_triangular(c, e, lower=True)), (chol, eye)),
+            "L^-T L^-1 (product)": (jax.jit(lambda a: a.T @ a), (chol,)),
+            "K^-1 (cho_solve, for comparison)": (jax.jit(lambda c, e: jax.scipy.linalg.cho_solve((c, True), e)), (chol, eye)),
+            "value (factor + solve)": (jax.jit(loss.value_and_factor), (params,)),
+            "value + gradient (full)": (jax.jit(loss.full), (params, chol)),
+        }
+        out = {}
+        for name, (fn, fn_args) in parts.items():
+            jax.block_until_ready(fn(*fn_args))
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                jax.block_until_ready(fn(*fn_args))
+                times.append(time.perf_counter() - start)
+            out[name] = statistics.median(times)
+    return out
+
+
+def fit_evaluations(n: int, tols=(1e-4, 1e-2)) -> list[tuple]:
+    """A fresh fit of all n rows from the prior's centre at each tolerance: (tol, seconds
+    of a second call, steps, value-only evaluations, how many of them could not factorize,
+    value+gradient evaluations, loss). A step costs one value+gradient evaluation and at
+    least one value-only one (the line search's first try); the evaluations are counted in
+    a separate, untimed call through host callbacks."""
+    x, y = _problem(n)
+    priors = gp.default_priors(D)
+    rows = []
+    with jax.enable_x64(True), runtime.blas_threads():
+        data = gp.pad_data(x, y, np.zeros(D, bool), n, jnp.float64)
+        starts = jax.tree.map(lambda a: a[None], gp.prior_mode(D, priors, jnp.float64))
+        for tol in tols:
+            fit = jax.jit(lambda data, starts, tol=tol: gp.fit_posterior(data, priors, starts, max_iter=100, tol=tol))
+            _, seconds, result = _timed_twice(lambda: fit(data, starts))
+            counts = {"value_and_factor": 0, "failed": 0, "full": 0}
+            originals = {name: getattr(gp._Objective, name) for name in ("value_and_factor", "full")}
+
+            def count(name, value):
+                counts[name] += 1
+                counts["failed"] += int(name == "value_and_factor" and not np.isfinite(value))
+
+            def counted(name):
+                def method(self, *a):
+                    out = originals[name](self, *a)
+                    jax.debug.callback(lambda v: count(name, v), out[0])
+                    return out
+                return method
+
+            try:
+                for name in originals:
+                    setattr(gp._Objective, name, counted(name))
+                jax.block_until_ready(jax.jit(lambda data, starts, tol=tol: gp.fit_posterior(data, priors, starts, max_iter=100, tol=tol))(data, starts))
+                jax.effects_barrier()
+            finally:
+                for name, method in originals.items():
+                    setattr(gp._Objective, name, method)
+            rows.append((tol, seconds, int(result.steps), counts["value_and_factor"], counts["failed"], counts["full"], float(result.loss)))
+    return rows
 
 
 def ask_times(n: int, later: int = 5) -> tuple[float, float, float]:
@@ -62,27 +172,66 @@ def ask_times(n: int, later: int = 5) -> tuple[float, float, float]:
     return first, statistics.median([second, *rest]), max([second, *rest])
 
 
-def main() -> None:
+def section(title: str, run) -> None:
+    """Prints ``title``, runs it; a failure prints its last traceback lines instead of ending the check."""
+    print(f"\n{title}", flush=True)
+    try:
+        run()
+    except Exception:  # noqa: BLE001 - a failed section must not cost the lease's other numbers
+        print("  failed:\n  " + "\n  ".join(traceback.format_exc().strip().splitlines()[-6:]), flush=True)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--fit-sizes", default="2000,8000,16000")
+    ap.add_argument("--ask-sizes", default="2000,8000")
+    ap.add_argument("--populations", default="4,16")
+    ap.add_argument("--num-layers", type=int, default=20)
+    ap.add_argument("--sections", default="fits,parts,evaluations,asks,population", help="which sections to run")
+    args = ap.parse_args(argv)
     device = jax.devices()[0]
     print(f"device: {device.device_kind} ({device.platform}), {jax.device_count()} device(s); jax {jax.__version__}", flush=True)
-    print("\nGP fit, float64, d = 6 (BFGS from the prior's centre to 1e-4 nats)")
-    print(f"{'n':>7} {'first (s)':>10} {'second (s)':>11} {'steps':>6}")
-    for n in (2000, 8000, 16000):
-        first, second, steps = gp_fit_times(n)
-        print(f"{n:>7} {first:>10.2f} {second:>11.3f} {steps:>6}", flush=True)
-    print("\nOptimizer.ask, d = 6")
-    print(f"{'n':>7} {'first (s)':>10} {'later median (s)':>17} {'later max (s)':>14}")
-    for n in (2000, 8000):
-        first, median, worst = ask_times(n)
-        print(f"{n:>7} {first:>10.2f} {median:>17.3f} {worst:>14.3f}", flush=True)
-    print("\nHarness population throughput, random 32x32x3 images")
-    from benchmarks.population_throughput import measure
 
-    rng = np.random.default_rng(0)
-    train = rng.random((1280, 32, 32, 3), np.float32)
-    data = Dataset(train, rng.integers(0, 10, 1280).astype(np.int32), train[:256], rng.integers(0, 10, 256).astype(np.int32), 10)
-    measure(data, 20, "3,32,32", 128, "float32", 10, [4, 16], ["grouped", "matmul"], 2)
+    def fits() -> None:
+        print(f"{'n':>7} {'start':>16} {'first (s)':>10} {'second (s)':>11} {'steps':>6} {'loss':>14}")
+        for n in (int(v) for v in args.fit_sizes.split(",")):
+            for start, (first, second, steps, loss) in zip(("prior's centre", f"{SUBSET}-row optimum"), gp_fit_times(n)):
+                print(f"{n:>7} {start:>16} {first:>10.2f} {second:>11.3f} {steps:>6} {loss:>14.4f}", flush=True)
 
+    def parts() -> None:
+        n = int(args.fit_sizes.split(",")[1 if "," in args.fit_sizes else 0])
+        for name, seconds in eval_parts(n).items():
+            print(f"  n = {n}: {name:<34} {1e3 * seconds:>9.1f} ms", flush=True)
+
+    def evaluations() -> None:
+        n = int(args.fit_sizes.split(",")[1 if "," in args.fit_sizes else 0])
+        print(f"{'n':>7} {'tol':>7} {'second (s)':>11} {'steps':>6} {'values':>7} {'failed':>7} {'full':>5} {'loss':>14}")
+        for tol, seconds, steps, values, failed, full, loss in fit_evaluations(n):
+            print(f"{n:>7} {tol:>7.0e} {seconds:>11.3f} {steps:>6} {values:>7} {failed:>7} {full:>5} {loss:>14.4f}", flush=True)
+
+    def asks() -> None:
+        print(f"{'n':>7} {'first (s)':>10} {'later median (s)':>17} {'later max (s)':>14}")
+        for n in (int(v) for v in args.ask_sizes.split(",")):
+            first, median, worst = ask_times(n)
+            print(f"{n:>7} {first:>10.2f} {median:>17.3f} {worst:>14.3f}", flush=True)
+
+    def population() -> None:
+        from benchmarks.population_throughput import measure
+
+        rng = np.random.default_rng(0)
+        train = rng.random((1280, 32, 32, 3), np.float32)
+        data = Dataset(train, rng.integers(0, 10, 1280).astype(np.int32), train[:256], rng.integers(0, 10, 256).astype(np.int32), 10)
+        measure(data, args.num_layers, "3,32,32", 128, "float32", 10, [int(v) for v in args.populations.split(",")], ["grouped", "matmul"], 2)
+
+    titles = {
+        "fits": (f"GP fit, float64, d = {D} (BFGS to 1e-4 nats on all rows; the loss is the negative log posterior)", fits),
+        "parts": (f"One likelihood evaluation's parts, float64, d = {D} (median of 5)", parts),
+        "evaluations": (f"A fit from the prior's centre by tolerance (nats): evaluations it takes (value-only, value+gradient)", evaluations),
+        "asks": (f"Optimizer.ask, d = {D}", asks),
+        "population": ("Harness population throughput, random 32x32x3 images", population),
+    }
+    for name in args.sections.split(","):
+        section(*titles[name])
 
 if __name__ == "__main__":
     main()
