@@ -3,7 +3,8 @@
 - GP fit in float64 at n = 2000, 8000 and 16000 (d = 6), first call (compilation included)
   and a second call: a fresh fit from the prior's centre (BFGS to 1e-4 nats), and one on
   all rows started from a 256-row subset's optimum (as the engine's first fit at large n
-  starts), to the same tolerance; then the parts of one likelihood evaluation at n = 8000.
+  starts), to the same tolerance; then the parts of one likelihood evaluation at n = 8000
+  and the evaluations a fit takes (``--sections trace`` prints that fit step by step).
 - One ``Optimizer.ask`` at n = 2000 and 8000 (d = 6): the first (compiles, multi-start or
   single-start fit) and the median of 5 later asks (each after one more observation).
 - The harness's population throughput: ResNet-20 on random 32x32x3 images, batch 128,
@@ -32,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
@@ -166,6 +168,54 @@ def fit_evaluations(n: int, tols=(1e-4, 1e-2)) -> list[tuple]:
     return rows
 
 
+def fit_trace(n: int) -> list[str]:
+    """One fit of all n rows from the prior's centre (to 1e-4 nats), step by step: the line
+    search's tries, the decrease accepted and the largest gradient entry there; and the
+    final line search's tries if it found no decrease. Traced through host callbacks, which
+    run without the x64 flag: a value reaches them as two float32 parts."""
+    x, y = _problem(n)
+    priors = gp.default_priors(D)
+    events: list[tuple] = []
+    originals = {name: getattr(gp._Objective, name) for name in ("value_and_factor", "full")}
+
+    def split(v):
+        hi = v.astype(jnp.float32)
+        return hi, (v - hi).astype(jnp.float32)
+
+    def value_and_factor(self, p):
+        out = originals["value_and_factor"](self, p)
+        jax.debug.callback(lambda hi, lo: events.append(("try", float(hi) + float(lo))), *split(out[0]))
+        return out
+
+    def full(self, p, chol):
+        out = originals["full"](self, p, chol)
+        grad = jax.flatten_util.ravel_pytree(out[1])[0]
+        jax.debug.callback(lambda hi, lo, g: events.append(("step", float(hi) + float(lo), float(np.abs(g).max()))), *split(out[0]), grad)
+        return out
+
+    with jax.enable_x64(True), runtime.blas_threads():
+        data = gp.pad_data(x, y, np.zeros(D, bool), n, jnp.float64)
+        starts = jax.tree.map(lambda a: a[None], gp.prior_mode(D, priors, jnp.float64))
+        try:
+            gp._Objective.value_and_factor, gp._Objective.full = value_and_factor, full
+            jax.block_until_ready(jax.jit(lambda data, starts: gp.fit_posterior(data, priors, starts, max_iter=100, tol=1e-4))(data, starts))
+            jax.effects_barrier()
+        finally:
+            for name, method in originals.items():
+                setattr(gp._Objective, name, method)
+    lines, tries, previous = [], [], None
+    for event in events:
+        if event[0] == "try":
+            tries.append(event[1])
+            continue
+        if previous is not None:
+            lines.append(f"step {len(lines) + 1:>3}: {len(tries):>2} tries, decrease {previous - event[1]:>10.3g}, max |gradient| {event[2]:.3g}")
+        previous, tries = event[1], []
+    if tries:
+        lines.append(f"last line search: {len(tries)} tries, none below {previous:.4f} (best {min(tries):.4f})")
+    return lines
+
+
 def ask_times(n: int, later: int = 5) -> tuple[float, float, float]:
     """The first ask after n points, then the median and max of ``later`` more."""
     first, second, rest = time_asks(n, D, later - 1, n)
@@ -187,7 +237,7 @@ def main(argv=None) -> None:
     ap.add_argument("--ask-sizes", default="2000,8000")
     ap.add_argument("--populations", default="4,16")
     ap.add_argument("--num-layers", type=int, default=20)
-    ap.add_argument("--sections", default="fits,parts,evaluations,asks,population", help="which sections to run")
+    ap.add_argument("--sections", default="fits,parts,evaluations,asks,population", help="which sections to run, in order; 'trace' also exists")
     args = ap.parse_args(argv)
     device = jax.devices()[0]
     print(f"device: {device.device_kind} ({device.platform}), {jax.device_count()} device(s); jax {jax.__version__}", flush=True)
@@ -209,6 +259,11 @@ def main(argv=None) -> None:
         for tol, seconds, steps, values, failed, full, loss in fit_evaluations(n):
             print(f"{n:>7} {tol:>7.0e} {seconds:>11.3f} {steps:>6} {values:>7} {failed:>7} {full:>5} {loss:>14.4f}", flush=True)
 
+    def trace() -> None:
+        n = int(args.fit_sizes.split(",")[1 if "," in args.fit_sizes else 0])
+        for line in fit_trace(n):
+            print(f"  n = {n}: {line}", flush=True)
+
     def asks() -> None:
         print(f"{'n':>7} {'first (s)':>10} {'later median (s)':>17} {'later max (s)':>14}")
         for n in (int(v) for v in args.ask_sizes.split(",")):
@@ -227,6 +282,7 @@ def main(argv=None) -> None:
         "fits": (f"GP fit, float64, d = {D} (BFGS to 1e-4 nats on all rows; the loss is the negative log posterior)", fits),
         "parts": (f"One likelihood evaluation's parts, float64, d = {D} (median of 5)", parts),
         "evaluations": (f"A fit from the prior's centre by tolerance (nats): evaluations it takes (value-only, value+gradient)", evaluations),
+        "trace": ("One fit from the prior's centre, step by step (not in the default sections)", trace),
         "asks": (f"Optimizer.ask, d = {D}", asks),
         "population": ("Harness population throughput, random 32x32x3 images", population),
     }
