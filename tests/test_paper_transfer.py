@@ -100,3 +100,19 @@ def test_a_peer_run_on_fewer_seeds_gets_a_rank_table_of_its_own(tmp_path):
     first, second = text.split("Run on fewer seeds so far (botorch)")
     assert "(3 (problem, seed) pairs; 1 = best of 2)" in first and "| transfer-stacked | 1.00 |" in first
     assert "(1 (problem, seed) pairs; 1 = best of 3)" in second and "| botorch | 1.00 |" in second
+
+
+def test_the_model_tuning_subsection_reads_its_own_file_and_only_for_the_full_config(tmp_path, monkeypatch):
+    from paper import make_figures
+
+    results = tmp_path / "results"
+    results.mkdir()
+    _results(tmp_path).rename(results / "transfer-tuning.jsonl")
+    monkeypatch.setattr(make_figures, "RESULTS", results)
+    values = make_figures.tuning_values(tmp_path, "full")
+    assert set(values) == set(make_figures.TUNING_KEYS.values()) and "tuning_default_choice" not in values
+    assert values["table_tuning_ranks"].splitlines()[2].startswith("| transfer-stacked")
+    assert "6 (problem, seed) units finished of the 9" in values["tuning_what_ran"]
+    assert (tmp_path / "transfer-tuning-ranks.png").stat().st_size > 5_000
+    other = make_figures.tuning_values(tmp_path, "small")
+    assert all(v.startswith("(the model-tuning suite has not run") for v in other.values())
