@@ -58,6 +58,15 @@ def _problem(n: int):
     return x, (y - y.mean()) / y.std()
 
 
+def _fit_inputs(n: int) -> tuple[gp.Priors, gp.GPData, gp.GPParams]:
+    """Priors, the n padded rows and the prior's centre as a single start; call it with x64
+    enabled."""
+    x, y = _problem(n)
+    priors = gp.default_priors(D)
+    starts = jax.tree.map(lambda a: a[None], gp.prior_mode(D, priors, jnp.float64))
+    return priors, gp.pad_data(x, y, np.zeros(D, bool), n, jnp.float64), starts
+
+
 def _timed_twice(run) -> tuple[float, float, object]:
     times = []
     for _ in range(2):
@@ -97,10 +106,8 @@ def gp_fit_times(n: int) -> tuple[tuple[float, float, int, float], tuple[float, 
 
 def eval_parts(n: int) -> dict[str, float]:
     """Seconds (median of 5, after a compiling call) of one likelihood evaluation's parts."""
-    x, y = _problem(n)
-    priors = gp.default_priors(D)
     with jax.enable_x64(True), runtime.blas_threads():
-        data = gp.pad_data(x, y, np.zeros(D, bool), n, jnp.float64)
+        priors, data, _ = _fit_inputs(n)
         params = gp.prior_mode(D, priors, jnp.float64)
         cov = jax.block_until_ready(jax.jit(gp.train_covariance)(params, data))
         chol = jnp.linalg.cholesky(cov)
@@ -127,54 +134,12 @@ def eval_parts(n: int) -> dict[str, float]:
     return out
 
 
-def fit_evaluations(n: int, tols=(1e-4, 1e-2)) -> list[tuple]:
-    """A fresh fit of all n rows from the prior's centre at each tolerance: (tol, seconds
-    of a second call, steps, value-only evaluations, how many of them could not factorize,
-    value+gradient evaluations, loss). A step costs one value+gradient evaluation and at
-    least one value-only one (the line search's first try); the evaluations are counted in
-    a separate, untimed call through host callbacks."""
-    x, y = _problem(n)
-    priors = gp.default_priors(D)
-    rows = []
-    with jax.enable_x64(True), runtime.blas_threads():
-        data = gp.pad_data(x, y, np.zeros(D, bool), n, jnp.float64)
-        starts = jax.tree.map(lambda a: a[None], gp.prior_mode(D, priors, jnp.float64))
-        for tol in tols:
-            fit = jax.jit(lambda data, starts, tol=tol: gp.fit_posterior(data, priors, starts, max_iter=100, tol=tol))
-            _, seconds, result = _timed_twice(lambda: fit(data, starts))
-            counts = {"value_and_factor": 0, "failed": 0, "full": 0}
-            originals = {name: getattr(gp._Objective, name) for name in ("value_and_factor", "full")}
-
-            def count(name, value):
-                counts[name] += 1
-                counts["failed"] += int(name == "value_and_factor" and not np.isfinite(value))
-
-            def counted(name):
-                def method(self, *a):
-                    out = originals[name](self, *a)
-                    jax.debug.callback(lambda v: count(name, v), out[0])
-                    return out
-                return method
-
-            try:
-                for name in originals:
-                    setattr(gp._Objective, name, counted(name))
-                jax.block_until_ready(jax.jit(lambda data, starts, tol=tol: gp.fit_posterior(data, priors, starts, max_iter=100, tol=tol))(data, starts))
-                jax.effects_barrier()
-            finally:
-                for name, method in originals.items():
-                    setattr(gp._Objective, name, method)
-            rows.append((tol, seconds, int(result.steps), counts["value_and_factor"], counts["failed"], counts["full"], float(result.loss)))
-    return rows
-
-
-def fit_trace(n: int) -> list[str]:
-    """One fit of all n rows from the prior's centre (to 1e-4 nats), step by step: the line
-    search's tries, the decrease accepted and the largest gradient entry there; and the
-    final line search's tries if it found no decrease. Traced through host callbacks, which
-    run without the x64 flag: a value reaches them as two float32 parts."""
-    x, y = _problem(n)
-    priors = gp.default_priors(D)
+def _fit_events(n: int, tol: float) -> tuple[list[tuple], gp.Fit]:
+    """One fit of all n rows from the prior's centre, and its evaluations in order:
+    ``("try", value)`` for each value-only evaluation (the line search's tries) and
+    ``("step", value, max |gradient|)`` for each value+gradient one (an accepted point).
+    Recorded through host callbacks, which run without the x64 flag: a value reaches them
+    as two float32 parts."""
     events: list[tuple] = []
     originals = {name: getattr(gp._Objective, name) for name in ("value_and_factor", "full")}
 
@@ -194,15 +159,42 @@ def fit_trace(n: int) -> list[str]:
         return out
 
     with jax.enable_x64(True), runtime.blas_threads():
-        data = gp.pad_data(x, y, np.zeros(D, bool), n, jnp.float64)
-        starts = jax.tree.map(lambda a: a[None], gp.prior_mode(D, priors, jnp.float64))
+        priors, data, starts = _fit_inputs(n)
         try:
             gp._Objective.value_and_factor, gp._Objective.full = value_and_factor, full
-            jax.block_until_ready(jax.jit(lambda data, starts: gp.fit_posterior(data, priors, starts, max_iter=100, tol=1e-4))(data, starts))
+            result = jax.block_until_ready(jax.jit(lambda data, starts: gp.fit_posterior(data, priors, starts, max_iter=100, tol=tol))(data, starts))
             jax.effects_barrier()
         finally:
             for name, method in originals.items():
                 setattr(gp._Objective, name, method)
+    return events, result
+
+
+def fit_evaluations(n: int, tols=(1e-4, 1e-2)) -> list[tuple]:
+    """A fresh fit of all n rows from the prior's centre at each tolerance: (tol, seconds
+    of a second call, steps, value-only evaluations, how many of them could not factorize,
+    value+gradient evaluations, loss). A step costs one value+gradient evaluation and at
+    least one value-only one (the line search's first try); the evaluations are counted in
+    a separate, untimed call (:func:`_fit_events`)."""
+    rows = []
+    with jax.enable_x64(True), runtime.blas_threads():
+        priors, data, starts = _fit_inputs(n)
+        fit = jax.jit(gp.fit_posterior, static_argnames=("max_iter", "tol"))
+        for tol in tols:
+            _, seconds, result = _timed_twice(lambda tol=tol: fit(data, priors, starts, max_iter=100, tol=tol))
+            events, _ = _fit_events(n, tol)
+            tries = [e[1] for e in events if e[0] == "try"]
+            failed = sum(not np.isfinite(v) for v in tries)
+            steps = sum(e[0] == "step" for e in events)
+            rows.append((tol, seconds, int(result.steps), len(tries), failed, steps, float(result.loss)))
+    return rows
+
+
+def fit_trace(n: int) -> list[str]:
+    """One fit of all n rows from the prior's centre (to 1e-4 nats), step by step: the line
+    search's tries, the decrease accepted and the largest gradient entry there; and the
+    final line search's tries if it found no decrease."""
+    events, _ = _fit_events(n, 1e-4)
     lines, tries, previous = [], [], None
     for event in events:
         if event[0] == "try":
@@ -239,6 +231,7 @@ def main(argv=None) -> None:
     ap.add_argument("--num-layers", type=int, default=20)
     ap.add_argument("--sections", default="fits,parts,evaluations,asks,population", help="which sections to run, in order; 'trace' also exists")
     args = ap.parse_args(argv)
+    detail_n = int(args.fit_sizes.split(",")[1 if "," in args.fit_sizes else 0])  # n of parts, evaluations, trace
     device = jax.devices()[0]
     print(f"device: {device.device_kind} ({device.platform}), {jax.device_count()} device(s); jax {jax.__version__}", flush=True)
 
@@ -249,20 +242,17 @@ def main(argv=None) -> None:
                 print(f"{n:>7} {start:>16} {first:>10.2f} {second:>11.3f} {steps:>6} {loss:>14.4f}", flush=True)
 
     def parts() -> None:
-        n = int(args.fit_sizes.split(",")[1 if "," in args.fit_sizes else 0])
-        for name, seconds in eval_parts(n).items():
-            print(f"  n = {n}: {name:<34} {1e3 * seconds:>9.1f} ms", flush=True)
+        for name, seconds in eval_parts(detail_n).items():
+            print(f"  n = {detail_n}: {name:<34} {1e3 * seconds:>9.1f} ms", flush=True)
 
     def evaluations() -> None:
-        n = int(args.fit_sizes.split(",")[1 if "," in args.fit_sizes else 0])
         print(f"{'n':>7} {'tol':>7} {'second (s)':>11} {'steps':>6} {'values':>7} {'failed':>7} {'full':>5} {'loss':>14}")
-        for tol, seconds, steps, values, failed, full, loss in fit_evaluations(n):
-            print(f"{n:>7} {tol:>7.0e} {seconds:>11.3f} {steps:>6} {values:>7} {failed:>7} {full:>5} {loss:>14.4f}", flush=True)
+        for tol, seconds, steps, values, failed, full, loss in fit_evaluations(detail_n):
+            print(f"{detail_n:>7} {tol:>7.0e} {seconds:>11.3f} {steps:>6} {values:>7} {failed:>7} {full:>5} {loss:>14.4f}", flush=True)
 
     def trace() -> None:
-        n = int(args.fit_sizes.split(",")[1 if "," in args.fit_sizes else 0])
-        for line in fit_trace(n):
-            print(f"  n = {n}: {line}", flush=True)
+        for line in fit_trace(detail_n):
+            print(f"  n = {detail_n}: {line}", flush=True)
 
     def asks() -> None:
         print(f"{'n':>7} {'first (s)':>10} {'later median (s)':>17} {'later max (s)':>14}")
