@@ -273,7 +273,7 @@ def test_a_failed_compilation_ahead_leaves_the_asks_to_compile_as_usual(monkeypa
     def boom(*args, **kwargs):
         raise RuntimeError("compilation failed")
 
-    monkeypatch.setattr(optimizer.optimize, "precompile", boom)
+    monkeypatch.setattr(optimizer.optimize, "precompile_parts", boom)
     opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4, max_observations=40)
     run(opt, branin, 20)  # through the sizes of 16 and 32
     assert opt._precompiled == {16, 32, 64}

@@ -142,3 +142,98 @@ def test_a_precompiled_program_runs_its_executable_without_lowering_again(tmp_pa
         assert events == []
         plain = jax.jit(gp.condition)(params, data)
     np.testing.assert_allclose(np.asarray(post.alpha), np.asarray(plain.alpha), rtol=1e-12)
+
+
+ONE_PROGRAM = textwrap.dedent(
+    """
+    import sys
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from warmstart_bo import gp, runtime
+    runtime.enable_compilation_cache()
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    misses = []
+    jax.monitoring.register_event_listener(lambda event, **kw: misses.append(event) if event == "/jax/compilation_cache/cache_misses" else None)
+    prog = runtime.Program(gp.condition)
+    with jax.enable_x64(True):
+        x = np.linspace(0, 1, 6)[:, None]
+        data = gp.pad_data(x, np.sin(6 * x[:, 0]), np.zeros(1, bool), 8, jnp.float64)
+        # Committed, as the previous fit's outputs are when an ask passes them on.
+        params = jax.device_put(gp.prior_mode(1, gp.default_priors(1), jnp.float64), jax.devices()[0])
+        before = len(misses)
+        if sys.argv[1] == "precompile":
+            prog.precompile(*jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (params, data)))
+        post = prog(params, data)
+    print("MISSES", len(misses) - before)
+    print("ALPHA", repr(float(np.asarray(post.alpha).sum())))
+    """
+)
+
+
+@pytest.mark.parametrize("first, second", [("call", "precompile"), ("precompile", "call")])
+def test_a_call_and_a_precompile_share_one_compile_cache_entry(tmp_path, first, second):
+    """A program an ask made itself (from committed arrays) and the same program a
+    background thread made ahead (from shapes) are one compile-cache entry: the next
+    process loads it whichever way it gets there first, rather than compiling again."""
+    env = {**os.environ, "WARMSTART_BO_COMPILATION_CACHE": str(tmp_path), "PYTHONPATH": os.getcwd()}
+
+    def run(mode):
+        out = subprocess.run([sys.executable, "-c", ONE_PROGRAM, mode], env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert out.returncode == 0, out.stderr
+        return dict(line.split(" ", 1) for line in out.stdout.splitlines() if line.split(" ", 1)[0] in ("MISSES", "ALPHA"))
+
+    made, loaded = run(first), run(second)
+    assert int(made["MISSES"]) == 1
+    assert int(loaded["MISSES"]) == 0
+    assert loaded["ALPHA"] == made["ALPHA"]
+
+
+def test_a_call_waits_for_the_precompile_making_its_program(monkeypatch):
+    """A call that needs a program another thread is compiling waits for that compilation
+    instead of compiling it a second time beside it."""
+    import threading
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from warmstart_bo import gp
+
+    monkeypatch.setattr(runtime, "_exported_dir", lambda: None)
+    prog = runtime.Program(gp.condition)
+    with jax.enable_x64(True):
+        x = np.linspace(0, 1, 7)[:, None]
+        data = gp.pad_data(x, np.cos(4 * x[:, 0]), np.zeros(1, bool), 8, jnp.float64)
+        params = gp.prior_mode(1, gp.default_priors(1), jnp.float64)
+        shapes = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (params, data))
+        started, release, lowered = threading.Event(), threading.Event(), []
+        real_lower = prog.jit.lower
+
+        def slow_lower(*args, **kwargs):
+            lowered.append(threading.current_thread().name)
+            started.set()
+            release.wait(60)
+            return real_lower(*args, **kwargs)
+
+        monkeypatch.setattr(prog.jit, "lower", slow_lower, raising=False)
+        worker = threading.Thread(target=_in_x64, args=(prog.precompile, *shapes), name="worker")
+        worker.start()
+        assert started.wait(60)
+        result = {}
+        caller = threading.Thread(target=lambda: result.update(post=_in_x64(prog, params, data)), name="caller")
+        caller.start()
+        caller.join(0.5)
+        assert caller.is_alive()  # waiting for the worker's compilation
+        release.set()
+        worker.join(60)
+        caller.join(60)
+        assert lowered == ["worker"] and len(prog._compiled) == 1  # not making its own beside it
+        np.testing.assert_allclose(np.asarray(result["post"].alpha), np.asarray(jax.jit(gp.condition)(params, data).alpha), rtol=1e-12)
+
+
+def _in_x64(fn, *args):
+    import jax
+
+    with jax.enable_x64(True):
+        return fn(*args)

@@ -129,7 +129,7 @@ def categorical_neighbours(x: np.ndarray, n_choices: np.ndarray) -> np.ndarray:
     return np.array(out).reshape(-1, len(x))
 
 
-def precompile(
+def precompile_parts(
     post,
     dim: int,
     n_choices: np.ndarray | None = None,
@@ -139,20 +139,33 @@ def precompile(
     num_restarts: int = 8,
     num_steps: int = 60,
     screen_in_float32: bool = False,
-) -> None:
-    """Compiles what :func:`propose` will run for a model of ``post``'s shapes (a pytree of
-    arrays or ``jax.ShapeDtypeStruct``), without running it: called ahead of time, the
-    proposal that needs it compiles nothing."""
+) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Two calls that together compile what :func:`propose` will run for a model of
+    ``post``'s shapes (a pytree of arrays or ``jax.ShapeDtypeStruct``), without running it:
+    the gradient ascent, and the final scoring. Separate so that two threads can share them."""
     n_choices = np.zeros(dim, np.int64) if n_choices is None else np.asarray(n_choices)
     dtype = next(leaf.dtype for leaf in jax.tree.leaves(post) if jnp.issubdtype(leaf.dtype, jnp.floating))
     scalar = jax.ShapeDtypeStruct((), dtype)
     cands = jax.ShapeDtypeStruct((num_sobol + num_local, dim), dtype)
     movable = jax.ShapeDtypeStruct((dim,), jnp.bool_)
     ascent_post = low_precision(post) if screen_in_float32 else post
-    _gradient_ascent.precompile(ascent_post, scalar, scalar, cands, movable, name=name, num_restarts=num_restarts, num_steps=num_steps)
-    _score.precompile(post, jax.ShapeDtypeStruct((2 * num_restarts, dim), dtype), scalar, scalar, name=name)
-    if np.any(n_choices > 0):
-        _score.precompile(post, jax.ShapeDtypeStruct((int(n_choices.sum()) + 1, dim), dtype), scalar, scalar, name=name)
+
+    def ascent():
+        _gradient_ascent.precompile(ascent_post, scalar, scalar, cands, movable, name=name, num_restarts=num_restarts, num_steps=num_steps)
+
+    def scores():
+        _score.precompile(post, jax.ShapeDtypeStruct((2 * num_restarts, dim), dtype), scalar, scalar, name=name)
+        if np.any(n_choices > 0):
+            _score.precompile(post, jax.ShapeDtypeStruct((int(n_choices.sum()) + 1, dim), dtype), scalar, scalar, name=name)
+
+    return ascent, scores
+
+
+def precompile(post, dim: int, n_choices: np.ndarray | None = None, name: str = "log_ei", **budget) -> None:
+    """Compiles what :func:`propose` will run for a model of ``post``'s shapes, without
+    running it: called ahead of time, the proposal that needs it compiles nothing."""
+    for part in precompile_parts(post, dim, n_choices, name, **budget):
+        part()
 
 
 def propose(

@@ -8,10 +8,11 @@ pending (asked, not yet told) points, and on each ``ask`` drives the pure pieces
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
@@ -485,9 +486,6 @@ class Optimizer:
         capacity = gp.bucket_size(len(y_std) + len(fantasies) + n - 1)
         name, beta = self.acquisition, self.ucb_beta
         no_target_data = self._transfer and not len(y_std)
-        compiled = self._compilers.get(capacity)
-        if compiled is not None:
-            compiled.wait()  # finishing that compilation beats compiling it twice at once
         design: list[np.ndarray] = []
         if self._transfer:
             model = self._transfer_model(x_obs, y_std, capacity, dtype)
@@ -578,10 +576,13 @@ class Optimizer:
         return sizes[1:]
 
     def _precompile(self, capacities: list[int], dtype) -> None:
-        """Compiles the GP path's functions for each padded size in ``capacities``, taken in
-        order by ``COMPILE_WORKERS`` background threads (once per size), so that the ask
-        that first needs a size runs compiled code instead of stalling for seconds; that ask
-        waits only for its own size. Compilation only: results are unchanged."""
+        """Compiles (or loads) the GP path's programs for each padded size in ``capacities``
+        in ``COMPILE_WORKERS`` background threads, program by program, sizes in order and
+        each size's programs in the order an ask calls them (a job's first Bayesian ask
+        starts with the multi-start fit), so that the ask that first needs a size runs
+        compiled code instead of stalling for seconds. An ask waits only for the programs it
+        calls that a worker is making (:class:`runtime.Program`); each size's event is set
+        when all of its programs are settled. Compilation only: results are unchanged."""
         todo = [c for c in capacities if c not in self._precompiled]
         if not todo:
             return
@@ -595,35 +596,49 @@ class Optimizer:
         state = self._gp_states.get("target")
         hess = np.eye(sum(a.size for a in jax.tree.leaves(params)), dtype=dtype) if state is None else state.hess_inv
         priors = self.priors
+        first = state is None
 
-        def compile_size(capacity):
-            with jax.enable_x64(x64):
-                data = gp.pad_data(np.zeros((1, d)), np.zeros(1), cat, capacity, dtype)
-                post = jax.eval_shape(_condition, params, data)
-                _condition.precompile(params, data)
-                if capacity <= SMALL_ROWS:
-                    _refine.precompile(post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS)
-                else:
-                    _refine.precompile(post, priors, hess, max_iter=LARGE_REFIT_STEPS, tol=REFIT_TOL)
-                _extend.precompile(post, data, 0)
-                transfer.precompile_fantasize(post, d)
-                optimize.precompile(post, d, n_choices, name, **acquisition_budget(post))
-                if capacity <= MULTISTART_MAX_ROWS:
-                    starts = jax.tree.map(lambda a: jax.ShapeDtypeStruct((fit_starts, *np.shape(a)), dtype), params)
-                    _fit_posterior.precompile(data, priors, starts, max_iter=100, tol=1e-4)
+        def programs(capacity) -> list[Callable[[], None]]:
+            data = gp.pad_data(np.zeros((1, d)), np.zeros(1), cat, capacity, dtype)
+            post = jax.eval_shape(_condition, params, data)
+            if capacity <= SMALL_ROWS:
+                refine = functools.partial(_refine.precompile, post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS)
+            else:
+                refine = functools.partial(_refine.precompile, post, priors, hess, max_iter=LARGE_REFIT_STEPS, tol=REFIT_TOL)
+            acquire = list(optimize.precompile_parts(post, d, n_choices, name, **acquisition_budget(post)))
+            update = [functools.partial(_extend.precompile, post, data, 0), functools.partial(transfer.precompile_fantasize, post, d)]
+            if capacity > MULTISTART_MAX_ROWS:
+                return [functools.partial(_condition.precompile, params, data), refine, *acquire, *update]
+            starts = jax.tree.map(lambda a: jax.ShapeDtypeStruct((fit_starts, *np.shape(a)), dtype), params)
+            multistart = functools.partial(_fit_posterior.precompile, data, priors, starts, max_iter=100, tol=1e-4)
+            if first and capacity == todo[0]:  # a job's first fit is a multi-start
+                return [multistart, *acquire, functools.partial(_condition.precompile, params, data), refine, *update]
+            return [functools.partial(_condition.precompile, params, data), refine, *acquire, *update, multistart]
 
-        def settle(capacity):
+        counts = {c: 6 + (c <= MULTISTART_MAX_ROWS) for c in todo}
+        lists: dict[int, list] = {}
+        locks = {c: threading.Lock() for c in todo}
+
+        def settle(capacity, i):
             try:
-                compile_size(capacity)
-            except Exception:  # noqa: BLE001 - the ask that needs this size compiles it as usual
+                with jax.enable_x64(x64):
+                    with locks[capacity]:
+                        if capacity not in lists:
+                            lists[capacity] = programs(capacity)
+                    lists[capacity][i]()
+            except Exception:  # noqa: BLE001 - the ask that needs this program compiles it as usual
                 pass
             finally:
-                done[capacity].set()
+                with locks[capacity]:
+                    counts[capacity] -= 1
+                    if not counts[capacity]:
+                        done[capacity].set()
 
-        # Workers take the sizes in order; shutdown(wait=False) lets them finish on their own.
-        pool = ThreadPoolExecutor(min(COMPILE_WORKERS, len(todo)), thread_name_prefix=f"warmstart-bo-compile-{'-'.join(map(str, todo))}")
+        # Workers take the programs in order; shutdown(wait=False) lets them finish on their own.
+        pool = ThreadPoolExecutor(COMPILE_WORKERS, thread_name_prefix=f"warmstart-bo-compile-{'-'.join(map(str, todo))}")
         for capacity in todo:
-            pool.submit(settle, capacity)
+            for i in range(counts[capacity]):
+                pool.submit(settle, capacity, i)
         pool.shutdown(wait=False)
 
     # Transfer learning.

@@ -183,6 +183,13 @@ def _resolve(name: str) -> type:
     return obj
 
 
+def _abstract(leaf):
+    """An array's shape and dtype (Python scalars stay: they lower as weak-typed scalars)."""
+    if isinstance(leaf, (bool, int, float, complex)) or not hasattr(leaf, "dtype"):
+        return leaf
+    return jax.ShapeDtypeStruct(np.shape(leaf), leaf.dtype, weak_type=bool(getattr(leaf, "weak_type", False)))
+
+
 def _leaf_signature(leaf) -> tuple:
     if isinstance(leaf, (bool, int, float, complex)):
         return ("python", type(leaf).__name__)
@@ -209,6 +216,10 @@ class Program:
         self._calls: dict[str, Any] = {}
         self._compiled: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
+        # Signatures being made now (each event set when done): a second thread that needs
+        # one waits for it instead of compiling or loading it again.
+        self._making: dict[str, threading.Event] = {}
+        self._state = threading.Lock()
         functools.update_wrapper(self, fn)
         _programs.add(self)
 
@@ -252,26 +263,53 @@ class Program:
 
     def __call__(self, *args, **kwargs):
         key, call, dynamic = self._target(args, kwargs)
-        compiled = self._compiled.get(key) if key is not None else None
-        if compiled is not None:
-            return compiled(*args, **dynamic)
-        if not call:
+        if key is None:
             return self.jit(*args, **kwargs)
-        return call(*args, **dynamic)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            # Made from shapes as a background precompile makes it: one executable, and one
+            # compile-cache entry, whichever thread gets there first (arrays committed to a
+            # device would lower to another program).
+            static, _ = self._split(kwargs)
+            shapes, dyn_shapes = jax.tree.map(_abstract, (args, dynamic))
+            try:
+                self.precompile(*shapes, **static, **dyn_shapes)
+            except Exception:  # noqa: BLE001 - not lowerable from shapes alone: the call as it is
+                pass
+            compiled = self._compiled.get(key)
+            if compiled is None:
+                return call(*args, **dynamic) if call else self.jit(*args, **kwargs)
+        return compiled(*args, **dynamic)
 
     def precompile(self, *args, **kwargs) -> None:
         """Traces, lowers and compiles for these arguments (arrays or
         ``jax.ShapeDtypeStruct``) without running, and keeps the executable, so that a later
         call with values of these shapes (a background thread's work for the next padding
-        bucket) neither compiles nor loads anything."""
+        bucket) neither compiles nor loads anything; a call that comes meanwhile waits for
+        this instead of making it again."""
         key, call, dynamic = self._target(args, kwargs)
-        if key in self._compiled:
+        with self._state:
+            if key in self._compiled:
+                return
+            making = self._making.get(key)
+            if making is None:
+                making = self._making[key] = threading.Event()
+                mine = True
+            else:
+                mine = False
+        if not mine:
+            making.wait()
             return
-        if not call:
-            compiled = self.jit.lower(*args, **kwargs).compile()
-        else:
-            compiled = call.lower(*args, **dynamic).compile()
-        self._compiled[key] = compiled
+        try:
+            if not call:
+                compiled = self.jit.lower(*args, **kwargs).compile()
+            else:
+                compiled = call.lower(*args, **dynamic).compile()
+            self._compiled[key] = compiled
+        finally:
+            with self._state:
+                del self._making[key]
+            making.set()
 
 
 _programs: weakref.WeakSet[Program] = weakref.WeakSet()
