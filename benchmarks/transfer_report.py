@@ -33,6 +33,9 @@ def load(paths: list[str]) -> tuple[list[dict], list[dict], list[dict]]:
         headers.append(json.loads(lines[0]))
         for r in map(json.loads, lines[1:]):
             (runs if "method" in r else parents).append(r)
+    # A unit's parents are recorded by every file (and again by a run resumed mid-unit): once each.
+    once = {(p["problem"], p["seed"]): p for p in reversed(parents)}
+    parents = [p for p in parents if once[(p["problem"], p["seed"])] is p]
     return headers, runs, parents
 
 

@@ -73,3 +73,25 @@ def test_win_tie_loss_and_worst_case():
 def test_summary_and_mean_log():
     assert M.summary([1, 2, 3, 4, 5]) == (3.0, 2.0, 4.0)
     assert M.mean_log10([1e-2, 1.0]) == pytest.approx(-1.0)
+
+
+def test_the_report_counts_each_units_parents_once_across_files(tmp_path):
+    """Two results files of one suite (a peer's beside the main one) both record each
+    unit's parents, and a run resumed mid-unit records them again: the report's parents
+    table counts every (problem, seed) once."""
+    import json
+
+    from benchmarks import transfer_report as R
+
+    header = {"config": {"name": "t", "suite": "tuning", "budget": 10, "n_parents": 1, "parent_trials": 2, "top_k": 1, "seeds": [0, 1]},
+              "methods_run": [], "machine": {"cpu": "cpu", "cores": 1}}
+    parents = [{"problem": "p", "seed": s, "parents": {"trials": [2], "target_at_best": [0.5]}} for s in (0, 1)]
+    runs = [{"problem": "p", "seed": s, "method": m, "optimum": None, "parent_trials": 0, "values": list(np.geomspace(1.0, 0.1, 10))} for s in (0, 1) for m in ("cold",)]
+    peer = [{"problem": "p", "seed": s, "method": "peer", "optimum": None, "parent_trials": 0, "values": list(np.geomspace(0.9, 0.2, 10))} for s in (0, 1)]
+    main, other = tmp_path / "main.jsonl", tmp_path / "peer.jsonl"
+    main.write_text("\n".join(json.dumps(r) for r in [header, *parents, *runs]))
+    other.write_text("\n".join(json.dumps(r) for r in [header, parents[0], parents[0], parents[1], *peer]))
+    _, _, loaded = R.load([str(main), str(other)])
+    assert sorted((p["problem"], p["seed"]) for p in loaded) == [("p", 0), ("p", 1)]
+    row = next(line for line in R.report([str(main), str(other)]).splitlines() if line.startswith("p | "))
+    assert row.split(" | ")[1] == "2"
