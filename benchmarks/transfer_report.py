@@ -2,9 +2,10 @@
 
 Prints, for the files given (suites may be mixed): what ran; the parents (optimum distance,
 target's regret at the parents' best points); the average rank of every method at trials
-5, 10, 25, 50; the paired savings against cold start at 25 and 50 trials with paired
-Wilcoxon p-values (Holm-corrected over the table), win/tie/loss and median [IQR] regret;
-and the worst case per problem (worst seed's regret at 25 over cold start's worst seed).
+5, 10, 25, 50 (and 100 where the budget reaches it); the paired savings against cold start
+at 25 and 50 (and 100) trials with paired Wilcoxon p-values (Holm-corrected over the
+table), win/tie/loss and median [IQR] regret; and the worst case per problem (worst seed's
+regret at 25 over cold start's worst seed).
 
     python benchmarks/transfer_report.py experiments/results/transfer-synthetic-reduced.jsonl
 """
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import transfer_metrics as M
 
-CHECKPOINTS = (5, 10, 25, 50)
+CHECKPOINTS = (5, 10, 25, 50, 100)
 BOUND = 1.25
 
 
@@ -152,7 +153,7 @@ def report(paths: list[str]) -> str:
                "problems without a known optimum use the best value any run found")
     out += ["", "# Parents"] + parents_table(parents, table, runs)
     out += ["", "# Average rank (lower is better)"] + rank_table(table, methods, budget)
-    for t in (25, 50):
+    for t in (25, 50, 100):
         if t > budget:
             continue
         out += ["", f"# Paired savings against cold start at {t} trials, pooled"] + savings_table(table, methods, t, [("all", list(table))], charged)
