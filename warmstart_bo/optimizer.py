@@ -501,8 +501,8 @@ class Optimizer:
             model = self._gp_posterior("target", x_obs, y_std, capacity, dtype)
             # Larger padded sizes compile beside the asks. When the job's size is known, every
             # size it will reach, in order, from its first Bayesian ask (loading one size from
-            # a warm cache takes about a second on 2 cores, more than a bucket's worth of cheap
-            # asks); otherwise the next size, in the second half of this bucket.
+            # a warm cache takes about half a second of CPU, more than a small bucket's worth
+            # of cheap asks); otherwise the next size, in the second half of this bucket.
             following = gp.bucket_size(capacity + 1)
             if self.max_observations is None:
                 if len(y_std) + len(fantasies) + n >= capacity - (following - capacity) // 4:
