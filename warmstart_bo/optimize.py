@@ -161,13 +161,6 @@ def precompile_parts(
     return ascent, scores
 
 
-def precompile(post, dim: int, n_choices: np.ndarray | None = None, name: str = "log_ei", **budget) -> None:
-    """Compiles what :func:`propose` will run for a model of ``post``'s shapes, without
-    running it: called ahead of time, the proposal that needs it compiles nothing."""
-    for part in precompile_parts(post, dim, n_choices, name, **budget):
-        part()
-
-
 def propose(
     post: gp.Posterior,
     best: float,

@@ -598,47 +598,58 @@ class Optimizer:
         priors = self.priors
         first = state is None
 
-        def programs(capacity) -> list[Callable[[], None]]:
+        def order(capacity) -> list[str]:
+            """The programs of a size, in the order an ask calls them."""
+            if capacity > MULTISTART_MAX_ROWS:
+                return ["condition", "refine", "ascent", "scores", "extend", "fantasize"]
+            if first and capacity == todo[0]:  # a job's first fit is a multi-start
+                return ["multistart", "ascent", "scores", "condition", "refine", "extend", "fantasize"]
+            return ["condition", "refine", "ascent", "scores", "extend", "fantasize", "multistart"]
+
+        def programs(capacity) -> dict[str, Callable[[], None]]:
             data = gp.pad_data(np.zeros((1, d)), np.zeros(1), cat, capacity, dtype)
             post = jax.eval_shape(_condition, params, data)
             if capacity <= SMALL_ROWS:
                 refine = functools.partial(_refine.precompile, post, priors, hess, max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS)
             else:
                 refine = functools.partial(_refine.precompile, post, priors, hess, max_iter=LARGE_REFIT_STEPS, tol=REFIT_TOL)
-            acquire = list(optimize.precompile_parts(post, d, n_choices, name, **acquisition_budget(post)))
-            update = [functools.partial(_extend.precompile, post, data, 0), functools.partial(transfer.precompile_fantasize, post, d)]
-            if capacity > MULTISTART_MAX_ROWS:
-                return [functools.partial(_condition.precompile, params, data), refine, *acquire, *update]
+            ascent, scores = optimize.precompile_parts(post, d, n_choices, name, **acquisition_budget(post))
             starts = jax.tree.map(lambda a: jax.ShapeDtypeStruct((fit_starts, *np.shape(a)), dtype), params)
-            multistart = functools.partial(_fit_posterior.precompile, data, priors, starts, max_iter=100, tol=1e-4)
-            if first and capacity == todo[0]:  # a job's first fit is a multi-start
-                return [multistart, *acquire, functools.partial(_condition.precompile, params, data), refine, *update]
-            return [functools.partial(_condition.precompile, params, data), refine, *acquire, *update, multistart]
+            return {
+                "condition": functools.partial(_condition.precompile, params, data),
+                "refine": refine,
+                "ascent": ascent,
+                "scores": scores,
+                "extend": functools.partial(_extend.precompile, post, data, 0),
+                "fantasize": functools.partial(transfer.precompile_fantasize, post, d),
+                "multistart": functools.partial(_fit_posterior.precompile, data, priors, starts, max_iter=100, tol=1e-4),
+            }
 
-        counts = {c: 6 + (c <= MULTISTART_MAX_ROWS) for c in todo}
-        lists: dict[int, list] = {}
+        orders = {c: order(c) for c in todo}
+        left = {c: len(orders[c]) for c in todo}
+        made: dict[int, dict] = {}
         locks = {c: threading.Lock() for c in todo}
 
-        def settle(capacity, i):
+        def settle(capacity, program):
             try:
                 with jax.enable_x64(x64):
                     with locks[capacity]:
-                        if capacity not in lists:
-                            lists[capacity] = programs(capacity)
-                    lists[capacity][i]()
+                        if capacity not in made:
+                            made[capacity] = programs(capacity)
+                    made[capacity][program]()
             except Exception:  # noqa: BLE001 - the ask that needs this program compiles it as usual
                 pass
             finally:
                 with locks[capacity]:
-                    counts[capacity] -= 1
-                    if not counts[capacity]:
+                    left[capacity] -= 1
+                    if not left[capacity]:
                         done[capacity].set()
 
         # Workers take the programs in order; shutdown(wait=False) lets them finish on their own.
         pool = ThreadPoolExecutor(COMPILE_WORKERS, thread_name_prefix=f"warmstart-bo-compile-{'-'.join(map(str, todo))}")
         for capacity in todo:
-            for i in range(counts[capacity]):
-                pool.submit(settle, capacity, i)
+            for program in orders[capacity]:
+                pool.submit(settle, capacity, program)
         pool.shutdown(wait=False)
 
     # Transfer learning.

@@ -79,7 +79,7 @@ _fantasize_icm = runtime.Program(icm.fantasize)
 
 def precompile_fantasize(post, dim: int) -> None:
     """Compiles one-row fantasies for a GP posterior of ``post``'s shapes (see
-    :func:`warmstart_bo.optimize.precompile`)."""
+    :func:`warmstart_bo.optimize.precompile_parts`)."""
     dtype = post.data.x.dtype
     _fantasize_gp.precompile(post, jax.ShapeDtypeStruct((1, dim), dtype))
 
