@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from benchmarks import transfer_metrics as M
 
 CHECKPOINTS = (5, 10, 25, 50, 100)
 BOUND = 1.25
+ADVERSARIES = ("flipped", "far", "unrelated")
 
 
 def load(paths: list[str]) -> tuple[list[dict], list[dict], list[dict]]:
@@ -138,6 +140,26 @@ def worst_table(table: dict, methods: list[str], t: int) -> list[str]:
     return out
 
 
+def similarity(problem: str) -> float | None:
+    """The similarity of a ``family/simS`` problem, None for adversaries and model tuning."""
+    m = re.fullmatch(r"[^/]+/sim([0-9.]+)", problem)
+    return float(m.group(1)) if m else None
+
+
+def bands(problems: list[str]) -> list[tuple[str, list[str]]]:
+    """Problems grouped as issue 13 states its goals: related (similarity >= 0.75),
+    in between, unrelated (similarity 0), adversarial parents, and model tuning."""
+    groups = {"related (similarity >= 0.75)": [], "similarity 0.25-0.5": [], "similarity 0": [], "adversarial parents": [], "model tuning": []}
+    for p in problems:
+        s = similarity(p)
+        if s is not None:
+            key = "related (similarity >= 0.75)" if s >= 0.75 else "similarity 0" if s == 0 else "similarity 0.25-0.5"
+        else:
+            key = "adversarial parents" if p.split("/")[1] in ADVERSARIES else "model tuning"
+        groups[key].append(p)
+    return [(k, v) for k, v in groups.items() if v]
+
+
 def report(paths: list[str]) -> str:
     headers, runs, parents = load(paths)
     table = M.curves(runs)
@@ -157,6 +179,9 @@ def report(paths: list[str]) -> str:
         if t > budget:
             continue
         out += ["", f"# Paired savings against cold start at {t} trials, pooled"] + savings_table(table, methods, t, [("all", list(table))], charged)
+        groups = bands(list(table))
+        if len(groups) > 1:
+            out += ["", f"# Paired savings against cold start at {t} trials, by band (issue 13's goals)"] + savings_table(table, methods, t, groups, charged, "band")
         out += ["", f"# Paired savings against cold start at {t} trials, per problem"] + savings_table(table, methods, t, [(p, [p]) for p in table], charged, "problem")
     out += ["", "# Worst case per problem"] + worst_table(table, methods, min(25, budget))
     return "\n".join(out)

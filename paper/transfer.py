@@ -12,7 +12,6 @@ of ``benchmarks/transfer_metrics.py`` and the tables of ``benchmarks/transfer_re
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import matplotlib
@@ -27,7 +26,6 @@ from experiments.transfer_bench import problem_ids
 
 DEFAULT = "transfer-stacked"
 ORDER = (DEFAULT, "transfer-icm", "transfer-rgpe", "identical", "best-first", "optuna-gp", "botorch", "cold", "random")
-ADVERSARIES = ("flipped", "far", "unrelated")
 
 
 def ordered(methods: list[str]) -> list[str]:
@@ -45,26 +43,6 @@ def markdown(lines: list[str]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(c) + " |" for c in cells[1:]]
     return "\n".join(out) + ("\n\n" + " ".join(notes) if notes else "")
-
-
-def similarity(problem: str) -> float | None:
-    """The similarity of a ``family/simS`` problem, None for adversaries and model tuning."""
-    m = re.fullmatch(r"[^/]+/sim([0-9.]+)", problem)
-    return float(m.group(1)) if m else None
-
-
-def bands(problems: list[str]) -> list[tuple[str, list[str]]]:
-    """Problems grouped as issue 13 states its goals: related (similarity >= 0.75),
-    in between, unrelated (similarity 0), adversarial parents, and model tuning."""
-    groups = {"related (similarity >= 0.75)": [], "similarity 0.25-0.5": [], "similarity 0": [], "adversarial parents": [], "model tuning": []}
-    for p in problems:
-        s = similarity(p)
-        if s is not None:
-            key = "related (similarity >= 0.75)" if s >= 0.75 else "similarity 0" if s == 0 else "similarity 0.25-0.5"
-        else:
-            key = "adversarial parents" if p.split("/")[1] in ADVERSARIES else "model tuning"
-        groups[key].append(p)
-    return [(k, v) for k, v in groups.items() if v]
 
 
 def figure_ranks(table: dict, methods: list[str], budget: int, path: Path) -> int:
@@ -92,13 +70,13 @@ def figure_ranks(table: dict, methods: list[str], budget: int, path: Path) -> in
 def figure_similarity(table: dict, methods: list[str], path: Path, checkpoints=(10, 25)) -> None:
     """Median regret at each checkpoint against the parents' similarity, per family (with
     the interquartile band of the default and of cold start)."""
-    families = sorted({p.split("/")[0] for p in table if similarity(p) is not None})
+    families = sorted({p.split("/")[0] for p in table if R.similarity(p) is not None})
     if not families:
         return
     fig, axes = plt.subplots(len(checkpoints), len(families), figsize=(4.5 * len(families), 3.2 * len(checkpoints)), squeeze=False)
     for j, fam in enumerate(families):
-        probs = sorted((p for p in table if p.startswith(fam + "/") and similarity(p) is not None), key=similarity)
-        xs = [similarity(p) for p in probs]
+        probs = sorted((p for p in table if p.startswith(fam + "/") and R.similarity(p) is not None), key=R.similarity)
+        xs = [R.similarity(p) for p in probs]
         for i, t in enumerate(checkpoints):
             ax = axes[i][j]
             for m in methods:
@@ -119,7 +97,7 @@ def figure_similarity(table: dict, methods: list[str], path: Path, checkpoints=(
 def figure_log_regret(table: dict, methods: list[str], budget: int, path: Path) -> None:
     """Mean log10 regret after every trial, one panel per similarity band, with a band of
     one standard error over the band's (problem, seed) pairs."""
-    groups = bands(list(table))
+    groups = R.bands(list(table))
     fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.4), squeeze=False)
     ts = np.arange(1, budget + 1)
     for ax, (name, probs) in zip(axes[0], groups):
@@ -260,7 +238,7 @@ def section(paths: list[Path], figures: Path, name: str, guard_paths: list[Path]
         ),
         "table_transfer_ranks": rank_tables(table, methods, budget),
         "transfer_rank_pairs": str(n_ranked),
-        "table_transfer_savings": markdown(R.savings_table(table, methods, t_save, bands(list(table)), charged, "problems")),
+        "table_transfer_savings": markdown(R.savings_table(table, methods, t_save, R.bands(list(table)), charged, "problems")),
         "transfer_savings_trial": str(t_save),
         "table_transfer_worst": markdown(R.worst_table(table, methods, t_save)),
         "table_transfer_costs": cost_table(runs, methods),

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 
+from benchmarks import transfer_report as R
 from paper import transfer as T
 
 
@@ -49,12 +50,12 @@ def test_the_section_puts_the_default_first_and_pairs_savings_with_cold_start(tm
 
 
 def test_bands_and_markdown():
-    assert T.bands(["h/sim0", "h/sim0.25", "h/sim0.9", "h/flipped", "svc/wine"]) == [
+    assert R.bands(["h/sim0", "h/sim0.25", "h/sim0.9", "h/flipped", "svc/wine"]) == [
         ("related (similarity >= 0.75)", ["h/sim0.9"]), ("similarity 0.25-0.5", ["h/sim0.25"]), ("similarity 0", ["h/sim0"]),
         ("adversarial parents", ["h/flipped"]), ("model tuning", ["svc/wine"])]
     assert T.markdown(["(a note)", "a | b", "1 | 2", "after"]) == "| a | b |\n|---|---|\n| 1 | 2 |\n\n(a note) after"
     assert T.ordered(["random", "cold", "transfer-icm", "transfer-stacked", "x"]) == ["transfer-stacked", "transfer-icm", "cold", "random", "x"]
-    assert np.isnan(T.similarity("h/far") or np.nan)
+    assert np.isnan(R.similarity("h/far") or np.nan)
 
 
 def _runs(path, curves, name="tiny", seeds=(0, 1)):

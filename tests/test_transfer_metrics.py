@@ -95,3 +95,30 @@ def test_the_report_counts_each_units_parents_once_across_files(tmp_path):
     assert sorted((p["problem"], p["seed"]) for p in loaded) == [("p", 0), ("p", 1)]
     row = next(line for line in R.report([str(main), str(other)]).splitlines() if line.startswith("p | "))
     assert row.split(" | ")[1] == "2"
+
+
+def test_the_report_pools_synthetic_problems_by_similarity_band(tmp_path):
+    """Issue 13 states its goals per band (related, in between, unrelated, adversarial):
+    the report pools each band's pairs, and each band's ratio comes from its own problems."""
+    import json
+
+    from benchmarks import transfer_report as R
+
+    header = {"config": {"name": "t", "suite": "synthetic", "budget": 30, "n_parents": 1, "parent_trials": 2, "top_k": 1, "seeds": [0, 1, 2]},
+              "methods_run": [], "machine": {"cpu": "cpu", "cores": 1}}
+    cold = list(np.geomspace(1.0, 1e-3, 30))
+    fast = list(np.geomspace(1.0, 1e-3, 30) ** 4)  # reaches cold's regret@25 well before trial 25
+    rows = [header]
+    for s in (0, 1, 2):
+        for problem, warm in (("h/sim0.9", fast), ("h/far", cold)):
+            rows.append({"problem": problem, "seed": s, "parents": {"trials": [2], "target_at_best": [0.5]}})
+            rows.append({"problem": problem, "seed": s, "method": "cold", "optimum": 0.0, "parent_trials": 0, "values": cold})
+            rows.append({"problem": problem, "seed": s, "method": "prior", "optimum": 0.0, "parent_trials": 2, "values": warm})
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    text = R.report([str(path)])
+    section = text.split("by band (issue 13's goals)")[1].split("\n\n")[0].splitlines()
+    related = next(line for line in section if "| related" in line).split(" | ")
+    adversarial = next(line for line in section if "| adversarial" in line).split(" | ")
+    assert related[2] == "3" and float(related[6].split()[0]) > 3.0
+    assert adversarial[6].startswith("1.00")
