@@ -179,7 +179,7 @@ def _branin_parents(count, size):
     return out
 
 
-@pytest.mark.parametrize("path", ["cold", "identical", "stacked", "icm", "rgpe"])
+@pytest.mark.parametrize("path", ["cold", "identical", "stacked", "icm", "rgpe", "hyperprior"])
 def test_no_recompilation_within_a_bucket_on_every_path(path):
     """Once a bucket's functions are compiled, further asks compile nothing: the cold GP,
     the identical-data pool and each transfer prior, without and then with a running trial
@@ -209,7 +209,7 @@ def test_no_recompilation_within_a_bucket_on_every_path(path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", ["cold", "stacked", "rgpe", "icm"])
+@pytest.mark.parametrize("path", ["cold", "stacked", "rgpe", "icm", "hyperprior"])
 def test_exported_programs_propose_exactly_what_jit_proposes(path, tmp_path, monkeypatch):
     """With the compile cache on, the core runs as programs exported by ``jax.export``
     (``runtime.Program``): the same proposals to the last bit as plain ``jax.jit``, a

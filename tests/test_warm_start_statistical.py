@@ -137,7 +137,7 @@ def test_adversarial_parents_cost_at_most_2_5x_cold_starts_worst_seed(adversary)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("prior", ["stacked", "icm", "rgpe"])
+@pytest.mark.parametrize("prior", ["stacked", "icm", "rgpe", "hyperprior"])
 def test_five_parents_of_500_trials_each_work(prior):
     fam = FAMILIES["hartmann6"]
     from warmstart_bo.space import SearchSpace

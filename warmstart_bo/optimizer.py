@@ -23,7 +23,7 @@ from scipy.stats import qmc
 
 from warmstart_bo import gp, optimize, runtime, transfer
 from warmstart_bo.space import Parameter, SearchSpace
-from warmstart_bo.transfer import icm, rgpe, stacked
+from warmstart_bo.transfer import hyperprior, icm, rgpe, stacked
 from warmstart_bo.transfer.common import Task
 from warmstart_bo.transfer.histories import ParentHistory, encode_history
 from warmstart_bo.warmstart import WarmStartTypes
@@ -224,8 +224,10 @@ class Optimizer:
         ``WarmStartTypes.TRANSFER_LEARNING`` (each parent is a related task under
         ``transfer_prior``; no initial design: the first point is the parents' predicted
         best).
-      transfer_prior: ``"stacked"``, ``"icm"`` or ``"rgpe"`` (default
-        ``transfer.DEFAULT_PRIOR``).
+      transfer_prior: ``"stacked"``, ``"icm"``, ``"rgpe"`` or ``"hyperprior"`` (default
+        ``transfer.DEFAULT_PRIOR``). ``"hyperprior"`` is a cold start whose hyperparameter
+        priors are fitted to the parents and whose design opens with their best points
+        (:mod:`warmstart_bo.transfer.hyperprior`); the guard does not apply to it.
       max_observations: the most points this optimizer will be told (a job's ``max_jobs``),
         if known: every padded size the job will reach is compiled ahead, in a background
         thread from the first ask on; unknown, the next size only, late in each bucket.
@@ -310,7 +312,7 @@ class Optimizer:
         self._setup_warm_start(list(parents), warm_start_type, transfer_prior, transfer_guard, n_initial_points is None)
         n_sobol = 1 << max(0, max(self.n_initial_points, self._fallback_design) - 1).bit_length()
         sobol = qmc.Sobol(self.space.dim, scramble=True, seed=np.random.default_rng(self.random_seed)).random(n_sobol)
-        self._initial_design = self.space.snap(sobol)
+        self._initial_design = np.concatenate([self._opening, self.space.snap(sobol)])
 
     def _setup_warm_start(self, parents: list[ParentHistory], kind: str | None, prior: str | None, guard: bool | str, default_design: bool) -> None:
         if parents and kind is None:
@@ -343,9 +345,20 @@ class Optimizer:
         self._icm_last: tuple[icm.ICMPosterior, jax.Array] | None = None
         self._icm_fit_info: dict[str, Any] = {}
         self.last_transfer: dict[str, Any] = {}
+        self._opening = np.zeros((0, d))
+        if kind == WarmStartTypes.TRANSFER_LEARNING and prior == "hyperprior" and encoded:
+            # A cold start under hyperparameter priors learned from the parents, its design
+            # opened by their best points; their outcomes warped as the target's will be.
+            warped = [Task(x, transform_outputs(self._sign * y, self.output_transform)) for x, y in encoded]
+            with jax.enable_x64(self.dtype == "float64"):
+                self.priors = hyperprior.priors(warped, self.space.categorical_mask, self.priors, self.random_seed, self._dtype)
+            self._opening = hyperprior.opening_points(warped)
+            self.last_transfer = {"prior": prior, "used": True, "opening_points": len(self._opening)}
         if default_design and encoded:
             if kind == WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM:
                 self.n_initial_points = max(0, self.n_initial_points - len(self._parent_y))
+            elif prior == "hyperprior":
+                self.n_initial_points = len(self._opening) + hyperprior.DESIGN_POINTS
             else:
                 # The design becomes the guard's: interleaved early, and taken on rejected steps.
                 self._fallback_design = self.n_initial_points if guard is True else 0
@@ -357,7 +370,8 @@ class Optimizer:
 
     @property
     def _transfer(self) -> bool:
-        return self.warm_start_type == WarmStartTypes.TRANSFER_LEARNING and len(self._tasks) > 0
+        """Whether asks go through a transfer model (the hyperprior's job is a cold start)."""
+        return self.warm_start_type == WarmStartTypes.TRANSFER_LEARNING and len(self._tasks) > 0 and self.transfer_prior != "hyperprior"
 
     @property
     def _sign(self) -> float:

@@ -2,7 +2,9 @@
 
 - ``"stacked"``: stacked residual GPs (:mod:`.stacked`);
 - ``"icm"``: a multi-task GP with a learned task covariance (:mod:`.icm`);
-- ``"rgpe"``: a ranking-weighted GP ensemble (:mod:`.rgpe`).
+- ``"rgpe"``: a ranking-weighted GP ensemble (:mod:`.rgpe`);
+- ``"hyperprior"``: a cold start whose hyperparameter priors and opening points come from
+  the parents (:mod:`.hyperprior`); the parents' values never enter its model.
 
 Every model has ``predict(x) -> (mean, var)``, so the acquisition optimizer takes any of
 them. Parent outcomes are normalized per task with a Gaussian copula before use; the
@@ -17,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from warmstart_bo import gp, runtime
-from warmstart_bo.transfer import icm, rgpe, stacked
+from warmstart_bo.transfer import hyperprior, icm, rgpe, stacked
 from warmstart_bo.transfer.common import (
     NORMALIZATIONS,
     Task,
@@ -30,7 +32,7 @@ from warmstart_bo.transfer.common import (
 from warmstart_bo.transfer.guard import GuardDecision, guard
 from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
 
-PRIORS = ("stacked", "icm", "rgpe")
+PRIORS = ("stacked", "icm", "rgpe", "hyperprior")
 # Chosen by benchmarks/transfer_table.py: best regret after 10 trials on most families,
 # and cheap per step (README, "Which prior").
 DEFAULT_PRIOR = "stacked"
@@ -48,6 +50,7 @@ __all__ = [
     "gaussian_copula",
     "GuardDecision",
     "guard",
+    "hyperprior",
     "icm",
     "normalize",
     "precompile_fantasize",

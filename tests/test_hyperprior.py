@@ -1,0 +1,81 @@
+"""The hyperprior: hyperparameter priors fitted to the parents, and their best points first."""
+
+import numpy as np
+import pytest
+
+from warmstart_bo import Optimizer, WarmStartTypes, gp
+from warmstart_bo.space import ContinuousParameter, SearchSpace
+from warmstart_bo.transfer import ParentHistory, Task, hyperprior
+
+SPACE = {"a": ContinuousParameter(0.0, 1.0), "b": ContinuousParameter(0.0, 1.0)}
+
+
+def test_opening_points_take_each_parents_best_in_turn_without_repeats():
+    a = Task(np.array([[0.1, 0.1], [0.2, 0.2], [0.3, 0.3]]), np.array([1.0, 3.0, 2.0]))
+    b = Task(np.array([[0.2, 0.2], [0.9, 0.9], [0.5, 0.5]]), np.array([5.0, 4.0, 0.0]))
+    out = hyperprior.opening_points([a, b], k=4)
+    # a's best, b's best (the same point as a's best: skipped), a's second, b's second, ...
+    np.testing.assert_array_equal(out, [[0.2, 0.2], [0.3, 0.3], [0.9, 0.9], [0.1, 0.1]])
+    assert hyperprior.opening_points([a], k=10).shape == (3, 2)
+
+
+def test_priors_learn_which_dimension_varies_fast_from_the_parents():
+    """Parents that vary fast along ``a`` and slowly along ``b`` give a prior centred on a
+    short lengthscale for ``a`` and a long one for ``b``, narrower than cold start's."""
+    rng = np.random.default_rng(0)
+    tasks = []
+    for shift in (0.0, 0.1, 0.2):
+        x = rng.random((30, 2))
+        tasks.append(Task(x, np.sin(14.0 * (x[:, 0] + shift)) + 0.2 * x[:, 1]))
+    base = gp.default_priors(2)
+    import jax
+    import jax.numpy as jnp
+
+    with jax.enable_x64(True):
+        priors = hyperprior.priors(tasks, SearchSpace(SPACE).categorical_mask, base, 0, jnp.float64)
+    loc = np.asarray(priors.lengthscale_loc)
+    assert loc.shape == (2,)
+    # Measured: 0.32 along a (sin(14 a) has a period of 0.45), 20.5 along b.
+    assert np.exp(loc[0]) < 0.5 and np.exp(loc[1]) > 10 * np.exp(loc[0])
+    assert priors.lengthscale_scale == hyperprior.LENGTHSCALE_SCALE < base.lengthscale_scale
+
+
+def _parents(n=3, size=20):
+    rng = np.random.default_rng(1)
+    space = SearchSpace(SPACE)
+    out = []
+    for i in range(n):
+        pts = space.decode_many(rng.random((size, 2)))
+        out.append(ParentHistory(f"p{i}", pts, [(p["a"] - 0.3 - 0.02 * i) ** 2 + (p["b"] - 0.6) ** 2 for p in pts], SPACE))
+    return out
+
+
+def test_a_hyperprior_job_opens_with_the_parents_best_points_then_runs_on_target_data_only():
+    parents = _parents()
+    opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
+    assert opt.n_initial_points == hyperprior.OPENING_POINTS + hyperprior.DESIGN_POINTS
+    assert np.shape(opt.priors.lengthscale_loc) == (2,)
+    best = [p.params[int(np.argmin(p.values))] for p in parents]
+    f = lambda p: (p["a"] - 0.35) ** 2 + (p["b"] - 0.6) ** 2
+    asked = []
+    for _ in range(8):
+        (p,) = opt.ask()
+        opt.tell([p], [f(p)])
+        asked.append(p)
+    for got, want in zip(asked[:3], best):
+        assert got == pytest.approx(want, abs=1e-9)
+    assert opt.last_fit["rows"] == 7  # the target's own points only: no parent rows pooled
+    assert opt.last_transfer["prior"] == "hyperprior"
+    # A Bayesian step near the shared optimum, from seven target points.
+    assert min(f(p) for p in asked) < 0.01
+
+
+def test_a_hyperprior_job_with_one_parent_and_an_explicit_design():
+    opt = Optimizer(SPACE, "Minimize", random_seed=0, n_initial_points=5, parents=_parents(1), warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
+    asked = []
+    for _ in range(6):
+        (p,) = opt.ask()
+        opt.tell([p], [p["a"] + p["b"]])
+        asked.append((p["a"], p["b"]))
+    # Three openings from one parent (its three best), two design points, then the GP.
+    assert opt.n_initial_points == 5 and len(set(asked)) == 6
