@@ -79,3 +79,21 @@ def test_a_hyperprior_job_with_one_parent_and_an_explicit_design():
         asked.append((p["a"], p["b"]))
     # Three openings from one parent (its three best), two design points, then the GP.
     assert opt.n_initial_points == 5 and len(set(asked)) == 6
+
+
+def test_parents_with_too_few_or_constant_outcomes_leave_cold_starts_priors():
+    """A one-trial parent, a constant one, or one trial repeated teaches no lengthscale: the
+    priors stay cold start's, while their points still open the run."""
+    import jax
+    import jax.numpy as jnp
+
+    x = np.random.default_rng(0).random((10, 2))
+    base = gp.default_priors(2)
+    uninformative = [Task(x[:1], np.array([1.0])), Task(x, np.full(10, 3.0)), Task(np.repeat(x[:1], 6, axis=0), np.zeros(6))]
+    with jax.enable_x64(True):
+        assert hyperprior.priors(uninformative, SearchSpace(SPACE).categorical_mask, base, 0, jnp.float64) == base
+        mixed = hyperprior.priors(uninformative + [Task(x, np.sin(9.0 * x[:, 0]))], SearchSpace(SPACE).categorical_mask, base, 0, jnp.float64)
+    assert np.shape(mixed.lengthscale_loc) == (2,) and mixed.lengthscale_scale == hyperprior.LENGTHSCALE_SCALE
+    constant = ParentHistory("flat", SearchSpace(SPACE).decode_many(x), [3.0] * 10, SPACE)
+    opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=[constant], warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
+    assert opt.priors == base and len(opt._initial_design) >= 3

@@ -26,17 +26,27 @@ from warmstart_bo import gp
 from warmstart_bo.transfer.common import Task, fit_posterior
 
 OPENING_POINTS = 3
+MIN_POINTS = 5
 DESIGN_POINTS = 1
 LENGTHSCALE_SCALE = 0.5
 SIGNAL_SCALE = 0.5
 NOISE_SCALE = 1.0
 
 
+def informative(task: Task) -> bool:
+    """Whether a parent can teach hyperparameters: ``MIN_POINTS`` trials and outcomes that
+    vary (a constant or tiny history would only pull the prior to its own fit of nothing)."""
+    return len(task.y) >= MIN_POINTS and float(np.ptp(task.y)) > 0.0
+
+
 def priors(tasks: list[Task], categorical, base: gp.Priors, seed: int, dtype) -> gp.Priors:
-    """``base`` recentred on the parents' fitted log hyperparameters (lengthscales per
-    dimension, averaged over parents) and narrowed; each task's y as the target GP sees its
-    own (warped, larger better)."""
-    fitted = [fit_posterior(t.x, t.y, categorical, base, seed + 7919 * (i + 1), dtype).params for i, t in enumerate(tasks)]
+    """``base`` recentred on the informative parents' fitted log hyperparameters
+    (lengthscales per dimension, averaged over parents) and narrowed; ``base`` itself when no
+    parent is informative. Each task's y as the target GP sees its own (warped, larger
+    better)."""
+    fitted = [fit_posterior(t.x, t.y, categorical, base, seed + 7919 * (i + 1), dtype).params for i, t in enumerate(tasks) if informative(t)]
+    if not fitted:
+        return base
     lengthscales = np.mean([np.asarray(p.log_lengthscales, np.float64) for p in fitted], axis=0)
     return base._replace(
         lengthscale_loc=lengthscales,
