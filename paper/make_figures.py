@@ -237,21 +237,44 @@ def transfer_values(figures: Path, config: str = "full") -> dict[str, str]:
     return transfer.section(paths, figures, "synthetic", [guard] if config == "full" and guard.exists() else [])
 
 
-TUNING_KEYS = {k: k.replace("transfer", "tuning") for k in TRANSFER_KEYS if k != "transfer_default_choice"}
+def suite_keys(prefix: str) -> dict[str, str]:
+    """The synthetic section's template keys renamed for another suite's subsection."""
+    return {k: k.replace("transfer", prefix) for k in TRANSFER_KEYS if k != "transfer_default_choice"}
 
 
-def tuning_values(figures: Path, config: str = "full") -> dict[str, str]:
-    """The paper's model-tuning transfer subsection, the same tables as the synthetic
-    suite's (keys ``tuning_*``) from ``transfer-tuning.jsonl``; the full configuration only,
-    placeholders for others or where the suite has not run."""
-    path = RESULTS / "transfer-tuning.jsonl"
+TUNING_KEYS = suite_keys("tuning")
+HYPERPRIOR_KEYS = suite_keys("hyperprior")
+HPTUNING_KEYS = suite_keys("hptuning")
+
+
+def suite_values(figures: Path, config: str, results: str, keys: dict[str, str], what: str) -> dict[str, str]:
+    """A transfer subsection from one results file (``<results>.jsonl``; figures
+    ``transfer-<name>-*.png``, the name being ``results`` less its ``transfer-``): the same
+    tables as the synthetic suite's under ``keys``; the full configuration only,
+    placeholders for others or where the file has not run."""
+    path = RESULTS / f"{results}.jsonl"
     if config != "full" or not path.exists() or len(path.read_text().splitlines()) < 2:
-        return dict.fromkeys(TUNING_KEYS.values(), "(the model-tuning suite has not run for this configuration)")
+        return dict.fromkeys(keys.values(), f"(the {what} has not run for this configuration)")
     sys.path.insert(0, str(ROOT))
     from paper import transfer
 
-    values = transfer.section([path], figures, "tuning")
-    return {TUNING_KEYS[k]: v for k, v in values.items() if k in TUNING_KEYS}
+    values = transfer.section([path], figures, results.removeprefix("transfer-"))
+    return {keys[k]: v for k, v in values.items() if k in keys}
+
+
+def tuning_values(figures: Path, config: str = "full") -> dict[str, str]:
+    """The paper's model-tuning transfer subsection (keys ``tuning_*``) from ``transfer-tuning.jsonl``."""
+    return suite_values(figures, config, "transfer-tuning", TUNING_KEYS, "model-tuning suite")
+
+
+def hyperprior_values(figures: Path, config: str = "full") -> dict[str, str]:
+    """The hyperprior's subsection: the synthetic suite (keys ``hyperprior_*``) and the
+    model-tuning subset (``hptuning_*``), each run beside cold start, the parents' best
+    points first and the default on today's engine."""
+    return {
+        **suite_values(figures, config, "transfer-synthetic-hyperprior", HYPERPRIOR_KEYS, "hyperprior's synthetic suite"),
+        **suite_values(figures, config, "transfer-tuning-hyperprior", HPTUNING_KEYS, "hyperprior's model-tuning subset"),
+    }
 
 
 def runner_time(config: str = "full") -> dict[str, str]:
@@ -262,6 +285,7 @@ def runner_time(config: str = "full") -> dict[str, str]:
     suites = [
         ("transfer benchmark", [f"transfer-synthetic{tag}{part}" for part in ("", "-botorch", "-syne")]),
         ("model-tuning transfer suite", ["transfer-tuning"] if config == "full" else []),
+        ("hyperprior suites", ["transfer-synthetic-hyperprior", "transfer-tuning-hyperprior"] if config == "full" else []),
         ("cold-start suite", [f"coldstart-{config}"]),
         ("first convergence suite", [f"convergence-{config}"]),
         ("identical-data continuation", [f"continuation-{config}"]),
@@ -397,10 +421,11 @@ def main(argv=None) -> None:
     values.update(coldstart_values())
     values.update(transfer_values(out / "figures", args.config))
     values.update(tuning_values(out / "figures", args.config))
+    values.update(hyperprior_values(out / "figures", args.config))
     values.update(runner_time(args.config))
 
     values.update(table_trials=table_trials, table_regret=table_regret, table_headline=table_headline, table_steps=table_steps)
-    tables = "\n\n".join(f"## {k}\n\n{values[k]}" for k in ("table_transfer_ranks", "table_transfer_savings", "table_transfer_worst", "table_transfer_costs", "table_tuning_ranks", "table_tuning_savings", "table_tuning_worst", "table_headline", "table_trials", "table_regret", "table_steps", "table_peers", "table_continuation", "table_image_classifier", "table_coldstart"))
+    tables = "\n\n".join(f"## {k}\n\n{values[k]}" for k in ("table_transfer_ranks", "table_transfer_savings", "table_transfer_worst", "table_transfer_costs", "table_tuning_ranks", "table_tuning_savings", "table_tuning_worst", "table_hyperprior_ranks", "table_hyperprior_savings", "table_hyperprior_worst", "table_hptuning_ranks", "table_hptuning_savings", "table_hptuning_worst", "table_headline", "table_trials", "table_regret", "table_steps", "table_peers", "table_continuation", "table_image_classifier", "table_coldstart"))
     (out / "tables.md").write_text(f"<!-- generated by paper/make_figures.py --config {args.config}; do not edit -->\n\n{tables}\n")
     template = (PAPER / "paper.template.md").read_text()
     unknown = sorted(set(re.findall(r"\{\{(\w+)\}\}", template)) - set(values))

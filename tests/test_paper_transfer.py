@@ -117,3 +117,17 @@ def test_the_model_tuning_subsection_reads_its_own_file_and_only_for_the_full_co
     assert (tmp_path / "transfer-tuning-ranks.png").stat().st_size > 5_000
     other = make_figures.tuning_values(tmp_path, "small")
     assert all(v.startswith("(the model-tuning suite has not run") for v in other.values())
+
+
+def test_the_hyperprior_subsection_reads_its_two_files(tmp_path, monkeypatch):
+    from paper import make_figures
+
+    results = tmp_path / "results"
+    results.mkdir()
+    _results(tmp_path).rename(results / "transfer-synthetic-hyperprior.jsonl")
+    monkeypatch.setattr(make_figures, "RESULTS", results)
+    values = make_figures.hyperprior_values(tmp_path, "full")
+    assert set(values) == set(make_figures.HYPERPRIOR_KEYS.values()) | set(make_figures.HPTUNING_KEYS.values())
+    assert "6 (problem, seed) units finished of the 9" in values["hyperprior_what_ran"]
+    assert values["hptuning_what_ran"].startswith("(the hyperprior's model-tuning subset has not run")
+    assert (tmp_path / "transfer-synthetic-hyperprior-ranks.png").stat().st_size > 5_000
