@@ -7,7 +7,8 @@ parents being the same model tuned on other data sets). For every problem and se
 parents are cold Bayesian runs of ``parent_trials`` trials on their own tasks, shared by
 all methods of that seed. Methods:
 
-- ``random``; ``cold``: this library's BO without parents;
+- ``random``; ``cold``: this library's BO without parents; ``cold-reseeded``: the same on
+  another seed (a control: what seed alone does to the metrics);
 - ``best-first``: the parents' ``top_k`` best configurations evaluated first, then cold BO;
 - ``identical``: the parents' trials pooled as if from the same task (IDENTICAL_DATA_AND_ALGORITHM);
 - ``transfer-<prior>``: TRANSFER_LEARNING with the ``stacked``, ``icm`` or ``rgpe`` prior
@@ -209,6 +210,7 @@ def syne_run(space: dict, objective, budget: int, seed: int, parents: list[Paren
 
 
 _HISTORIES: dict = {}
+RESEED = 100_000
 
 
 def parent_histories(problem: S.TransferProblem, pid: str, seed: int, config: dict) -> list[ParentHistory]:
@@ -250,6 +252,10 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
             r, cost = {"values": [float(problem.target(p)) for p in pts]}, 0
         elif method == "cold":
             r, cost = bo_run(problem.space, problem.target, budget, seed), 0
+        elif method == "cold-reseeded":
+            # Cold start again on another seed: how far the worst-case and paired metrics move
+            # with the seed alone, the noise floor a transfer method is judged against.
+            r, cost = bo_run(problem.space, problem.target, budget, RESEED + seed), 0
         elif method == "best-first":
             r, cost = bo_run(problem.space, problem.target, budget, seed, first=best), charged
         elif method == "identical":
