@@ -43,8 +43,9 @@ def _seeded_prior_normals(seed, told, dim: int, num: int, dtype):
     return gp.prior_normals(jax.random.fold_in(jax.random.key(seed), told), dim, num, dtype)
 
 
-# The prior draws of a multi-start fit as one compiled program (cached like the fit) rather
-# than the dozen eager ops each of which compiles on a new process's first ask.
+# The prior draws of a multi-start fit as one compiled program (cached like the fit, and
+# loaded ahead with it) rather than the dozen eager ops each of which compiles on a new
+# process's first ask.
 _prior_normals = runtime.Program(_seeded_prior_normals, static_argnames=("dim", "num", "dtype"))
 
 # Rows an ICM model keeps (all tasks together, room for the batch included): its fit is
@@ -592,9 +593,10 @@ class Optimizer:
     def _precompile(self, capacities: list[int], dtype) -> None:
         """Compiles (or loads) the GP path's programs for each padded size in ``capacities``
         in ``COMPILE_WORKERS`` background threads, program by program, sizes in order and
-        each size's programs in the order an ask calls them (a job's first Bayesian ask
-        starts with the multi-start fit), so that the ask that first needs a size runs
-        compiled code instead of stalling for seconds. An ask waits only for the programs it
+        each size's programs in the order an ask calls them (a job's first Bayesian ask, and
+        every ask up to ``MULTISTART_EVERY_ASK`` rows, starts with the multi-start fit's
+        draws and the fit), so that the ask that first needs a size runs compiled code
+        instead of stalling for seconds. An ask waits only for the programs it
         calls that a worker is making (:class:`runtime.Program`); each size's event is set
         when all of its programs are settled. Compilation only: results are unchanged."""
         todo = [c for c in capacities if c not in self._precompiled]
@@ -609,16 +611,16 @@ class Optimizer:
         params = jax.tree.map(np.asarray, gp.prior_mode(d, self.priors, dtype))
         state = self._gp_states.get("target")
         hess = np.eye(sum(a.size for a in jax.tree.leaves(params)), dtype=dtype) if state is None else state.hess_inv
-        priors = self.priors
+        priors, seed = self.priors, self.random_seed
         first = state is None
 
         def order(capacity) -> list[str]:
             """The programs of a size, in the order an ask calls them."""
             if capacity > MULTISTART_MAX_ROWS:
                 return ["condition", "refine", "ascent", "scores", "extend", "fantasize"]
-            if first and capacity == todo[0]:  # a job's first fit is a multi-start
-                return ["multistart", "ascent", "scores", "condition", "refine", "extend", "fantasize"]
-            return ["condition", "refine", "ascent", "scores", "extend", "fantasize", "multistart"]
+            if (first and capacity == todo[0]) or capacity <= MULTISTART_EVERY_ASK:  # every fit a multi-start
+                return ["normals", "multistart", "ascent", "scores", "condition", "refine", "extend", "fantasize"]
+            return ["condition", "refine", "ascent", "scores", "extend", "fantasize", "normals", "multistart"]
 
         def programs(capacity) -> dict[str, Callable[[], None]]:
             data = gp.pad_data(np.zeros((1, d)), np.zeros(1), cat, capacity, dtype)
@@ -637,6 +639,7 @@ class Optimizer:
                 "extend": functools.partial(_extend.precompile, post, data, 0),
                 "fantasize": functools.partial(transfer.precompile_fantasize, post, d),
                 "multistart": functools.partial(_fit_posterior.precompile, data, priors, starts, max_iter=100, tol=1e-4),
+                "normals": functools.partial(_prior_normals.precompile, seed, 0, dim=d, num=fit_starts, dtype=dtype),
             }
 
         orders = {c: order(c) for c in todo}

@@ -110,6 +110,9 @@ def enable_compilation_cache() -> str | None:
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
     _cache_state = str(path)
+    # Every exported program's key needs it: a millisecond now, tens of them in a first ask
+    # that computes it beside the compile-ahead threads.
+    _source_digest()
     return _cache_state
 
 
