@@ -103,13 +103,19 @@ def test_a_peer_run_on_fewer_seeds_gets_a_rank_table_of_its_own(tmp_path):
     assert "(1 (problem, seed) pairs; 1 = best of 3)" in second and "| botorch | 1.00 |" in second
 
 
-def test_the_model_tuning_subsection_reads_its_own_file_and_only_for_the_full_config(tmp_path, monkeypatch):
+def _stored_as(tmp_path, monkeypatch, name: str):
+    """``make_figures`` reading a results folder that holds the test runs as ``name``."""
     from paper import make_figures
 
     results = tmp_path / "results"
     results.mkdir()
-    _results(tmp_path).rename(results / "transfer-tuning.jsonl")
+    _results(tmp_path).rename(results / name)
     monkeypatch.setattr(make_figures, "RESULTS", results)
+    return make_figures
+
+
+def test_the_model_tuning_subsection_reads_its_own_file_and_only_for_the_full_config(tmp_path, monkeypatch):
+    make_figures = _stored_as(tmp_path, monkeypatch, "transfer-tuning.jsonl")
     values = make_figures.tuning_values(tmp_path, "full")
     assert set(values) == set(make_figures.TUNING_KEYS.values()) and "tuning_default_choice" not in values
     assert values["table_tuning_ranks"].splitlines()[2].startswith("| transfer-stacked")
@@ -120,12 +126,7 @@ def test_the_model_tuning_subsection_reads_its_own_file_and_only_for_the_full_co
 
 
 def test_the_hyperprior_subsection_reads_its_two_files(tmp_path, monkeypatch):
-    from paper import make_figures
-
-    results = tmp_path / "results"
-    results.mkdir()
-    _results(tmp_path).rename(results / "transfer-synthetic-hyperprior.jsonl")
-    monkeypatch.setattr(make_figures, "RESULTS", results)
+    make_figures = _stored_as(tmp_path, monkeypatch, "transfer-synthetic-hyperprior.jsonl")
     values = make_figures.hyperprior_values(tmp_path, "full")
     assert set(values) == set(make_figures.HYPERPRIOR_KEYS.values()) | set(make_figures.HPTUNING_KEYS.values())
     assert "6 (problem, seed) units finished of the 9" in values["hyperprior_what_ran"]
