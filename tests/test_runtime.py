@@ -164,6 +164,8 @@ ONE_PROGRAM = textwrap.dedent(
         before = len(misses)
         if sys.argv[1] == "precompile":
             prog.precompile(*jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (params, data)))
+        elif sys.argv[1] == "prepare":
+            prog.prepare(params, data)
         post = prog(params, data)
     print("MISSES", len(misses) - before)
     print("ALPHA", repr(float(np.asarray(post.alpha).sum())))
@@ -171,11 +173,12 @@ ONE_PROGRAM = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("first, second", [("call", "precompile"), ("precompile", "call")])
+@pytest.mark.parametrize("first, second", [("call", "precompile"), ("precompile", "call"), ("prepare", "call"), ("call", "prepare")])
 def test_a_call_and_a_precompile_share_one_compile_cache_entry(tmp_path, first, second):
     """A program an ask made itself (from committed arrays) and the same program a
-    background thread made ahead (from shapes) are one compile-cache entry: the next
-    process loads it whichever way it gets there first, rather than compiling again."""
+    background thread made ahead (from shapes, or prepared from committed arrays) are one
+    compile-cache entry: the next process loads it whichever way it gets there first,
+    rather than compiling again."""
     env = {**os.environ, "WARMSTART_BO_COMPILATION_CACHE": str(tmp_path), "PYTHONPATH": os.getcwd()}
 
     def run(mode):
@@ -187,6 +190,40 @@ def test_a_call_and_a_precompile_share_one_compile_cache_entry(tmp_path, first, 
     assert int(made["MISSES"]) == 1
     assert int(loaded["MISSES"]) == 0
     assert loaded["ALPHA"] == made["ALPHA"]
+
+
+def test_prepare_runs_the_program_once_on_zeros_for_the_shapes_it_is_given(monkeypatch):
+    """``Program.prepare`` compiles for its arguments' shapes and runs the program once,
+    each ``jax.ShapeDtypeStruct`` as zeros and each array as given (a background thread
+    pays an executable's first run there); a later call with other values compiles
+    nothing."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    monkeypatch.setattr(runtime, "_exported_dir", lambda: None)
+    seen = []
+
+    def f(a, b, *, scale):
+        jax.debug.callback(lambda a, b: seen.append((np.asarray(a), np.asarray(b))), a, b)
+        return scale * a + b
+
+    prog = runtime.Program(f, static_argnames=("scale",))
+    prog.prepare(jax.ShapeDtypeStruct((3,), jnp.float32), jnp.full(3, 2.0, jnp.float32), scale=5)
+    assert len(seen) == 1
+    np.testing.assert_array_equal(seen[0][0], np.zeros(3, np.float32))
+    np.testing.assert_array_equal(seen[0][1], np.full(3, 2.0, np.float32))
+    a, b = jnp.arange(3, dtype=jnp.float32), jnp.ones(3, jnp.float32)
+    compiles = []
+    listen = lambda event, duration, **kw: compiles.append(event) if event == "/jax/core/compile/backend_compile_duration" else None  # noqa: E731
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    try:
+        out = prog(a, b, scale=5)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listen)
+    assert compiles == []
+    np.testing.assert_array_equal(np.asarray(out), [1.0, 6.0, 11.0])
+    assert len(seen) == 2
 
 
 def test_a_call_waits_for_the_precompile_making_its_program(monkeypatch):
@@ -237,3 +274,32 @@ def _in_x64(fn, *args):
 
     with jax.enable_x64(True):
         return fn(*args)
+
+
+FREEZE = textwrap.dedent(
+    """
+    import gc
+    from warmstart_bo import ContinuousParameter, Optimizer
+    before = gc.get_freeze_count()
+    opt = Optimizer({"a": ContinuousParameter(0, 1)}, random_seed=0, n_initial_points=2, max_observations=4)
+    opt.ask()
+    print("FROZEN", before, gc.get_freeze_count())
+    """
+)
+
+
+@pytest.mark.parametrize("setting, frozen", [(None, True), ("0", False)])
+def test_a_job_that_compiles_ahead_freezes_the_heap_once_unless_turned_off(tmp_path, setting, frozen):
+    """A job's first ask, which starts the compile-ahead threads, moves the objects alive
+    then (JAX's modules among them) out of the collector's full passes, so that none of
+    those passes stalls a later ask; ``WARMSTART_BO_FREEZE_HEAP=0`` leaves the collector
+    alone."""
+    env = {**os.environ, "WARMSTART_BO_COMPILATION_CACHE": str(tmp_path), "PYTHONPATH": os.getcwd()}
+    env.pop("WARMSTART_BO_FREEZE_HEAP", None)
+    if setting is not None:
+        env["WARMSTART_BO_FREEZE_HEAP"] = setting
+    out = subprocess.run([sys.executable, "-c", FREEZE], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr
+    before, after = map(int, next(line for line in out.stdout.splitlines() if line.startswith("FROZEN")).split()[1:])
+    assert before == 0
+    assert (after > 10_000) == frozen and (after == 0) == (not frozen)

@@ -139,10 +139,12 @@ def precompile_parts(
     num_restarts: int = 8,
     num_steps: int = 60,
     screen_in_float32: bool = False,
+    prepare: bool = False,
 ) -> tuple[Callable[[], None], Callable[[], None]]:
     """Two calls that together compile what :func:`propose` will run for a model of
     ``post``'s shapes (a pytree of arrays or ``jax.ShapeDtypeStruct``), without running it:
-    the gradient ascent, and the final scoring. Separate so that two threads can share them."""
+    the gradient ascent, and the final scoring. Separate so that two threads can share them.
+    With ``prepare`` each also runs once on zeros (:meth:`runtime.Program.prepare`)."""
     n_choices = np.zeros(dim, np.int64) if n_choices is None else np.asarray(n_choices)
     dtype = next(leaf.dtype for leaf in jax.tree.leaves(post) if jnp.issubdtype(leaf.dtype, jnp.floating))
     scalar = jax.ShapeDtypeStruct((), dtype)
@@ -150,13 +152,15 @@ def precompile_parts(
     movable = jax.ShapeDtypeStruct((dim,), jnp.bool_)
     ascent_post = low_precision(post) if screen_in_float32 else post
 
+    ascent_prog, score_prog = (_gradient_ascent.prepare, _score.prepare) if prepare else (_gradient_ascent.precompile, _score.precompile)
+
     def ascent():
-        _gradient_ascent.precompile(ascent_post, scalar, scalar, cands, movable, name=name, num_restarts=num_restarts, num_steps=num_steps)
+        ascent_prog(ascent_post, scalar, scalar, cands, movable, name=name, num_restarts=num_restarts, num_steps=num_steps)
 
     def scores():
-        _score.precompile(post, jax.ShapeDtypeStruct((2 * num_restarts, dim), dtype), scalar, scalar, name=name)
+        score_prog(post, jax.ShapeDtypeStruct((2 * num_restarts, dim), dtype), scalar, scalar, name=name)
         if np.any(n_choices > 0):
-            _score.precompile(post, jax.ShapeDtypeStruct((int(n_choices.sum()) + 1, dim), dtype), scalar, scalar, name=name)
+            score_prog(post, jax.ShapeDtypeStruct((int(n_choices.sum()) + 1, dim), dtype), scalar, scalar, name=name)
 
     return ascent, scores
 

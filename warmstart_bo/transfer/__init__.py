@@ -80,11 +80,11 @@ _fantasize_gp = runtime.Program(gp.fantasize)
 _fantasize_icm = runtime.Program(icm.fantasize)
 
 
-def precompile_fantasize(post, dim: int) -> None:
+def precompile_fantasize(post, dim: int, prepare: bool = False) -> None:
     """Compiles one-row fantasies for a GP posterior of ``post``'s shapes (see
-    :func:`warmstart_bo.optimize.precompile_parts`)."""
+    :func:`warmstart_bo.optimize.precompile_parts`), and with ``prepare`` runs one."""
     dtype = post.data.x.dtype
-    _fantasize_gp.precompile(post, jax.ShapeDtypeStruct((1, dim), dtype))
+    (_fantasize_gp.prepare if prepare else _fantasize_gp.precompile)(post, jax.ShapeDtypeStruct((1, dim), dtype))
 
 
 def fantasize(model, fx: np.ndarray):
