@@ -339,13 +339,12 @@ class Program:
                 del self._making[key]
             making.set()
 
-
     def prepare(self, *args, **kwargs) -> None:
         """:meth:`precompile`, then one run on these arguments (each ``jax.ShapeDtypeStruct``
         as zeros), its result dropped. An executable's first run costs more than later ones
-        (XLA finishes setting it up then: 2-20 ms at 128-512 rows on 2 cores), which a
-        background thread pays here instead of the ask that first calls it. Only for
-        arguments on which the program runs briefly."""
+        (2-20 ms more at 128-512 rows on 2 cores, whichever thread runs it; where inside XLA
+        was not traced), which a background thread pays here instead of the ask that first
+        calls it. Only for arguments on which the program runs briefly."""
         static, dynamic = self._split(kwargs)
         # From shapes, as __call__ compiles: concrete arrays can lower to another program.
         shapes, dyn_shapes = jax.tree.map(_abstract, (args, dynamic))
