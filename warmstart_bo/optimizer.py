@@ -594,10 +594,10 @@ class Optimizer:
         in ``COMPILE_WORKERS`` background threads, program by program: first, sizes in
         order, the programs the asks at each size call, in the order they call them (a
         job's first Bayesian ask, and every ask up to ``MULTISTART_EVERY_ASK`` rows, starts
-        with the multi-start fit's draws and the fit); then the fantasies' programs. Each
-        also runs once on a dummy data set (:meth:`runtime.Program.prepare`), so that the
-        ask that first needs a size neither stalls for seconds nor pays an executable's
-        first-run cost. With a trivial objective a 300-trial job's first asks beat the
+        with the multi-start fit's draws and the fit); then the fantasies' programs. Those of
+        every size after the first also run once on a dummy data set
+        (:meth:`runtime.Program.prepare`), so that the ask that first needs a size neither
+        stalls for seconds nor pays an executable's first-run cost. With a trivial objective a 300-trial job's first asks beat the
         threads to the later sizes when every size's programs came before the next size's:
         the asks that cross into 64 and 128 rows waited for them.
         An ask waits only for the programs it calls that a worker is making
