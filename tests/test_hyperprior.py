@@ -53,7 +53,7 @@ def _parents(n=3, size=20):
 def test_a_hyperprior_job_opens_with_the_parents_best_points_then_runs_on_target_data_only():
     parents = _parents()
     opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
-    assert opt.n_initial_points == hyperprior.OPENING_POINTS + hyperprior.DESIGN_POINTS
+    assert opt.n_initial_points == hyperprior.OPENING_POINTS + hyperprior.CHECK_POINTS
     assert np.shape(opt.priors.lengthscale_loc) == (2,)
     best = [p.params[int(np.argmin(p.values))] for p in parents]
     f = lambda p: (p["a"] - 0.35) ** 2 + (p["b"] - 0.6) ** 2
@@ -66,8 +66,76 @@ def test_a_hyperprior_job_opens_with_the_parents_best_points_then_runs_on_target
         assert got == pytest.approx(want, abs=1e-9)
     assert opt.last_fit["rows"] == 7  # the target's own points only: no parent rows pooled
     assert opt.last_transfer["prior"] == "hyperprior"
+    # The target confirmed the parents: their priors stayed.
+    assert opt.last_transfer["confirmed"] is True and np.shape(opt.priors.lengthscale_loc) == (2,)
     # A Bayesian step near the shared optimum, from seven target points.
     assert min(f(p) for p in asked) < 0.01
+
+
+def test_parents_are_confirmed_when_their_best_points_beat_the_design_points():
+    assert hyperprior.parents_confirmed(np.array([0.1, 2.0, -1.0]), np.array([1.5, 0.3]))
+    assert not hyperprior.parents_confirmed(np.array([0.1, 1.0, -1.0]), np.array([1.5, 0.3]))
+    assert not hyperprior.parents_confirmed(np.array([1.5]), np.array([1.5]))  # a tie refutes
+    # Nothing to compare yet: the parents stand.
+    assert hyperprior.parents_confirmed(np.array([]), np.array([1.0]))
+    assert hyperprior.parents_confirmed(np.array([1.0]), np.array([]))
+
+
+def test_a_refuted_hyperprior_job_becomes_a_cold_start_with_cold_starts_priors_and_design():
+    """Parents whose best points are the target's worst (a sign flip): after the opening and
+    the two check points the job takes cold start's priors and the rest of its design, the
+    same points a cold start of this seed would take."""
+    f = lambda p: (p["a"] - 0.35) ** 2 + (p["b"] - 0.6) ** 2
+    parents = [ParentHistory(p.name, p.params, [-v for v in p.values], SPACE) for p in _parents()]
+    opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
+    cold = Optimizer(SPACE, "Minimize", random_seed=0)
+    assert np.shape(opt.priors.lengthscale_loc) == (2,)
+    asked = []
+    for _ in range(hyperprior.OPENING_POINTS + cold.n_initial_points + 1):
+        (p,) = opt.ask()
+        opt.tell([p], [f(p)])
+        asked.append(p)
+    assert opt.last_transfer["confirmed"] is False and opt.last_transfer["used"] is False
+    assert opt.priors == cold.priors
+    assert opt.n_initial_points == hyperprior.OPENING_POINTS + cold.n_initial_points
+    cold_design = []
+    for _ in range(cold.n_initial_points):
+        (q,) = cold.ask()
+        cold.tell([q], [f(q)])
+        cold_design.append(q)
+    got = asked[hyperprior.OPENING_POINTS : hyperprior.OPENING_POINTS + cold.n_initial_points]
+    for a, b in zip(got, cold_design):
+        assert a == pytest.approx(b, abs=1e-12)
+    assert opt.last_fit["rows"] == hyperprior.OPENING_POINTS + cold.n_initial_points
+
+
+def test_the_check_waits_for_every_opening_and_check_point_and_counts_failed_ones_out():
+    """A batch of five (opening and check points) with one told: no decision; with the
+    others told or failed, the decision reads the told ones."""
+    parents = [ParentHistory(p.name, p.params, [-v for v in p.values], SPACE) for p in _parents()]
+    opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
+    batch = opt.ask(5)
+    f = lambda p: (p["a"] - 0.35) ** 2 + (p["b"] - 0.6) ** 2
+    opt.tell([batch[0]], [f(batch[0])])
+    opt.ask()
+    assert "confirmed" not in opt.last_transfer
+    opt.tell_failed([batch[1]])
+    opt.tell(batch[2:], [f(p) for p in batch[2:]])
+    opt.ask()
+    assert opt.last_transfer["confirmed"] is False
+
+
+def test_an_unguarded_hyperprior_job_keeps_the_parents_priors_and_a_one_point_design():
+    parents = [ParentHistory(p.name, p.params, [-v for v in p.values], SPACE) for p in _parents()]
+    opt = Optimizer(
+        SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior", transfer_guard=False,
+    )
+    assert opt.n_initial_points == hyperprior.OPENING_POINTS + hyperprior.DESIGN_POINTS
+    f = lambda p: (p["a"] - 0.35) ** 2 + (p["b"] - 0.6) ** 2
+    for _ in range(6):
+        (p,) = opt.ask()
+        opt.tell([p], [f(p)])
+    assert "confirmed" not in opt.last_transfer and np.shape(opt.priors.lengthscale_loc) == (2,)
 
 
 def test_a_hyperprior_job_with_one_parent_and_an_explicit_design():

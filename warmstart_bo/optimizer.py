@@ -227,7 +227,9 @@ class Optimizer:
       transfer_prior: ``"stacked"``, ``"icm"``, ``"rgpe"`` or ``"hyperprior"`` (default
         ``transfer.DEFAULT_PRIOR``). ``"hyperprior"`` is a cold start whose hyperparameter
         priors are fitted to the parents and whose design opens with their best points
-        (:mod:`warmstart_bo.transfer.hyperprior`); the guard does not apply to it.
+        (:mod:`warmstart_bo.transfer.hyperprior`); guarded, it checks the parents once
+        after its opening and two design points and becomes a cold start if the target
+        refutes them.
       max_observations: the most points this optimizer will be told (a job's ``max_jobs``),
         if known: every padded size the job will reach is compiled ahead, in a background
         thread from the first ask on; unknown, the next size only, late in each bucket.
@@ -310,7 +312,8 @@ class Optimizer:
         self.last_fit: dict[str, Any] = {}
         self.parent_normalization = parent_normalization
         self._setup_warm_start(list(parents), warm_start_type, transfer_prior, transfer_guard, n_initial_points is None)
-        n_sobol = 1 << max(0, max(self.n_initial_points, self._fallback_design) - 1).bit_length()
+        fallback = self._cold_design if self._hyperprior_check else self._fallback_design
+        n_sobol = 1 << max(0, max(self.n_initial_points - len(self._opening), fallback) - 1).bit_length()
         sobol = qmc.Sobol(self.space.dim, scramble=True, seed=np.random.default_rng(self.random_seed)).random(n_sobol)
         self._initial_design = np.concatenate([self._opening, self.space.snap(sobol)])
 
@@ -346,6 +349,10 @@ class Optimizer:
         self._icm_fit_info: dict[str, Any] = {}
         self.last_transfer: dict[str, Any] = {}
         self._opening = np.zeros((0, d))
+        # The hyperprior's check of its parents (None: not guarded or decided), and what a
+        # refuted job falls back to.
+        self._hyperprior_check: bool | None = None
+        self._cold_priors, self._cold_design = self.priors, self.n_initial_points if default_design else 0
         if kind == WarmStartTypes.TRANSFER_LEARNING and prior == "hyperprior" and encoded:
             # A cold start under hyperparameter priors learned from the parents, its design
             # opened by their best points; their outcomes warped as the target's will be.
@@ -354,11 +361,13 @@ class Optimizer:
                 self.priors = hyperprior.priors(warped, self.space.categorical_mask, self.priors, self.random_seed, self._dtype)
             self._opening = hyperprior.opening_points(warped)
             self.last_transfer = {"prior": prior, "used": True, "opening_points": len(self._opening)}
+            self._hyperprior_check = bool(guard) and len(self._opening) > 0
         if default_design and encoded:
             if kind == WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM:
                 self.n_initial_points = max(0, self.n_initial_points - len(self._parent_y))
             elif prior == "hyperprior":
-                self.n_initial_points = len(self._opening) + hyperprior.DESIGN_POINTS
+                design = hyperprior.CHECK_POINTS if self._hyperprior_check else hyperprior.DESIGN_POINTS
+                self.n_initial_points = len(self._opening) + design
             else:
                 # The design becomes the guard's: interleaved early, and taken on rejected steps.
                 self._fallback_design = self.n_initial_points if guard is True else 0
@@ -465,7 +474,30 @@ class Optimizer:
     def _rng(self, purpose: int) -> np.random.Generator:
         return np.random.default_rng([self.random_seed, purpose, len(self._y), len(self._pending), len(self._failed)])
 
+    def _check_hyperprior(self) -> None:
+        """Once every opening and check point has an outcome or has failed: keep the
+        hyperprior if the target confirms the parents (:func:`hyperprior.parents_confirmed`),
+        else make the job a cold start (cold start's priors and the rest of its design)."""
+        k = len(self._opening)
+        design = self._initial_design[k : k + hyperprior.CHECK_POINTS] if self._cold_design else self._initial_design[k : self.n_initial_points]
+        told = lambda p: [self._sign * y for x, y in zip(self._x, self._y) if np.allclose(x, p, rtol=0.0, atol=1e-12)]
+        failed = lambda p: any(np.allclose(x, p, rtol=0.0, atol=1e-12) for x in self._failed)
+        if any(not told(p) and not failed(p) for p in [*self._opening, *design]):
+            return
+        opening = [v for p in self._opening for v in told(p)]
+        checked = [v for p in design for v in told(p)]
+        confirmed = hyperprior.parents_confirmed(np.array(opening), np.array(checked))
+        self._hyperprior_check = None
+        self.last_transfer.update(used=confirmed, confirmed=confirmed)
+        if not confirmed:
+            self.priors = self._cold_priors
+            self._gp_states.clear()
+            if self._cold_design:
+                self.n_initial_points = k + self._cold_design
+
     def _ask_encoded(self, n: int) -> list[np.ndarray]:
+        if self._hyperprior_check:
+            self._check_hyperprior()
         chosen: list[np.ndarray] = []
         start = len(self._y) + len(self._pending) + len(self._failed)
         while len(chosen) < n and start + len(chosen) < self.n_initial_points:

@@ -4,7 +4,8 @@
 - ``"icm"``: a multi-task GP with a learned task covariance (:mod:`.icm`);
 - ``"rgpe"``: a ranking-weighted GP ensemble (:mod:`.rgpe`);
 - ``"hyperprior"``: a cold start whose hyperparameter priors and opening points come from
-  the parents (:mod:`.hyperprior`); the parents' values never enter its model.
+  the parents (:mod:`.hyperprior`); the parents' values never enter its model, and a job
+  whose target refutes the parents' best points becomes a cold start.
 
 Every model has ``predict(x) -> (mean, var)``, so the acquisition optimizer takes any of
 them. Parent outcomes are normalized per task with a Gaussian copula before use; the
