@@ -71,3 +71,13 @@ def bo_run(space, objective, budget, seed, parents=(), kind=None, prior=None, fi
     if used:
         out["transfer_used"] = float(np.mean(used))
     return out
+
+
+def cold_parents(problem, trials: int, seed: int) -> list[ParentHistory]:
+    """A synthetic transfer problem's parents as finished cold Bayesian runs of ``trials``
+    trials, on the run seeds ``experiments/transfer_bench.py`` gives them (2000 + 10 seed + i)."""
+    out = []
+    for i, task in enumerate(problem.parents):
+        r = bo_run(problem.space, task, trials, 2000 + 10 * seed + i)
+        out.append(ParentHistory(f"parent-{i}", r["params"], r["values"], problem.space))
+    return out

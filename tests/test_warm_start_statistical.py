@@ -125,18 +125,9 @@ def test_adversarial_parents_cost_at_most_2_5x_cold_starts_worst_seed(adversary)
     bounds a regression on the fit's random stream in the tree; on another (the fit's
     starting points drawn from NumPy) flipped and unrelated parents gave 11.8x and 4.4x,
     the flipped case's worst seed held by the target-only GP in a local basin (README)."""
-    from benchmarks.transfer_runs import bo_run
-    from benchmarks.transfer_suite import synthetic
+    from benchmarks.guard_worst_case import regrets
 
-    cold, warm = [], []
-    for seed in SEEDS:
-        problem = synthetic("hartmann3", seed, 0.75, 3, adversary=adversary)
-        parents = []
-        for i, task in enumerate(problem.parents):
-            r = bo_run(problem.space, task, 20, 2000 + 10 * seed + i)
-            parents.append(ParentHistory(f"parent-{i}", r["params"], r["values"], problem.space))
-        cold.append(min(bo_run(problem.space, problem.target, 25, seed)["values"]) - problem.optimum)
-        warm.append(min(bo_run(problem.space, problem.target, 25, seed, parents, TRANSFER)["values"]) - problem.optimum)
+    warm, cold = regrets(None, adversary, SEEDS)
     print(f"\nhartmann3/{adversary}: worst regret after 25, transfer {max(warm):.3g}, cold {max(cold):.3g}; medians {np.median(warm):.3g}, {np.median(cold):.3g}")
     assert max(warm) <= 2.5 * max(cold)
 
@@ -178,16 +169,13 @@ def test_the_hyperprior_after_15_trials_beats_cold_start_after_20_on_a_related_f
     p = 0.001)."""
     from scipy.stats import wilcoxon
 
-    from benchmarks.transfer_runs import bo_run
+    from benchmarks.transfer_runs import bo_run, cold_parents
     from benchmarks.transfer_suite import synthetic
 
     cold, warm = [], []
     for seed in SEEDS:
         problem = synthetic("hartmann3", seed, 0.75, 3)
-        parents = []
-        for i, task in enumerate(problem.parents):
-            r = bo_run(problem.space, task, 30, 2000 + 10 * seed + i)
-            parents.append(ParentHistory(f"parent-{i}", r["params"], r["values"], problem.space))
+        parents = cold_parents(problem, 30, seed)
         cold.append(np.minimum.accumulate(bo_run(problem.space, problem.target, 25, seed)["values"]) - problem.optimum)
         warm.append(min(bo_run(problem.space, problem.target, 15, seed, parents, TRANSFER, "hyperprior")["values"]) - problem.optimum)
     cold, warm = np.maximum(np.array(cold), FLOOR), np.maximum(np.array(warm), FLOOR)
@@ -207,17 +195,14 @@ def test_the_hyperprior_check_refutes_sign_flipped_parents_and_bounds_their_dama
     (similarity 0.75) on at least 9, and with the flipped parents the mean log10 regret
     after 50 trials is at most 0.6 above cold start's. Measured in that file: refuted 10 of
     10 and confirmed 10 of 10; the log gap 0.20, against 1.89 unguarded."""
-    from benchmarks.transfer_runs import bo_run
+    from benchmarks.transfer_runs import bo_run, cold_parents
     from benchmarks.transfer_suite import synthetic
 
     confirmed, gap = {"flipped": 0, None: 0}, []
     for adversary in ("flipped", None):
         for seed in SEEDS:
             problem = synthetic("hartmann3", seed, 0.75, 3, adversary=adversary)
-            parents = []
-            for i, task in enumerate(problem.parents):
-                r = bo_run(problem.space, task, 30, 2000 + 10 * seed + i)
-                parents.append(ParentHistory(f"parent-{i}", r["params"], r["values"], problem.space))
+            parents = cold_parents(problem, 30, seed)
             budget = 50 if adversary else 6
             warm = bo_run(problem.space, problem.target, budget, seed, parents, TRANSFER, "hyperprior")
             confirmed[adversary] += warm["transfer_used"] == 1.0  # refuted: not used from the 6th ask on
