@@ -50,17 +50,27 @@ def _parents(n=3, size=20):
     return out
 
 
+def _target(p):
+    """The target task: the parents' bowl with its centre moved a little along ``a``."""
+    return (p["a"] - 0.35) ** 2 + (p["b"] - 0.6) ** 2
+
+
+def _flipped_parents():
+    """The parents of :func:`_parents` with their outcomes negated: their best points are
+    the target's worst."""
+    return [ParentHistory(p.name, p.params, [-v for v in p.values], SPACE) for p in _parents()]
+
+
 def test_a_hyperprior_job_opens_with_the_parents_best_points_then_runs_on_target_data_only():
     parents = _parents()
     opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
     assert opt.n_initial_points == hyperprior.OPENING_POINTS + hyperprior.CHECK_POINTS
     assert np.shape(opt.priors.lengthscale_loc) == (2,)
     best = [p.params[int(np.argmin(p.values))] for p in parents]
-    f = lambda p: (p["a"] - 0.35) ** 2 + (p["b"] - 0.6) ** 2
     asked = []
     for _ in range(8):
         (p,) = opt.ask()
-        opt.tell([p], [f(p)])
+        opt.tell([p], [_target(p)])
         asked.append(p)
     for got, want in zip(asked[:3], best):
         assert got == pytest.approx(want, abs=1e-9)
@@ -69,7 +79,7 @@ def test_a_hyperprior_job_opens_with_the_parents_best_points_then_runs_on_target
     # The target confirmed the parents: their priors stayed.
     assert opt.last_transfer["confirmed"] is True and np.shape(opt.priors.lengthscale_loc) == (2,)
     # A Bayesian step near the shared optimum, from seven target points.
-    assert min(f(p) for p in asked) < 0.01
+    assert min(_target(p) for p in asked) < 0.01
 
 
 def test_parents_are_confirmed_when_their_best_points_beat_the_design_points():
@@ -85,15 +95,14 @@ def test_a_refuted_hyperprior_job_becomes_a_cold_start_with_cold_starts_priors_a
     """Parents whose best points are the target's worst (a sign flip): after the opening and
     the two check points the job takes cold start's priors and the rest of its design, the
     same points a cold start of this seed would take."""
-    f = lambda p: (p["a"] - 0.35) ** 2 + (p["b"] - 0.6) ** 2
-    parents = [ParentHistory(p.name, p.params, [-v for v in p.values], SPACE) for p in _parents()]
+    parents = _flipped_parents()
     opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
     cold = Optimizer(SPACE, "Minimize", random_seed=0)
     assert np.shape(opt.priors.lengthscale_loc) == (2,)
     asked = []
     for _ in range(hyperprior.OPENING_POINTS + cold.n_initial_points + 1):
         (p,) = opt.ask()
-        opt.tell([p], [f(p)])
+        opt.tell([p], [_target(p)])
         asked.append(p)
     assert opt.last_transfer["confirmed"] is False and opt.last_transfer["used"] is False
     assert opt.priors == cold.priors
@@ -101,7 +110,7 @@ def test_a_refuted_hyperprior_job_becomes_a_cold_start_with_cold_starts_priors_a
     cold_design = []
     for _ in range(cold.n_initial_points):
         (q,) = cold.ask()
-        cold.tell([q], [f(q)])
+        cold.tell([q], [_target(q)])
         cold_design.append(q)
     got = asked[hyperprior.OPENING_POINTS : hyperprior.OPENING_POINTS + cold.n_initial_points]
     for a, b in zip(got, cold_design):
@@ -112,29 +121,27 @@ def test_a_refuted_hyperprior_job_becomes_a_cold_start_with_cold_starts_priors_a
 def test_the_check_waits_for_every_opening_and_check_point_and_counts_failed_ones_out():
     """A batch of five (opening and check points) with one told: no decision; with the
     others told or failed, the decision reads the told ones."""
-    parents = [ParentHistory(p.name, p.params, [-v for v in p.values], SPACE) for p in _parents()]
+    parents = _flipped_parents()
     opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
     batch = opt.ask(5)
-    f = lambda p: (p["a"] - 0.35) ** 2 + (p["b"] - 0.6) ** 2
-    opt.tell([batch[0]], [f(batch[0])])
+    opt.tell([batch[0]], [_target(batch[0])])
     opt.ask()
     assert "confirmed" not in opt.last_transfer
     opt.tell_failed([batch[1]])
-    opt.tell(batch[2:], [f(p) for p in batch[2:]])
+    opt.tell(batch[2:], [_target(p) for p in batch[2:]])
     opt.ask()
     assert opt.last_transfer["confirmed"] is False
 
 
 def test_an_unguarded_hyperprior_job_keeps_the_parents_priors_and_a_one_point_design():
-    parents = [ParentHistory(p.name, p.params, [-v for v in p.values], SPACE) for p in _parents()]
+    parents = _flipped_parents()
     opt = Optimizer(
         SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior", transfer_guard=False,
     )
     assert opt.n_initial_points == hyperprior.OPENING_POINTS + hyperprior.DESIGN_POINTS
-    f = lambda p: (p["a"] - 0.35) ** 2 + (p["b"] - 0.6) ** 2
     for _ in range(6):
         (p,) = opt.ask()
-        opt.tell([p], [f(p)])
+        opt.tell([p], [_target(p)])
     assert "confirmed" not in opt.last_transfer and np.shape(opt.priors.lengthscale_loc) == (2,)
 
 

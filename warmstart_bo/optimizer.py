@@ -157,6 +157,11 @@ class _GPState(NamedTuple):
     loss: float
 
 
+def _same_point(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two encoded points are the same trial (told, pending, failed or designed)."""
+    return np.allclose(a, b, rtol=0.0, atol=1e-12)
+
+
 def default_initial_points(dim: int) -> int:
     """Size of the quasi-random initial design: 2 (d + 1), between 4 and 10."""
     return int(min(10, max(4, 2 * (dim + 1))))
@@ -452,7 +457,7 @@ class Optimizer:
 
     def _drop_pending(self, x: np.ndarray) -> None:
         for i, p in enumerate(self._pending):
-            if np.allclose(p, x, rtol=0.0, atol=1e-12):
+            if _same_point(p, x):
                 del self._pending[i]
                 return
 
@@ -480,12 +485,12 @@ class Optimizer:
         else make the job a cold start (cold start's priors and the rest of its design)."""
         k = len(self._opening)
         design = self._initial_design[k : k + hyperprior.CHECK_POINTS] if self._cold_design else self._initial_design[k : self.n_initial_points]
-        told = lambda p: [self._sign * y for x, y in zip(self._x, self._y) if np.allclose(x, p, rtol=0.0, atol=1e-12)]
-        failed = lambda p: any(np.allclose(x, p, rtol=0.0, atol=1e-12) for x in self._failed)
-        if any(not told(p) and not failed(p) for p in [*self._opening, *design]):
+        told = [[self._sign * y for x, y in zip(self._x, self._y) if _same_point(x, p)] for p in [*self._opening, *design]]
+        failed = [any(_same_point(x, p) for x in self._failed) for p in [*self._opening, *design]]
+        if not all(t or f for t, f in zip(told, failed)):
             return
-        opening = [v for p in self._opening for v in told(p)]
-        checked = [v for p in design for v in told(p)]
+        opening = [v for t in told[:k] for v in t]
+        checked = [v for t in told[k:] for v in t]
         confirmed = hyperprior.parents_confirmed(np.array(opening), np.array(checked))
         self._hyperprior_check = None
         self.last_transfer.update(used=confirmed, confirmed=confirmed)
@@ -598,7 +603,7 @@ class Optimizer:
         if not self._fallback_design:
             return []
         seen = self._x + self._pending + self._failed + list(already)
-        unused = [p for p in self._initial_design[: self._fallback_design] if not any(np.allclose(p, q, rtol=0.0, atol=1e-12) for q in seen)]
+        unused = [p for p in self._initial_design[: self._fallback_design] if not any(_same_point(p, q) for q in seen)]
         if not self.last_transfer.get("used", True):
             return unused[:n]
         taken = self._fallback_design - len(unused)
