@@ -81,18 +81,33 @@ def arguments(doc: str, out_default: str | None = None) -> argparse.ArgumentPars
 def resume(out: Path, config: dict, fresh: bool, header: Callable[[], dict], compatible: Callable[[dict, dict], bool] | None = None) -> tuple[dict, list[dict]]:
     """The header and rows already in ``out`` for ``config``, or a new file with ``header()``
     written when there is none (or ``fresh``). A file of another config stops the runner
-    (``compatible(old, new)`` decides; the default asks for the same config)."""
+    (``compatible(old, new)`` decides; the default asks for the same config). When a
+    compatible config differs, the header takes it and records when (``"extended"``), so the
+    file says what its rows answer."""
     same = compatible or (lambda old, new: old == new)
     if out.exists() and not fresh:
         lines = out.read_text().splitlines()
         head = json.loads(lines[0])
         if not same(head["config"], config):
             sys.exit(f"{out} holds results of another configuration; pass --fresh (or move it away) to start over")
+        if head["config"] != config:
+            now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            head = {**head, "config": config, "extended": [*head.get("extended", []), now]}
+            tmp = out.with_suffix(out.suffix + ".tmp")
+            tmp.write_text("\n".join([json.dumps(head), *lines[1:]]) + "\n")
+            os.replace(tmp, out)
         return head, [json.loads(line) for line in lines[1:]]
     out.parent.mkdir(parents=True, exist_ok=True)
     head = header()
     out.write_text(json.dumps(head) + "\n")
     return head, []
+
+
+def more_seeds(old: dict, new: dict) -> bool:
+    """Whether ``new`` is ``old`` run on more seeds: every other setting equal (the
+    description aside), every old seed kept. Rows already run stay comparable."""
+    rest = lambda c: {k: v for k, v in c.items() if k not in ("seeds", "description")}
+    return rest(old) == rest(new) and set(old.get("seeds", [])) <= set(new.get("seeds", []))
 
 
 def append(out: Path, rows: list[dict]) -> None:

@@ -41,7 +41,7 @@ import numpy as np
 
 from benchmarks import transfer_suite as S
 from benchmarks.transfer_runs import bo_run
-from experiments.results_file import RESULTS, append, arguments, installed, provenance, resume
+from experiments.results_file import RESULTS, append, arguments, installed, more_seeds, provenance, resume
 from warmstart_bo.optimizer import default_initial_points
 from warmstart_bo.space import IntegerParameter, SearchSpace
 from warmstart_bo.transfer import ParentHistory
@@ -295,7 +295,7 @@ def main(argv=None) -> None:
             **provenance("optuna", "botorch", "torch", "scikit-learn"),
         }
 
-    head, rows = resume(out, config, args.fresh, header)
+    head, rows = resume(out, config, args.fresh, header, compatible=more_seeds)
     done = {(r["problem"], r["seed"]) for r in rows}
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else config["seeds"]
     if set(seeds) - set(config["seeds"]):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from experiments.results_file import append, resume
+from experiments.results_file import append, more_seeds, resume
 
 
 def test_a_results_file_resumes_refuses_another_config_and_starts_over_when_fresh(tmp_path):
@@ -24,3 +24,23 @@ def test_a_results_file_resumes_refuses_another_config_and_starts_over_when_fres
     head, rows = resume(out, config, True, lambda: {"config": config, "note": "again"})
     assert head["note"] == "again" and rows == []
     assert [json.loads(line)["note"] for line in out.read_text().splitlines()] == ["again"]
+
+
+def test_a_config_run_on_more_seeds_extends_its_file_and_its_header_says_so(tmp_path):
+    out = tmp_path / "runs.jsonl"
+    config = {"name": "tiny", "budget": 3, "seeds": [0, 1], "description": "two seeds"}
+    resume(out, config, False, lambda: {"config": config, "note": "first"})
+    append(out, [{"seed": 0, "values": [1.0]}])
+    wider = {**config, "seeds": [0, 1, 2, 3], "description": "four seeds"}
+    head, rows = resume(out, wider, False, dict, compatible=more_seeds)
+    assert rows == [{"seed": 0, "values": [1.0]}] and head["note"] == "first"
+    assert head["config"] == wider and len(head["extended"]) == 1
+    stored = [json.loads(line) for line in out.read_text().splitlines()]
+    assert stored[0] == head and stored[1:] == rows
+    # Resuming the extended config again changes nothing.
+    assert resume(out, wider, False, dict, compatible=more_seeds)[0] == head
+    for other in ({**wider, "seeds": [1, 2, 3]}, {**wider, "budget": 5}):
+        assert not more_seeds(wider, other)
+        with pytest.raises(SystemExit, match="another configuration"):
+            resume(out, other, False, dict, compatible=more_seeds)
+    assert [json.loads(line) for line in out.read_text().splitlines()] == stored
