@@ -30,12 +30,27 @@ ADVERSARIES = ("flipped", "far", "unrelated")
 
 
 def load(paths: list[str]) -> tuple[list[dict], list[dict], list[dict]]:
+    """Headers, runs and parents' records of ``paths``. A run that several files hold
+    (cold start beside each method, say) is kept once when it is the same run everywhere;
+    different values mean the files ran on different code, and they are refused rather
+    than mixed."""
     headers, runs, parents = [], [], []
+    seen: dict[tuple, tuple[str, list]] = {}
     for path in paths:
         lines = Path(path).read_text().splitlines()
         headers.append(json.loads(lines[0]))
         for r in map(json.loads, lines[1:]):
-            (runs if "method" in r else parents).append(r)
+            if "method" not in r:
+                parents.append(r)
+                continue
+            key = (r["problem"], r["seed"], r["method"])
+            if key in seen:
+                if seen[key][1] != r["values"]:
+                    sys.exit(f"{seen[key][0]} and {path} hold different runs of {key[2]} on {key[0]}, seed {key[1]}: "
+                             "they ran on different code; report them separately")
+                continue
+            seen[key] = (path, r["values"])
+            runs.append(r)
     # A unit's parents are recorded by every file (and again by a run resumed mid-unit): once each.
     once = {(p["problem"], p["seed"]): p for p in reversed(parents)}
     parents = [p for p in parents if once[(p["problem"], p["seed"])] is p]

@@ -122,3 +122,24 @@ def test_the_report_pools_synthetic_problems_by_similarity_band(tmp_path):
     adversarial = next(line for line in section if "| adversarial" in line).split(" | ")
     assert related[2] == "3" and float(related[6].split()[0]) > 3.0
     assert adversarial[6].startswith("1.00")
+
+
+def test_the_report_keeps_a_run_two_files_share_once_and_refuses_different_ones(tmp_path):
+    """A control file and a methods file both run cold start on the same units: the same
+    run in both is counted once; a different one (other code) stops the report."""
+    import json
+
+    from benchmarks import transfer_report as R
+
+    header = {"config": {"name": "t", "suite": "tuning", "budget": 10, "n_parents": 1, "parent_trials": 2, "top_k": 1, "seeds": [0]},
+              "methods_run": [], "machine": {"cpu": "cpu", "cores": 1}}
+    cold = {"problem": "p", "seed": 0, "method": "cold", "optimum": None, "parent_trials": 0, "values": list(np.geomspace(1.0, 0.1, 10))}
+    peer = {**cold, "method": "peer", "values": list(np.geomspace(0.9, 0.2, 10))}
+    a, b, c = tmp_path / "a.jsonl", tmp_path / "b.jsonl", tmp_path / "c.jsonl"
+    a.write_text("\n".join(json.dumps(r) for r in [header, cold]))
+    b.write_text("\n".join(json.dumps(r) for r in [header, cold, peer]))
+    c.write_text("\n".join(json.dumps(r) for r in [header, {**cold, "values": list(np.geomspace(1.0, 0.05, 10))}]))
+    _, runs, _ = R.load([str(a), str(b)])
+    assert sorted(r["method"] for r in runs) == ["cold", "peer"]
+    with pytest.raises(SystemExit, match=r"a\.jsonl and .*c\.jsonl hold different runs of cold on p, seed 0"):
+        R.load([str(a), str(c)])
