@@ -247,18 +247,20 @@ HYPERPRIOR_KEYS = suite_keys("hyperprior")
 HPTUNING_KEYS = suite_keys("hptuning")
 
 
-def suite_values(figures: Path, config: str, results: str, keys: dict[str, str], what: str) -> dict[str, str]:
+def suite_values(figures: Path, config: str, results: str, keys: dict[str, str], what: str, beside: tuple[str, ...] = ()) -> dict[str, str]:
     """A transfer subsection from one results file (``<results>.jsonl``; figures
-    ``transfer-<name>-*.png``, the name being ``results`` less its ``transfer-``): the same
-    tables as the synthetic suite's under ``keys``; the full configuration only,
-    placeholders for others or where the file has not run."""
+    ``transfer-<name>-*.png``, the name being ``results`` less its ``transfer-``) and the
+    files ``beside`` it that ran the same units on the same code (a control, left out
+    where it has not run): the same tables as the synthetic suite's under ``keys``; the
+    full configuration only, placeholders for others or where the file has not run."""
     path = RESULTS / f"{results}.jsonl"
     if config != "full" or not path.exists() or len(path.read_text().splitlines()) < 2:
         return dict.fromkeys(keys.values(), f"(the {what} has not run for this configuration)")
     sys.path.insert(0, str(ROOT))
     from paper import transfer
 
-    values = transfer.section([path], figures, results.removeprefix("transfer-"))
+    others = [RESULTS / f"{b}.jsonl" for b in beside]
+    values = transfer.section([path, *(p for p in others if p.exists())], figures, results.removeprefix("transfer-"))
     return {keys[k]: v for k, v in values.items() if k in keys}
 
 
@@ -269,11 +271,12 @@ def tuning_values(figures: Path, config: str = "full") -> dict[str, str]:
 
 def hyperprior_values(figures: Path, config: str = "full") -> dict[str, str]:
     """The hyperprior's subsection: the synthetic suite (keys ``hyperprior_*``) and the
-    model-tuning subset (``hptuning_*``), each run beside cold start, the parents' best
-    points first and the default on today's engine."""
+    model-tuning suite (``hptuning_*``), each run beside cold start, the parents' best
+    points first and the default on today's engine, with the suite's cold-start control
+    (cold start on another seed; its cold runs are the same)."""
     return {
-        **suite_values(figures, config, "transfer-synthetic-hyperprior", HYPERPRIOR_KEYS, "hyperprior's synthetic suite"),
-        **suite_values(figures, config, "transfer-tuning-hyperprior", HPTUNING_KEYS, "hyperprior's model-tuning subset"),
+        **suite_values(figures, config, "transfer-synthetic-hyperprior", HYPERPRIOR_KEYS, "hyperprior's synthetic suite", ("transfer-synthetic-coldcontrol",)),
+        **suite_values(figures, config, "transfer-tuning-hyperprior", HPTUNING_KEYS, "hyperprior's model-tuning suite", ("transfer-tuning-coldcontrol",)),
     }
 
 

@@ -25,7 +25,7 @@ from benchmarks import transfer_report as R
 from experiments.transfer_bench import problem_ids
 
 DEFAULT = "transfer-stacked"
-ORDER = (DEFAULT, "transfer-icm", "transfer-rgpe", "transfer-hyperprior", "transfer-hyperprior:unguarded", "identical", "best-first", "optuna-gp", "botorch", "cold", "random")
+ORDER = (DEFAULT, "transfer-icm", "transfer-rgpe", "transfer-hyperprior", "transfer-hyperprior:unguarded", "identical", "best-first", "optuna-gp", "botorch", "cold", "cold-reseeded", "random")
 
 
 def ordered(methods: list[str]) -> list[str]:

@@ -130,5 +130,18 @@ def test_the_hyperprior_subsection_reads_its_two_files(tmp_path, monkeypatch):
     values = make_figures.hyperprior_values(tmp_path, "full")
     assert set(values) == set(make_figures.HYPERPRIOR_KEYS.values()) | set(make_figures.HPTUNING_KEYS.values())
     assert "6 (problem, seed) units finished of the 9" in values["hyperprior_what_ran"]
-    assert values["hptuning_what_ran"].startswith("(the hyperprior's model-tuning subset has not run")
+    assert values["hptuning_what_ran"].startswith("(the hyperprior's model-tuning suite has not run")
     assert (tmp_path / "transfer-synthetic-hyperprior-ranks.png").stat().st_size > 5_000
+    assert "cold-reseeded" not in values["table_hyperprior_ranks"]
+    # With the suite's cold-start control stored, it stands beside the methods.
+    results = make_figures.RESULTS
+    lines = (results / "transfer-synthetic-hyperprior.jsonl").read_text().splitlines()
+    control = [json.loads(line) for line in lines]
+    control[0]["config"]["name"] = "tiny-control"
+    control[1:] = [r for r in control[1:] if r.get("method") in (None, "cold")]
+    control += [{**r, "method": "cold-reseeded", "values": r["values"][::-1]} for r in control[1:] if r.get("method") == "cold"]
+    (results / "transfer-synthetic-coldcontrol.jsonl").write_text("".join(json.dumps(r) + "\n" for r in control))
+    values = make_figures.hyperprior_values(tmp_path, "full")
+    assert "tiny, tiny-control: 6 (problem, seed) units finished" in values["hyperprior_what_ran"]
+    assert "| cold-reseeded |" in values["table_hyperprior_ranks"]
+    assert "cold-reseeded" in values["table_hyperprior_worst"].splitlines()[0]
