@@ -147,7 +147,7 @@ def test_fast_gram_matches_pairwise_kernel(x64):
     np.testing.assert_allclose(g_fast, g_slow, rtol=1e-7)
 
 
-@pytest.mark.parametrize("n, d", [(12, 2), (60, 3), (200, 4)])
+@pytest.mark.parametrize("n, d", [(12, 2), (60, 3), (200, 4), pytest.param(600, 3, marks=pytest.mark.slow)])  # 600: 2x2 blocks, 24 s
 def test_fit_reaches_scipy_lbfgsb_map(x64, n, d):
     """The BFGS fit ends within 1e-4 nats of SciPy's L-BFGS-B on the same objective from
     the same start (scipy in float64 through JAX's value and gradient)."""
@@ -178,27 +178,56 @@ def _posterior_parts(post, n):
     return np.asarray(post.linv)[:n, :n], np.asarray(post.kinv)[:n, :n], np.asarray(post.alpha)[:n]
 
 
-@pytest.mark.parametrize("categorical", [False, True])
-def test_incremental_extension_equals_fresh_factorization(x64, categorical):
+@pytest.mark.parametrize("categorical, n, size", [(False, 40, 64), (True, 40, 64), (False, 600, 1024)])
+def test_incremental_extension_equals_fresh_factorization(x64, categorical, n, size):
     rng = np.random.default_rng(7)
-    n, d = 40, 3
+    d = 3
     cat = np.array([False, categorical, False])
     x = rng.random((n, d))
     if categorical:
         x[:, 1] = (rng.integers(0, 3, n) + 0.5) / 3
     y = np.cos(3 * x).sum(1)
     params = fixed_params([0.4, 0.7, 0.3], 1.3, 1e-2, 0.2)
-    full = gp.pad_data(x, y, cat, 64, jnp.float64)
-    first = gp.condition(params, gp.pad_data(x[:25], y[:25], cat, 64, jnp.float64))
-    extended = jax.jit(gp.extend)(first, full, 25)
+    full = gp.pad_data(x, y, cat, size, jnp.float64)
+    first = gp.condition(params, gp.pad_data(x[: n - 15], y[: n - 15], cat, size, jnp.float64))
+    extended = jax.jit(gp.extend)(first, full, n - 15)
     fresh = gp.condition(params, full)
-    for a, b in zip(_posterior_parts(extended, 64), _posterior_parts(fresh, 64)):
+    for a, b in zip(_posterior_parts(extended, size), _posterior_parts(fresh, size)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
     # Padded rows stay the identity.
-    np.testing.assert_array_equal(np.asarray(extended.linv)[n:, n:], np.eye(64 - n))
+    np.testing.assert_array_equal(np.asarray(extended.linv)[n:, n:], np.eye(size - n))
     xs = jnp.asarray(rng.random((9, d)))
     for a, b in zip(gp.predict(extended, xs), gp.predict(fresh, xs)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n, size", [(300, 512), (700, 1024), (1100, 1536)])
+def test_posterior_inverses_match_scipy_above_and_below_the_block_size(x64, n, size):
+    """``L^-1``, ``K^-1`` and alpha (by 2x2 blocks of matrix products above 512 rows, one
+    triangular solve below) equal SciPy's triangular solve, its Gram product and NumPy's
+    inverse of the same covariance, with the padded rows an identity block; K is ill-conditioned (noise 1e-8)."""
+    from scipy.linalg import solve_triangular
+
+    rng = np.random.default_rng(n)
+    x = rng.random((n, 3))
+    y = np.sin(5 * x).sum(1)
+    params = fixed_params([0.5, 0.8, 0.3], 1.1, 1e-8, 0.1)
+    data = gp.pad_data(x, y, np.zeros(3, bool), size, jnp.float64)
+    post = gp.condition(params, data)
+    padded = gp.train_covariance(params, data)
+    cov = np.asarray(padded)[:n, :n]
+    chol = np.asarray(jnp.linalg.cholesky(padded))[:n, :n]  # the factor the model inverts
+    linv, kinv, alpha = _posterior_parts(post, n)
+    ref_linv = solve_triangular(chol, np.eye(n), lower=True)
+    ref_kinv = ref_linv.T @ ref_linv
+    np.testing.assert_allclose(linv, ref_linv, rtol=0, atol=1e-12 * np.abs(ref_linv).max())
+    np.testing.assert_allclose(kinv, ref_kinv, rtol=0, atol=1e-12 * np.abs(ref_kinv).max())
+    # An inverse by LU agrees to what K's conditioning allows.
+    lu_tol = 10 * np.linalg.cond(cov) * np.finfo(float).eps
+    np.testing.assert_allclose(kinv, np.linalg.inv(cov), rtol=0, atol=lu_tol * np.abs(ref_kinv).max())
+    np.testing.assert_allclose(alpha, ref_kinv @ (y - 0.1), rtol=0, atol=1e-7 * np.abs(ref_kinv @ (y - 0.1)).max())
+    np.testing.assert_array_equal(np.asarray(post.kinv)[n:, n:], np.eye(size - n))
+    np.testing.assert_array_equal(np.asarray(post.linv)[:n, n:], 0.0)
 
 
 def test_refine_without_new_information_takes_no_step(x64):
