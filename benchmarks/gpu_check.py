@@ -157,7 +157,8 @@ def _fit_events(n: int, tol: float) -> tuple[list[tuple], gp.Fit]:
     def full(self, p, chol):
         out = originals["full"](self, p, chol)
         grad = jax.flatten_util.ravel_pytree(out[1])[0]
-        jax.debug.callback(lambda hi, lo, g: events.append(("step", float(hi) + float(lo), float(np.abs(g).max()))), *split(out[0]), grad)
+        x = jax.flatten_util.ravel_pytree(p)[0]
+        jax.debug.callback(lambda hi, lo, g, x: events.append(("step", float(hi) + float(lo), float(np.abs(g).max()), np.asarray(x))), *split(out[0]), grad, x)
         return out
 
     with jax.enable_x64(True), runtime.blas_threads():
@@ -194,16 +195,20 @@ def fit_evaluations(n: int, tols=(1e-4, 1e-2)) -> list[tuple]:
 
 def fit_trace(n: int) -> list[str]:
     """One fit of all n rows from the prior's centre (to 1e-4 nats), step by step: the line
-    search's tries, the decrease accepted and the largest gradient entry there; and the
-    final line search's tries if it found no decrease."""
+    search's tries, the decrease accepted, the largest gradient entry and the point reached
+    (log lengthscales, log signal and noise variances, constant mean); and the final line
+    search's tries if it found no decrease."""
     events, _ = _fit_events(n, 1e-4)
     lines, tries, previous = [], [], None
     for event in events:
         if event[0] == "try":
             tries.append(event[1])
             continue
+        point = " ".join(f"{v:6.2f}" for v in event[3])
         if previous is not None:
-            lines.append(f"step {len(lines) + 1:>3}: {len(tries):>2} tries, decrease {previous - event[1]:>10.3g}, max |gradient| {event[2]:.3g}")
+            lines.append(f"step {len(lines):>3}: {len(tries):>2} tries, decrease {previous - event[1]:>10.3g}, max |gradient| {event[2]:9.3g}, at {point}")
+        else:
+            lines.append(f"start: at {point}")
         previous, tries = event[1], []
     if tries:
         lines.append(f"last line search: {len(tries)} tries, none below {previous:.4f} (best {min(tries):.4f})")
