@@ -231,7 +231,8 @@ def _triangular_inverse(low: jax.Array) -> jax.Array:
     Above the leaf size the work is matrix products, which run 2.5x faster than one
     triangular solve against the identity at n = 2048 (CPU; ``benchmarks/gpu_check.py``'s
     ``parts`` compares both on a GPU). At or below it, the plain solve: smaller leaves gain
-    little more and each level adds compile time (0.3 s at 256 rows, n = 2048).
+    little more and each level adds compile time (leaves of 256 rows: 0.2-0.3 s more per
+    program at n = 2048-2560).
     """
     n = low.shape[0]
     if n <= _BLOCK_LEAF:
