@@ -121,7 +121,7 @@ def eval_parts(n: int) -> dict[str, float]:
             "L^-T L^-1 (dense product)": (jax.jit(lambda a: a.T @ a), (chol,)),
             "L^-T L^-1 (2x2 blocks, the fit's)": (jax.jit(gp._lower_gram), (chol,)),
             "K^-1 (cho_solve, for comparison)": (jax.jit(lambda c, e: jax.scipy.linalg.cho_solve((c, True), e)), (chol, eye)),
-            "value (factor + solve)": (jax.jit(loss.value_and_factor), (params,)),
+            "value (factor + solves, the fit's)": (jax.jit(loss.profiled), (params,)),
             "value + gradient (full)": (jax.jit(loss.full), (params, chol)),
         }
         out = {}
@@ -143,14 +143,14 @@ def _fit_events(n: int, tol: float) -> tuple[list[tuple], gp.Fit]:
     Recorded through host callbacks, which run without the x64 flag: a value reaches them
     as two float32 parts."""
     events: list[tuple] = []
-    originals = {name: getattr(gp._Objective, name) for name in ("value_and_factor", "full")}
+    originals = {name: getattr(gp._Objective, name) for name in ("profiled", "full")}
 
     def split(v):
         hi = v.astype(jnp.float32)
         return hi, (v - hi).astype(jnp.float32)
 
-    def value_and_factor(self, p):
-        out = originals["value_and_factor"](self, p)
+    def profiled(self, p):
+        out = originals["profiled"](self, p)
         jax.debug.callback(lambda hi, lo: events.append(("try", float(hi) + float(lo))), *split(out[0]))
         return out
 
@@ -164,7 +164,7 @@ def _fit_events(n: int, tol: float) -> tuple[list[tuple], gp.Fit]:
     with jax.enable_x64(True), runtime.blas_threads():
         priors, data, starts = _fit_inputs(n)
         try:
-            gp._Objective.value_and_factor, gp._Objective.full = value_and_factor, full
+            gp._Objective.profiled, gp._Objective.full = profiled, full
             result = jax.block_until_ready(jax.jit(lambda data, starts: gp.fit_posterior(data, priors, starts, max_iter=100, tol=tol))(data, starts))
             jax.effects_barrier()
         finally:

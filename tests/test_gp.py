@@ -174,6 +174,45 @@ def test_fit_reaches_scipy_lbfgsb_map(x64, n, d):
     np.testing.assert_allclose(gp.neg_log_posterior(ours.posterior.params, data, priors), ours.loss, rtol=1e-9)
 
 
+def _profile_cases():
+    from warmstart_bo.transfer import icm
+
+    rng = np.random.default_rng(11)
+    x = rng.random((40, 2))
+    y = 3.0 + np.sin(5 * x[:, 0]) + x[:, 1]
+    yield "gp", gp.pad_data(x, y, np.zeros(2, bool), 64, jnp.float64), fixed_params([0.3, 0.6], 2.0, 1e-3, -0.4), np.ones((40, 1))
+    tasks = [(rng.random((15, 2)), rng.standard_normal(15) + 2.0), (rng.random((9, 2)), rng.standard_normal(9) - 1.0), (x[:7], y[:7])]
+    params = icm.ICMParams(jnp.log(jnp.array([0.4, 0.7])), jnp.array([[0.1, 0.0, 0.0], [0.6, -0.3, 0.0], [0.2, 0.3, -0.5]]), jnp.log(0.01), jnp.array([0.2, -0.1, 0.5]))
+    yield "icm", icm.pad(tasks, np.zeros(2, bool), 64, jnp.float64), params, np.repeat(np.eye(3), [15, 9, 7], axis=0)
+
+
+@pytest.mark.parametrize("case", ["gp", "icm"])
+def test_profiled_means_are_the_generalized_least_squares_optimum(x64, case):
+    """The fit's means given the other hyperparameters equal the GLS solution with the
+    mean prior, ``(B^T K^-1 B + I / s^2)^-1 B^T K^-1 y``, computed densely in NumPy; the
+    profiled value is the loss there, no other means do better, and the posterior's
+    ``K^-1`` gives the same means."""
+    name, data, params, design = next(c for c in _profile_cases() if c[0] == case)
+    priors = gp.default_priors(2)
+    n = design.shape[0]
+    cov = np.asarray(gp.train_covariance(params, data))[:n, :n]
+    y = np.asarray(data.y)[:n]
+    kb, ky = np.linalg.solve(cov, design), np.linalg.solve(cov, y)
+    expected = np.linalg.solve(design.T @ kb + np.eye(design.shape[1]) / priors.mean_scale**2, design.T @ ky)
+    loss = gp.objective(data, priors)
+    value, _, profiled = loss.profiled(params)
+    means = np.atleast_1d(np.asarray(profiled.mean if name == "gp" else profiled.means))
+    np.testing.assert_allclose(means, expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(float(value), float(loss.value_and_factor(profiled)[0]), rtol=1e-12)
+    for shift in np.eye(len(means)) * 1e-3:
+        for sign in (1, -1):
+            moved = profiled.with_means(jnp.asarray(means + sign * shift))
+            assert float(loss.value_and_factor(moved)[0]) > float(value)
+    from_inverse, alpha = loss.profiled_from_inverse(params, gp.condition(params, data).kinv)
+    np.testing.assert_allclose(jax.flatten_util.ravel_pytree(from_inverse)[0], jax.flatten_util.ravel_pytree(profiled)[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(alpha)[:n], np.linalg.solve(cov, y - design @ expected), rtol=1e-8, atol=1e-10)
+
+
 def _posterior_parts(post, n):
     return np.asarray(post.linv)[:n, :n], np.asarray(post.kinv)[:n, :n], np.asarray(post.alpha)[:n]
 

@@ -44,8 +44,8 @@ class GPParams(NamedTuple):
     """Kernel hyperparameters in log space (unconstrained) and the constant mean.
 
     Hyperparameters say what the model is: conditioning, prediction, leave-one-out,
-    fantasies and fitting here need only their methods (covariance, variance, prior mean,
-    noise, constrained, prior), so another covariance over the same padded rows (the
+    fantasies and fitting here need only their methods (covariance, variance, prior mean
+    and its design, noise, constrained, prior), so another covariance over the same padded rows (the
     multi-task model of :mod:`warmstart_bo.transfer.icm`, a GP on ``(x, task)``) reuses all
     of them by defining its own.
     """
@@ -65,6 +65,13 @@ class GPParams(NamedTuple):
 
     def prior_mean(self, x: jax.Array) -> jax.Array:
         return jnp.full(x.shape[0], self.mean)
+
+    def mean_design(self, x: jax.Array) -> jax.Array:
+        """The prior mean is ``mean_design(x) @ means``, linear in the means: (n, 1)."""
+        return jnp.ones((x.shape[0], 1), x.dtype)
+
+    def with_means(self, means: jax.Array) -> "GPParams":
+        return self._replace(mean=means[0])
 
     def noise_variance(self) -> jax.Array:
         return jnp.exp(self.log_noise_variance)
@@ -431,12 +438,51 @@ class _Objective(NamedTuple):
     """A Gaussian negative log posterior ``-log N(r(p); 0, K(p)) - log prior(p)``.
 
     ``cov_residual(p) -> (K, r)``; ``neg_log_prior(p)``; ``n_real`` real rows. Shared by
-    the single-task GP and the multi-task (ICM) model.
+    the single-task GP and the multi-task (ICM) model. The residual is ``y - B m``, linear
+    in the means m (``B = p.mean_design(x)``) under a Normal(0, ``mean_scale``) prior, so
+    the means' optimum given the rest is a generalized least-squares solution: the fit
+    profiles them out (:meth:`profiled`) rather than searching for them.
     """
 
     cov_residual: object
     neg_log_prior: object
     n_real: jax.Array
+    design: object
+    y: jax.Array
+    mean_precision: float
+
+    def free(self, params) -> jax.Array:
+        """1 for each flattened hyperparameter the fit searches over, 0 for the means."""
+        ones = jax.tree.map(jnp.ones_like, params)
+        return ravel_pytree(ones.with_means(jnp.zeros(self.design(params).shape[1], self.y.dtype)))[0]
+
+    def _means(self, bb, by):
+        """GLS means from ``B^T K^-1 B`` (q, q) and ``B^T K^-1 y`` (q,), with the prior."""
+        return jnp.linalg.solve(bb + self.mean_precision * jnp.eye(bb.shape[0], dtype=bb.dtype), by)
+
+    def profiled(self, params):
+        """:meth:`value_and_factor` at params with their means at the optimum given the
+        rest: ``(value, L, params)``. Two more triangular solves' columns, no factorization."""
+        cov, _ = self.cov_residual(params)
+        chol = jnp.linalg.cholesky(cov)
+        ok = jnp.all(jnp.isfinite(chol))
+        chol = jnp.where(ok, chol, jnp.eye(self.y.shape[0], dtype=self.y.dtype))
+        b = self.design(params)
+        z = solve_triangular(chol, jnp.concatenate([b, self.y[:, None]], axis=1), lower=True)
+        zb, zy = z[:, :-1], z[:, -1]
+        means = self._means(zb.T @ zb, zb.T @ zy)
+        params = params.with_means(means)
+        z = zy - zb @ means
+        value = 0.5 * z @ z + jnp.sum(jnp.log(jnp.diag(chol))) + 0.5 * self.n_real * LOG_2PI + self.neg_log_prior(params)
+        return jnp.where(ok, value, jnp.inf), chol, params
+
+    def profiled_from_inverse(self, params, kinv):
+        """params with their means at the optimum given ``K^-1``, and alpha there: O(n^2 q)."""
+        b = self.design(params)
+        kb = kinv @ b
+        params = params.with_means(self._means(b.T @ kb, kb.T @ self.y))
+        _, r = self.cov_residual(params)
+        return params, kinv @ r
 
     def value_and_factor(self, params):
         """Value-only evaluation: one factorization and a triangular solve; ``inf`` where
@@ -482,8 +528,12 @@ class _State(NamedTuple):
 
 
 def _bfgs(objective: _Objective, start, first, hess_inv, max_iter: int, tol: float, fresh: bool, min_steps: int = 0) -> tuple[_State, object]:
-    """Minimizes ``objective`` from ``start`` with ``first = (value, grad, linv, kinv,
-    alpha)`` already evaluated there.
+    """Minimizes ``objective`` from ``start`` (its means profiled, :meth:`_Objective.profiled`)
+    with ``first = (value, grad, linv, kinv, alpha)`` already evaluated there.
+
+    The search runs over the hyperparameters other than the means; every point tried has
+    its means at their optimum given the rest, so the means' rows and columns of
+    ``hess_inv`` stay zero.
 
     Stops when the decrease the quadratic model predicts, ``g^T H g / 2``, is below ``tol``
     (in nats of log posterior, so the test does not grow with the data) after at least
@@ -492,10 +542,11 @@ def _bfgs(objective: _Objective, start, first, hess_inv, max_iter: int, tol: flo
     accepted point, from that point's factor.
     """
     x0, unravel = ravel_pytree(start)
+    free = objective.free(start)
     value, grad, linv, kinv, alpha = first
-    grad = ravel_pytree(grad)[0]
-    p = x0.shape[0]
-    eye = jnp.eye(p, dtype=x0.dtype)
+    grad = ravel_pytree(grad)[0] * free
+    eye = jnp.diag(free)
+    hess_inv = hess_inv * jnp.outer(free, free)
 
     def predicted(g, h):
         return 0.5 * g @ h @ g
@@ -513,27 +564,27 @@ def _bfgs(objective: _Objective, start, first, hess_inv, max_iter: int, tol: flo
         slope = s.grad @ direction
 
         def try_less(c):
-            t, _, _, k = c
+            t, _, _, _, k = c
             t = jnp.where(k == 0, 1.0, 0.5 * t)
-            v, chol = objective.value_and_factor(unravel(s.x + t * direction))
-            return t, v, chol, k + 1
+            v, chol, p = objective.profiled(unravel(s.x + t * direction))
+            return t, v, chol, ravel_pytree(p)[0], k + 1
 
         def not_enough(c):
-            t, v, _, k = c
+            t, v, _, _, k = c
             return (k == 0) | (~(v <= s.value + _ARMIJO * t * slope) & (k < _MAX_LINE_SEARCH))
 
-        t, v, chol, _ = jax.lax.while_loop(not_enough, try_less, (jnp.asarray(1.0, x0.dtype), s.value, s.linv, jnp.asarray(0)))
+        init_search = (jnp.asarray(1.0, x0.dtype), s.value, s.linv, s.x, jnp.asarray(0))
+        t, v, chol, x, _ = jax.lax.while_loop(not_enough, try_less, init_search)
         accepted = v <= s.value + _ARMIJO * t * slope
-        x = s.x + t * direction
 
         def evaluate(_):
             value, g, linv, kinv, alpha = objective.full(unravel(x), chol)
-            return value, ravel_pytree(g)[0], linv, kinv, alpha
+            return value, ravel_pytree(g)[0] * free, linv, kinv, alpha
 
         value, g, linv, kinv, alpha = jax.lax.cond(
             accepted, evaluate, lambda _: (s.value, s.grad, s.linv, s.kinv, s.alpha), None
         )
-        sd, yd = x - s.x, g - s.grad
+        sd, yd = (x - s.x) * free, g - s.grad
         sy = sd @ yd
         # The first step of a fresh start rescales the identity (Nocedal & Wright eq. 6.20).
         h = jnp.where(fresh & (s.steps == 0) & (sy > 0), eye * sy / (yd @ yd), h)
@@ -558,7 +609,12 @@ def objective(data: GPData, priors: Priors) -> _Objective:
         q = p.constrained()
         return train_covariance(q, data), residuals(q, data)
 
-    return _Objective(cov_residual, lambda p: p.neg_log_prior(priors), jnp.sum(data.mask))
+    def design(p):
+        return jnp.where(data.mask[:, None], p.mean_design(data.x), 0.0)
+
+    return _Objective(
+        cov_residual, lambda p: p.neg_log_prior(priors), jnp.sum(data.mask), design, jnp.where(data.mask, data.y, 0.0), 1.0 / priors.mean_scale**2
+    )
 
 
 def _num_params(params: GPParams) -> int:
@@ -588,7 +644,7 @@ def fit_posterior(data: GPData, priors: Priors, starts: GPParams, max_iter: int 
     loss = objective(data, priors)
 
     def one(start):
-        _, chol = loss.value_and_factor(start)
+        _, chol, start = loss.profiled(start)
         final, _ = _bfgs(loss, start, loss.full(start, chol), jnp.eye(_num_params(start), dtype=data.y.dtype), max_iter, tol, True)
         return final.x, final.value, final.hess_inv, final.steps
 
@@ -608,17 +664,18 @@ def refine(post: Posterior, priors: Priors, hess_inv: jax.Array, max_iter: int =
 
     The gradient at the current hyperparameters comes from the posterior's ``K^-1`` in
     O(n^2 d); when the decrease it predicts is below ``tol`` the posterior is returned as
-    it is, with no factorization at all (unless ``min_steps`` asks for steps regardless).
+    it is, with no factorization at all (unless ``min_steps`` asks for steps regardless),
+    its means moved to their optimum on the posterior's data (O(n^2)).
     Otherwise BFGS continues from there with
     ``hess_inv`` (the previous fit's curvature), and the posterior of its last accepted
     point is returned without factorizing again.
     """
     data = post.data
     loss = objective(data, priors)
-    params = post.params
-    value = loss.value_from_inverse(params, post.linv, post.alpha)
-    grad = loss.gradient(params, post.kinv, post.alpha)
-    first = (value, grad, post.linv, post.kinv, post.alpha)
+    params, alpha = loss.profiled_from_inverse(post.params, post.kinv)
+    value = loss.value_from_inverse(params, post.linv, alpha)
+    grad = loss.gradient(params, post.kinv, alpha)
+    first = (value, grad, post.linv, post.kinv, alpha)
     final, unravel = _bfgs(loss, params, first, hess_inv, max_iter, tol, False, min_steps)
     params = unravel(final.x).constrained()
     ok = post.ok & jnp.all(jnp.isfinite(final.linv))

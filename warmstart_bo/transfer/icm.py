@@ -45,6 +45,13 @@ class ICMParams(NamedTuple):
     def prior_mean(self, x: jax.Array) -> jax.Array:
         return self.means[_task(x)]
 
+    def mean_design(self, x: jax.Array) -> jax.Array:
+        """Each row's task as a one-hot (n, T): the prior mean is linear in the means."""
+        return jax.nn.one_hot(_task(x), self.means.shape[0], dtype=x.dtype)
+
+    def with_means(self, means: jax.Array) -> "ICMParams":
+        return self._replace(means=means)
+
     def noise_variance(self) -> jax.Array:
         return jnp.exp(jnp.clip(self.log_noise_variance, *gp.LOG_NOISE_BOUNDS))
 
@@ -158,7 +165,7 @@ def fit_posterior(
     :func:`gp.refine` (the optimizer's, with no factorization when the gradient is small).
     """
     loss = gp.objective(data, priors)
-    _, chol = loss.value_and_factor(start)
+    _, chol, start = loss.profiled(start)
     p = sum(int(np.prod(a.shape)) for a in jax.tree.leaves(start))
     fresh = hess_inv is None
     hess_inv = jnp.eye(p, dtype=data.y.dtype) if fresh else hess_inv
