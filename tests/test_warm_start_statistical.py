@@ -76,29 +76,27 @@ def test_identical_continuation_of_a_20_trial_parent_beats_a_fresh_10_trial_job(
 
 @pytest.mark.slow
 def test_a_sign_flipped_parent_costs_little_against_cold_start_after_30_trials():
-    """Branin with one sign-flipped 50-trial parent, 10 seeds, paired with cold start: the
+    """Branin with one sign-flipped 50-trial parent, 30 seeds, paired with cold start: the
     guarded transfer's regret after 30 trials is within 1.5x of cold start's in geometric
     mean over the seeds (mean log10 regret, issue 13's measure), and a one-sided Wilcoxon
-    test does not find it worse. Measured: median 2.0e-3 against cold's 1.7e-3; without the
-    guard, median 7.9e-3 (4.7x). On another machine (AVX-512; the same code, so rounding
-    in XLA's CPU code, where the guard's near-tied rankings can go the other way) the guarded
-    median was 4.1e-3 against the same 1.7e-3, with 4 of 10 seeds better, a geometric-mean
-    ratio of 1.32 and p = 0.31: it compared medians, and a median of ten such values moved
-    with rounding where the paired measures did not.
+    test does not find it worse. Measured (profiled means): ratio 1.02, p = 0.47, 15 of 30
+    seeds better, median 9.3e-4 against cold's 9.6e-4.
 
-    This test used to ask for mean regret within one standard error of cold start's. Issue
-    13 rejects means over heavy-tailed regret, and so does this test now: the interleaved
-    guard (its first design points) fails the mean criterion on the strength of one seed
-    (seed 5: 0.057, where its target-only GP explored another basin; mean 9.2e-3 against
-    3.6e-3 + 1.4e-3), while its median and paired test are cold start's.
+    Why 30 seeds and not 10: the ten-seed ratio is mostly the draw. Over seeds 0-59 in
+    blocks of ten it was 1.92, 0.86, 0.64, 0.55, 0.52, 1.21 (0.85 over all 60, p = 0.53),
+    and on the code before the means were profiled 1.31, 1.89, 0.23, 1.48, 5.07, 1.70
+    (1.39 over 60, p = 0.08): the old code passed on seeds 0-9 and would have failed on
+    three other blocks, the new one fails on seeds 0-9 alone. Over seeds 0-29 both pass
+    (0.83 before, 1.02 now).
 
-    The bound holds on the fit's random stream in the tree: with the fit's starting points
-    drawn from NumPy instead, the ratio was 2.92 (README, the guard's worst case)."""
+    Without the guard (``transfer_guard=False``) the flipped parent no longer costs much at
+    30 trials either: 0.91 over seeds 0-29, p = 0.06 (on older code this test recorded a
+    4.7x median without it). The guard's worst cases are the next test's."""
     from scipy.stats import wilcoxon
 
     fam = FAMILIES["branin"]
     warm, cold = [], []
-    for seed in SEEDS:
+    for seed in range(30):
         rng = np.random.default_rng(seed)
         target = fam.task(rng, 0.8)
         parent = parent_history(fam, unrelated(fam.task(rng, 0.8)), 50, 2000 + seed, "flipped")
@@ -108,7 +106,7 @@ def test_a_sign_flipped_parent_costs_little_against_cold_start_after_30_trials()
     p_worse = wilcoxon(warm, cold, alternative="greater").pvalue
     ratio = 10 ** np.mean(np.log10(np.maximum(warm, FLOOR)) - np.log10(np.maximum(cold, FLOOR)))
     print(f"\nbranin with a sign-flipped parent: median regret after 30 {np.median(warm):.2e} vs cold start {np.median(cold):.2e}; "
-          f"{np.sum(warm < cold)}/10 seeds better; geometric-mean ratio {ratio:.2f}; one-sided Wilcoxon p = {p_worse:.3f}")
+          f"{np.sum(warm < cold)}/30 seeds better; geometric-mean ratio {ratio:.2f}; one-sided Wilcoxon p = {p_worse:.3f}")
     assert ratio <= 1.5
     assert p_worse >= 0.05
 
