@@ -7,12 +7,17 @@ the mean log10 regret after 10, 20, 30, 40 and 50 evaluations; the average rank 
 seed, among the methods shown, ties shared), per function and over all functions. Only
 seeds that every method shown has finished count, so every comparison is paired.
 ``--compare A B`` prints a paired comparison of two methods (wins, losses, Wilcoxon
-signed-rank test per function, and overall).
+signed-rank test per function, and overall). ``--baseline OTHER.jsonl`` adds another run
+of the suite (older code, say), its methods named ``<method> (baseline)``, so the same
+method is compared with itself across code versions.
 
     python benchmarks/coldstart_table.py experiments/results/coldstart-full.jsonl \\
         --methods ours,optuna-gp,botorch,tpe,random
     python benchmarks/coldstart_table.py experiments/results/coldstart-full.jsonl \\
         --compare ours:normal-log ours:lognormal
+    python benchmarks/coldstart_table.py experiments/results/coldstart-after.jsonl \\
+        --baseline experiments/results/coldstart-before.jsonl \\
+        --compare ours:lognormal+yj "ours:lognormal+yj (baseline)"
 """
 
 from __future__ import annotations
@@ -158,8 +163,11 @@ def main(argv=None) -> None:
     ap.add_argument("--methods", default=None, help="comma-separated, the first one's goal counts are reported (default: all)")
     ap.add_argument("--compare", nargs=2, metavar=("A", "B"))
     ap.add_argument("--curves", action="store_true", help="also the mean log10 regret after 10, 20, ... evaluations")
+    ap.add_argument("--baseline", type=Path, help="another results file; its methods are named '<method> (baseline)'")
     args = ap.parse_args(argv)
     header, runs = load(Path(args.results))
+    if args.baseline:
+        runs = runs + [{**r, "method": f"{r['method']} (baseline)"} for r in load(args.baseline)[1]]
     order = header["config"]["functions"]
     if args.compare:
         print(compare(runs, *args.compare, order=order))

@@ -47,3 +47,21 @@ def test_ranks_share_ties_and_compare_is_paired():
             for m, vs in {"a": [1.0, 2.0, 0.1], "b": [2.0, 3.0]}.items() for s, v in enumerate(vs)]
     text = T.compare(runs, "a", "b")
     assert "| f | 2 | 1.5 | 2.5 | 2 | 0 |" in text
+
+
+def test_baseline_file_compares_a_method_with_its_earlier_run(tmp_path, capsys):
+    header = json.dumps({"config": {"functions": ["f", "g"]}})
+
+    def write(name, values):
+        runs = [{"method": "ours", "function": f, "seed": s, "values": [v], "true_values": [v], "optimum": 0.0}
+                for f, vs in values.items() for s, v in enumerate(vs)]
+        path = tmp_path / name
+        path.write_text("\n".join([header, *map(json.dumps, runs)]))
+        return path
+
+    after = write("after.jsonl", {"f": [1.0, 2.0, 0.5], "g": [1.0, 1.0, 1.0]})
+    before = write("before.jsonl", {"f": [2.0, 3.0, 0.5], "g": [1.0, 1.0]})
+    T.main([str(after), "--baseline", str(before), "--compare", "ours", "ours (baseline)"])
+    out = capsys.readouterr().out
+    assert "| f | 3 | 1 | 2 | 2 | 0 |" in out
+    assert "| g | 2 | 1 | 1 | 0 | 0 | - |" in out  # only the seeds both runs finished
