@@ -45,9 +45,9 @@ class GPParams(NamedTuple):
 
     Hyperparameters say what the model is: conditioning, prediction, leave-one-out,
     fantasies and fitting here need only their methods (covariance, variance, prior mean
-    and its design, noise, constrained, prior), so another covariance over the same padded rows (the
-    multi-task model of :mod:`warmstart_bo.transfer.icm`, a GP on ``(x, task)``) reuses all
-    of them by defining its own.
+    and its design, noise, constrained, prior), so another covariance over the same padded
+    rows (the multi-task model of :mod:`warmstart_bo.transfer.icm`, a GP on ``(x, task)``)
+    reuses all of them by defining its own.
     """
 
     log_lengthscales: jax.Array  # (d,)
