@@ -7,9 +7,10 @@ the mean log10 regret after 10, 20, 30, 40 and 50 evaluations; the average rank 
 seed, among the methods shown, ties shared), per function and over all functions. Only
 seeds that every method shown has finished count, so every comparison is paired.
 ``--compare A B`` prints a paired comparison of two methods (wins, losses, Wilcoxon
-signed-rank test per function, and overall). ``--baseline OTHER.jsonl`` adds another run
-of the suite (older code, say), its methods named ``<method> (baseline)``, so the same
-method is compared with itself across code versions.
+signed-rank test per function, and overall). Several results files pool their runs (the
+same suite on other seeds, say); ``--baseline OTHER.jsonl ...`` adds other runs of the
+suite (older code, say), their methods named ``<method> (baseline)``, so the same method
+is compared with itself across code versions.
 
     python benchmarks/coldstart_table.py experiments/results/coldstart-full.jsonl \\
         --methods ours,optuna-gp,botorch,tpe,random
@@ -159,15 +160,15 @@ def wilcoxon(x: np.ndarray, y: np.ndarray) -> str:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("results", help="a coldstart-<name>.jsonl")
+    ap.add_argument("results", nargs="+", type=Path, help="coldstart-<name>.jsonl files of one suite (their runs pooled)")
     ap.add_argument("--methods", default=None, help="comma-separated, the first one's goal counts are reported (default: all)")
     ap.add_argument("--compare", nargs=2, metavar=("A", "B"))
     ap.add_argument("--curves", action="store_true", help="also the mean log10 regret after 10, 20, ... evaluations")
-    ap.add_argument("--baseline", type=Path, help="another results file; its methods are named '<method> (baseline)'")
+    ap.add_argument("--baseline", type=Path, nargs="+", default=[], help="other results files; their methods are named '<method> (baseline)'")
     args = ap.parse_args(argv)
-    header, runs = load(Path(args.results))
-    if args.baseline:
-        runs = runs + [{**r, "method": f"{r['method']} (baseline)"} for r in load(args.baseline)[1]]
+    header, runs = load(args.results[0])
+    runs = runs + [r for path in args.results[1:] for r in load(path)[1]]
+    runs = runs + [{**r, "method": f"{r['method']} (baseline)"} for path in args.baseline for r in load(path)[1]]
     order = header["config"]["functions"]
     if args.compare:
         print(compare(runs, *args.compare, order=order))

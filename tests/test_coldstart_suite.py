@@ -52,9 +52,9 @@ def test_ranks_share_ties_and_compare_is_paired():
 def test_baseline_file_compares_a_method_with_its_earlier_run(tmp_path, capsys):
     header = json.dumps({"config": {"functions": ["f", "g"]}})
 
-    def write(name, values):
+    def write(name, values, first_seed=0):
         runs = [{"method": "ours", "function": f, "seed": s, "values": [v], "true_values": [v], "optimum": 0.0}
-                for f, vs in values.items() for s, v in enumerate(vs)]
+                for f, vs in values.items() for s, v in enumerate(vs, first_seed)]
         path = tmp_path / name
         path.write_text("\n".join([header, *map(json.dumps, runs)]))
         return path
@@ -65,3 +65,6 @@ def test_baseline_file_compares_a_method_with_its_earlier_run(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| f | 3 | 1 | 2 | 2 | 0 |" in out
     assert "| g | 2 | 1 | 1 | 0 | 0 | - |" in out  # only the seeds both runs finished
+    more_after, more_before = write("more-after.jsonl", {"g": [0.5]}, 2), write("more-before.jsonl", {"g": [2.0]}, 2)
+    T.main([str(after), str(more_after), "--baseline", str(before), str(more_before), "--compare", "ours", "ours (baseline)"])
+    assert "| g | 3 | 1 | 1 | 1 | 0 |" in capsys.readouterr().out  # seed 2 pooled from the second files
