@@ -187,39 +187,29 @@ def _profile_cases():
 
 
 @pytest.mark.parametrize("case", ["gp", "icm"])
-def test_profiled_hyperparameters_are_the_optimum_given_the_rest(x64, case):
-    """What the fit profiles out, at the point it returns: the means equal the GLS solution
-    with the mean prior, ``(B^T K^-1 B + I / s^2)^-1 B^T K^-1 y``, computed densely in
-    NumPy from that point's covariance; the GP's scale (signal and noise variances
-    together) moved, and neither other means nor another scale do better; the value and
-    the factor are that point's; from the posterior's ``L^-1`` and ``K^-1`` the same point,
-    inverses and alpha come out."""
+def test_profiled_means_are_the_generalized_least_squares_optimum(x64, case):
+    """The fit's means given the other hyperparameters equal the GLS solution with the
+    mean prior, ``(B^T K^-1 B + I / s^2)^-1 B^T K^-1 y``, computed densely in NumPy; the
+    profiled value is the loss there, no other means do better, and the posterior's
+    ``K^-1`` gives the same means."""
     name, data, params, design = next(c for c in _profile_cases() if c[0] == case)
     priors = gp.default_priors(2)
     n = design.shape[0]
-    loss = gp.objective(data, priors)
-    value, chol, profiled = loss.profiled(params)
-    cov = np.asarray(gp.train_covariance(profiled, data))
-    np.testing.assert_allclose(np.asarray(chol), np.linalg.cholesky(cov), rtol=1e-10, atol=1e-12)
-    cov, y = cov[:n, :n], np.asarray(data.y)[:n]
+    cov = np.asarray(gp.train_covariance(params, data))[:n, :n]
+    y = np.asarray(data.y)[:n]
     kb, ky = np.linalg.solve(cov, design), np.linalg.solve(cov, y)
     expected = np.linalg.solve(design.T @ kb + np.eye(design.shape[1]) / priors.mean_scale**2, design.T @ ky)
+    loss = gp.objective(data, priors)
+    value, _, profiled = loss.profiled(params)
     means = np.atleast_1d(np.asarray(profiled.mean if name == "gp" else profiled.means))
     np.testing.assert_allclose(means, expected, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(float(value), float(loss.value_and_factor(profiled)[0]), rtol=1e-12)
-    moves = [profiled.with_means(jnp.asarray(means + s)) for s in np.concatenate([np.eye(len(means)), -np.eye(len(means))]) * 1e-3]
-    if name == "gp":
-        assert abs(float(profiled.log_signal_variance - params.log_signal_variance)) > 0.1
-        np.testing.assert_allclose(float(profiled.log_signal_variance - profiled.log_noise_variance), float(params.log_signal_variance - params.log_noise_variance), rtol=1e-12)
-        moves += [profiled.scaled(jnp.asarray(u)) for u in (1e-3, -1e-3)]
-    for moved in moves:
-        assert float(loss.value_and_factor(moved)[0]) > float(value)
-    post = gp.condition(params, data)
-    from_inverse, linv, kinv, alpha = loss.profiled_from_inverse(params, post.linv, post.kinv)
-    np.testing.assert_allclose(jax.flatten_util.ravel_pytree(from_inverse)[0], jax.flatten_util.ravel_pytree(profiled)[0], rtol=1e-8, atol=1e-10)
-    fresh = gp.condition(profiled, data)
-    np.testing.assert_allclose(np.asarray(linv), np.asarray(fresh.linv), rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(np.asarray(kinv), np.asarray(fresh.kinv), rtol=1e-8, atol=1e-8)
+    for shift in np.eye(len(means)) * 1e-3:
+        for sign in (1, -1):
+            moved = profiled.with_means(jnp.asarray(means + sign * shift))
+            assert float(loss.value_and_factor(moved)[0]) > float(value)
+    from_inverse, alpha = loss.profiled_from_inverse(params, gp.condition(params, data).kinv)
+    np.testing.assert_allclose(jax.flatten_util.ravel_pytree(from_inverse)[0], jax.flatten_util.ravel_pytree(profiled)[0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(np.asarray(alpha)[:n], np.linalg.solve(cov, y - design @ expected), rtol=1e-8, atol=1e-10)
 
 

@@ -73,16 +73,6 @@ class GPParams(NamedTuple):
     def with_means(self, means: jax.Array) -> "GPParams":
         return self._replace(mean=means[0])
 
-    def scaled(self, u: jax.Array) -> "GPParams":
-        """The hyperparameters of ``e^u`` times this covariance (noise included)."""
-        return self._replace(log_signal_variance=self.log_signal_variance + u, log_noise_variance=self.log_noise_variance + u)
-
-    def scale_range(self) -> tuple[jax.Array, jax.Array]:
-        """The u for which :meth:`scaled` stays inside the clipping bounds."""
-        lo = jnp.maximum(LOG_SIGNAL_BOUNDS[0] - self.log_signal_variance, LOG_NOISE_BOUNDS[0] - self.log_noise_variance)
-        hi = jnp.minimum(LOG_SIGNAL_BOUNDS[1] - self.log_signal_variance, LOG_NOISE_BOUNDS[1] - self.log_noise_variance)
-        return lo, hi
-
     def noise_variance(self) -> jax.Array:
         return jnp.exp(self.log_noise_variance)
 
@@ -426,7 +416,6 @@ def fit_starts(normals: tuple[np.ndarray, np.ndarray, np.ndarray], priors: Prior
 # one more observation is usually one step, and often none.
 
 MAX_STEP = 1.0  # largest move of any log-hyperparameter in one step
-_SCALE_NEWTON_STEPS = 10  # Newton steps along the scale of K (a function of one number)
 _ARMIJO = 1e-4
 _MAX_LINE_SEARCH = 20
 
@@ -448,23 +437,16 @@ class Fit(NamedTuple):
 class _Objective(NamedTuple):
     """A Gaussian negative log posterior ``-log N(r(p); 0, K(p)) - log prior(p)``.
 
-    ``cov_residual(p) -> (K, r)``; ``neg_log_prior(p)``; ``n_real`` real rows (``mask``).
-    Shared by the single-task GP and the multi-task (ICM) model.
-
-    Two parts of the hyperparameters have an optimum in closed form (or nearly) once K is
-    factorized, and the fit profiles them out (:meth:`profiled`) rather than searching for
-    them. The residual is ``y - B m``, linear in the means m (``B = p.mean_design(x)``)
-    under a Normal(0, ``mean_scale``) prior: given the rest, the means are a generalized
-    least-squares solution. And where the hyperparameters can scale K as a whole
-    (``p.scaled(u)`` multiplies K by ``e^u``: the GP's signal and noise variances together),
-    the value along that scale is a function of one number whose terms the factor already
-    gives, minimized by a few Newton steps.
+    ``cov_residual(p) -> (K, r)``; ``neg_log_prior(p)``; ``n_real`` real rows. Shared by
+    the single-task GP and the multi-task (ICM) model. The residual is ``y - B m``, linear
+    in the means m (``B = p.mean_design(x)``) under a Normal(0, ``mean_scale``) prior, so
+    the means' optimum given the rest is a generalized least-squares solution: the fit
+    profiles them out (:meth:`profiled`) rather than searching for them.
     """
 
     cov_residual: object
     neg_log_prior: object
     n_real: jax.Array
-    mask: jax.Array
     design: object
     y: jax.Array
     mean_precision: float
@@ -478,42 +460,9 @@ class _Objective(NamedTuple):
         """GLS means from ``B^T K^-1 B`` (q, q) and ``B^T K^-1 y`` (q,), with the prior."""
         return jnp.linalg.solve(bb + self.mean_precision * jnp.eye(bb.shape[0], dtype=bb.dtype), by)
 
-    def _scale_and_means(self, params, bb, by, yy, half_logdet):
-        """The log scale u (0 where params cannot scale) and the means that minimize the
-        loss at ``params.scaled(u)``, from ``B^T K^-1 B``, ``B^T K^-1 y``, ``y^T K^-1 y``
-        and ``log|K| / 2`` at params: K / e^u replaces K^-1 in each."""
-
-        def loss(u):
-            e = jnp.exp(-u)
-            means = self._means(e * bb, e * by)
-            quad = e * (yy - 2.0 * means @ by + means @ bb @ means)
-            p = params.with_means(means).scaled(u)
-            return 0.5 * quad + half_logdet + 0.5 * self.n_real * u + self.neg_log_prior(p)
-
-        zero = jnp.zeros((), self.y.dtype)
-        if not hasattr(params, "scaled"):
-            return zero, self._means(bb, by)
-        lo, hi = params.scale_range()
-        slope, curvature = jax.grad(loss), jax.grad(jax.grad(loss))
-
-        def newton(_, u):
-            g, h = slope(u), curvature(u)
-            step = jnp.where(h > 0, -g / h, -jnp.sign(g))
-            return jnp.clip(u + jnp.clip(step, -MAX_STEP, MAX_STEP), lo, hi)
-
-        u = jax.lax.fori_loop(0, _SCALE_NEWTON_STEPS, newton, zero)
-        # Outside the clipping box the likelihood sees clipped values, and K does not scale.
-        u = jnp.where((lo <= 0.0) & (hi >= 0.0) & (loss(u) < loss(zero)), u, zero)
-        return u, self._means(jnp.exp(-u) * bb, jnp.exp(-u) * by)
-
-    def _with(self, params, u, means):
-        p = params.with_means(means)
-        return p.scaled(u) if hasattr(p, "scaled") else p
-
     def profiled(self, params):
-        """:meth:`value_and_factor` at params with their means (and scale) at the optimum
-        given the rest: ``(value, L, params)``, L the factor at the returned params. Two
-        more columns of the value's triangular solve, no other factorization."""
+        """:meth:`value_and_factor` at params with their means at the optimum given the
+        rest: ``(value, L, params)``. Two more triangular solves' columns, no factorization."""
         cov, _ = self.cov_residual(params)
         chol = jnp.linalg.cholesky(cov)
         ok = jnp.all(jnp.isfinite(chol))
@@ -521,24 +470,19 @@ class _Objective(NamedTuple):
         b = self.design(params)
         z = solve_triangular(chol, jnp.concatenate([b, self.y[:, None]], axis=1), lower=True)
         zb, zy = z[:, :-1], z[:, -1]
-        half_logdet = jnp.sum(jnp.log(jnp.diag(chol)))
-        u, means = self._scale_and_means(params, zb.T @ zb, zb.T @ zy, zy @ zy, half_logdet)
-        params = self._with(params, u, means)
-        chol = chol * jnp.where(self.mask, jnp.exp(0.5 * u), 1.0)[:, None]
-        z = (zy - zb @ means) * jnp.exp(-0.5 * u)
-        value = 0.5 * z @ z + half_logdet + 0.5 * self.n_real * u + 0.5 * self.n_real * LOG_2PI + self.neg_log_prior(params)
+        means = self._means(zb.T @ zb, zb.T @ zy)
+        params = params.with_means(means)
+        z = zy - zb @ means
+        value = 0.5 * z @ z + jnp.sum(jnp.log(jnp.diag(chol))) + 0.5 * self.n_real * LOG_2PI + self.neg_log_prior(params)
         return jnp.where(ok, value, jnp.inf), chol, params
 
-    def profiled_from_inverse(self, params, linv, kinv):
-        """:meth:`profiled` from ``L^-1`` and ``K^-1`` instead of a factorization, in
-        O(n^2 q): ``(params, L^-1, K^-1, alpha)`` at the profiled params."""
+    def profiled_from_inverse(self, params, kinv):
+        """params with their means at the optimum given ``K^-1``, and alpha there: O(n^2 q)."""
         b = self.design(params)
-        kb, ky = kinv @ b, kinv @ self.y
-        half_logdet = -jnp.sum(jnp.log(jnp.diag(linv)))
-        u, means = self._scale_and_means(params, b.T @ kb, kb.T @ self.y, self.y @ ky, half_logdet)
-        scale = jnp.where(self.mask, jnp.exp(-0.5 * u), 1.0)
-        linv, kinv = linv * scale[:, None], kinv * jnp.outer(scale, scale)
-        return self._with(params, u, means), linv, kinv, kinv @ (self.y - b @ means)
+        kb = kinv @ b
+        params = params.with_means(self._means(b.T @ kb, kb.T @ self.y))
+        _, r = self.cov_residual(params)
+        return params, kinv @ r
 
     def value_and_factor(self, params):
         """Value-only evaluation: one factorization and a triangular solve; ``inf`` where
@@ -584,13 +528,12 @@ class _State(NamedTuple):
 
 
 def _bfgs(objective: _Objective, start, first, hess_inv, max_iter: int, tol: float, fresh: bool, min_steps: int = 0) -> tuple[_State, object]:
-    """Minimizes ``objective`` from ``start`` (profiled, :meth:`_Objective.profiled`) with
-    ``first = (value, grad, linv, kinv, alpha)`` already evaluated there.
+    """Minimizes ``objective`` from ``start`` (its means profiled, :meth:`_Objective.profiled`)
+    with ``first = (value, grad, linv, kinv, alpha)`` already evaluated there.
 
-    The search runs over the hyperparameters other than the means, whose rows and columns
-    of ``hess_inv`` stay zero; every point tried is profiled before it is compared (its
-    means, and its scale where it has one, at their optimum given the rest), and the
-    curvature is learned from the profiled points.
+    The search runs over the hyperparameters other than the means; every point tried has
+    its means at their optimum given the rest, so the means' rows and columns of
+    ``hess_inv`` stay zero.
 
     Stops when the decrease the quadratic model predicts, ``g^T H g / 2``, is below ``tol``
     (in nats of log posterior, so the test does not grow with the data) after at least
@@ -669,8 +612,9 @@ def objective(data: GPData, priors: Priors) -> _Objective:
     def design(p):
         return jnp.where(data.mask[:, None], p.mean_design(data.x), 0.0)
 
-    y = jnp.where(data.mask, data.y, 0.0)
-    return _Objective(cov_residual, lambda p: p.neg_log_prior(priors), jnp.sum(data.mask), data.mask, design, y, 1.0 / priors.mean_scale**2)
+    return _Objective(
+        cov_residual, lambda p: p.neg_log_prior(priors), jnp.sum(data.mask), design, jnp.where(data.mask, data.y, 0.0), 1.0 / priors.mean_scale**2
+    )
 
 
 def _num_params(params: GPParams) -> int:
@@ -728,10 +672,10 @@ def refine(post: Posterior, priors: Priors, hess_inv: jax.Array, max_iter: int =
     """
     data = post.data
     loss = objective(data, priors)
-    params, linv, kinv, alpha = loss.profiled_from_inverse(post.params, post.linv, post.kinv)
-    value = loss.value_from_inverse(params, linv, alpha)
-    grad = loss.gradient(params, kinv, alpha)
-    first = (value, grad, linv, kinv, alpha)
+    params, alpha = loss.profiled_from_inverse(post.params, post.kinv)
+    value = loss.value_from_inverse(params, post.linv, alpha)
+    grad = loss.gradient(params, post.kinv, alpha)
+    first = (value, grad, post.linv, post.kinv, alpha)
     final, unravel = _bfgs(loss, params, first, hess_inv, max_iter, tol, False, min_steps)
     params = unravel(final.x).constrained()
     ok = post.ok & jnp.all(jnp.isfinite(final.linv))

@@ -26,10 +26,7 @@ from warmstart_bo import gp, kernels
 
 class ICMParams(NamedTuple):
     """The multi-task covariance's hyperparameters; like :class:`gp.GPParams` it defines the
-    covariance over rows, here rows ``(x, task)`` whose last column is the task's index.
-
-    Unlike the GP's, they do not scale the covariance as a whole (``B``'s fixed ridge does
-    not scale with ``L L^T``), so the fit profiles out their means only."""
+    covariance over rows, here rows ``(x, task)`` whose last column is the task's index."""
 
     log_lengthscales: jax.Array  # (d,)
     task_factor: jax.Array  # (T, T): lower triangle of L, its diagonal in log space
