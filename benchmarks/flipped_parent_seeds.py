@@ -5,8 +5,8 @@ one JSON line each, appended (a rerun skips seeds already in the file). ``--summ
 prints the test's measure (geometric-mean ratio of regrets, one-sided Wilcoxon p) per
 block of ten seeds and over all of them, so the ten-seed test's spread can be seen.
 
-    python benchmarks/flipped_parent_seeds.py --seeds 0-59 --out experiments/results/flipped-parent/after.jsonl
-    python benchmarks/flipped_parent_seeds.py --seeds 0-29 --no-guard --out experiments/results/flipped-parent/unguarded.jsonl
+    python benchmarks/flipped_parent_seeds.py --seeds 0-59 --out experiments/results/flipped-parent/means-9a0694d.jsonl
+    python benchmarks/flipped_parent_seeds.py --seeds 0-29 --no-guard --out experiments/results/flipped-parent/unguarded-9a0694d.jsonl
     python benchmarks/flipped_parent_seeds.py --summary experiments/results/flipped-parent/*.jsonl
 """
 
