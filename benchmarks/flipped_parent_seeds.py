@@ -13,14 +13,13 @@ block of ten seeds and over all of them, so the ten-seed test's spread can be se
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import wilcoxon
 
 from benchmarks.families import FAMILIES, unrelated
-from benchmarks.transfer_runs import bo_run, parent_history
+from benchmarks.transfer_runs import append_seeds, bo_run, parent_history, seed_blocks, seed_range
 
 FLOOR = 1e-12  # the test's: regret below this counts as this
 BUDGET = 30
@@ -40,14 +39,8 @@ def one_seed(seed: int, guard: bool) -> dict:
 
 
 def summary(path: Path) -> list[str]:
-    runs = sorted((json.loads(line) for line in path.read_text().splitlines()), key=lambda r: r["seed"])
     lines = [f"{path}:"]
-    seeds = [r["seed"] for r in runs]
-    blocks = [(lo, lo + 10) for lo in range(0, max(seeds) + 1, 10)] + [(min(seeds), max(seeds) + 1)]
-    for lo, hi in blocks:
-        chosen = [r for r in runs if lo <= r["seed"] < hi]
-        if len(chosen) < 2:
-            continue
+    for chosen in seed_blocks(path):
         t, c = np.array([r["transfer"] for r in chosen]), np.array([r["cold"] for r in chosen])
         ratio = 10 ** np.mean(np.log10(np.maximum(t, FLOOR)) - np.log10(np.maximum(c, FLOOR)))
         p = wilcoxon(t, c, alternative="greater").pvalue
@@ -67,13 +60,7 @@ def main(argv=None) -> None:
         for path in args.summary:
             print("\n".join(summary(path)))
         return
-    first, last = map(int, args.seeds.split("-"))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    done = {json.loads(line)["seed"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()
-    for seed in range(first, last + 1):
-        if seed not in done:
-            with args.out.open("a") as f:
-                f.write(json.dumps(one_seed(seed, not args.no_guard)) + "\n")
+    append_seeds(args.out, seed_range(args.seeds), lambda seed: one_seed(seed, not args.no_guard))
     print("\n".join(summary(args.out)))
 
 

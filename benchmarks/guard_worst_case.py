@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.transfer_runs import bo_run, cold_parents
+from benchmarks.transfer_runs import bo_run, cold_parents, seed_range
 from benchmarks.transfer_suite import synthetic
 from warmstart_bo import WarmStartTypes, transfer
 
@@ -40,8 +40,7 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", default="0-9", help="first-last, inclusive")
     ap.add_argument("--out", type=Path, help="append each seed's regrets here (JSON lines)")
     args = ap.parse_args(argv)
-    first, last = map(int, args.seeds.split("-"))
-    seeds = list(range(first, last + 1))
+    seeds = seed_range(args.seeds)
     blocks = [seeds[i : i + 10] for i in range(0, len(seeds), 10)]
     if len(blocks) > 1:
         blocks.append(seeds)

@@ -14,7 +14,6 @@ seeds and over all, the test's two quantities: the mean log10 gap against cold s
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from scipy.stats import wilcoxon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.transfer_runs import bo_run, cold_parents
+from benchmarks.transfer_runs import append_seeds, bo_run, cold_parents, seed_blocks, seed_range
 from benchmarks.transfer_suite import synthetic
 from warmstart_bo import WarmStartTypes
 
@@ -39,14 +38,8 @@ def one_seed(seed: int) -> dict:
 
 
 def summary(path: Path) -> list[str]:
-    runs = sorted((json.loads(line) for line in path.read_text().splitlines()), key=lambda r: r["seed"])
-    seeds = [r["seed"] for r in runs]
-    blocks = [(lo, lo + 10) for lo in range(0, max(seeds) + 1, 10)] + [(min(seeds), max(seeds) + 1)]
     lines = [f"{path}:"]
-    for lo, hi in blocks:
-        chosen = [r for r in runs if lo <= r["seed"] < hi]
-        if len(chosen) < 2:
-            continue
+    for chosen in seed_blocks(path):
         w, c20, c25 = (np.maximum([r[k] for r in chosen], FLOOR) for k in ("hyperprior15", "cold20", "cold25"))
         gap = np.mean(np.log10(w) - np.log10(c25))
         p = wilcoxon(w, c20, alternative="less").pvalue
@@ -64,13 +57,7 @@ def main(argv=None) -> None:
         for path in args.summary:
             print("\n".join(summary(path)))
         return
-    first, last = map(int, args.seeds.split("-"))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    done = {json.loads(line)["seed"] for line in args.out.read_text().splitlines()} if args.out.exists() else set()
-    for seed in range(first, last + 1):
-        if seed not in done:
-            with args.out.open("a") as f:
-                f.write(json.dumps(one_seed(seed)) + "\n")
+    append_seeds(args.out, seed_range(args.seeds), one_seed)
     print("\n".join(summary(args.out)))
 
 

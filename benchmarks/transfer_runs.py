@@ -6,7 +6,9 @@ pure function of its seed.
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -81,3 +83,33 @@ def cold_parents(problem, trials: int, seed: int) -> list[ParentHistory]:
         r = bo_run(problem.space, task, trials, 2000 + 10 * seed + i)
         out.append(ParentHistory(f"parent-{i}", r["params"], r["values"], problem.space))
     return out
+
+
+# Per-seed probes (``flipped_parent_seeds.py``, ``hyperprior_gap_seeds.py``): one JSON line
+# per seed, appended, so a rerun resumes; summaries per block of ten seeds and over all.
+
+
+def seed_range(text: str) -> list[int]:
+    """``"first-last"`` (inclusive) as a list of seeds."""
+    first, last = map(int, text.split("-"))
+    return list(range(first, last + 1))
+
+
+def append_seeds(path: Path, seeds, one_seed) -> None:
+    """Appends ``one_seed(seed)`` (a dict with ``"seed"``) for each seed not yet in path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    done = {json.loads(line)["seed"] for line in path.read_text().splitlines()} if path.exists() else set()
+    for seed in seeds:
+        if seed not in done:
+            with path.open("a") as f:
+                f.write(json.dumps(one_seed(seed)) + "\n")
+
+
+def seed_blocks(path: Path) -> list[list[dict]]:
+    """path's runs by seed, in blocks of ten seeds (0-9, 10-19, ...) and then all of them;
+    blocks of fewer than two runs are left out."""
+    runs = sorted((json.loads(line) for line in path.read_text().splitlines()), key=lambda r: r["seed"])
+    seeds = [r["seed"] for r in runs]
+    bounds = [(lo, lo + 10) for lo in range(0, max(seeds) + 1, 10)] + [(min(seeds), max(seeds) + 1)]
+    blocks = [[r for r in runs if lo <= r["seed"] < hi] for lo, hi in bounds]
+    return [b for b in blocks if len(b) >= 2]

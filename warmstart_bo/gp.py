@@ -460,40 +460,41 @@ class _Objective(NamedTuple):
         """GLS means from ``B^T K^-1 B`` (q, q) and ``B^T K^-1 y`` (q,), with the prior."""
         return jnp.linalg.solve(bb + self.mean_precision * jnp.eye(bb.shape[0], dtype=bb.dtype), by)
 
+    def _factor(self, cov):
+        """The Cholesky factor of cov and whether it is finite (the identity where not)."""
+        chol = jnp.linalg.cholesky(cov)
+        ok = jnp.all(jnp.isfinite(chol))
+        return jnp.where(ok, chol, jnp.eye(cov.shape[0], dtype=cov.dtype)), ok
+
+    def _value(self, params, chol, ok, z):
+        """The loss from the factor and the whitened residual ``z = L^-1 r``; ``inf`` where
+        K is not numerically positive definite (a point the line search backs off from)."""
+        value = 0.5 * z @ z + jnp.sum(jnp.log(jnp.diag(chol))) + 0.5 * self.n_real * LOG_2PI + self.neg_log_prior(params)
+        return jnp.where(ok, value, jnp.inf)
+
     def profiled(self, params):
         """:meth:`value_and_factor` at params with their means at the optimum given the
         rest: ``(value, L, params)``. Two more triangular solves' columns, no factorization."""
-        cov, _ = self.cov_residual(params)
-        chol = jnp.linalg.cholesky(cov)
-        ok = jnp.all(jnp.isfinite(chol))
-        chol = jnp.where(ok, chol, jnp.eye(self.y.shape[0], dtype=self.y.dtype))
+        chol, ok = self._factor(self.cov_residual(params)[0])
         b = self.design(params)
         z = solve_triangular(chol, jnp.concatenate([b, self.y[:, None]], axis=1), lower=True)
         zb, zy = z[:, :-1], z[:, -1]
         means = self._means(zb.T @ zb, zb.T @ zy)
         params = params.with_means(means)
-        z = zy - zb @ means
-        value = 0.5 * z @ z + jnp.sum(jnp.log(jnp.diag(chol))) + 0.5 * self.n_real * LOG_2PI + self.neg_log_prior(params)
-        return jnp.where(ok, value, jnp.inf), chol, params
+        return self._value(params, chol, ok, zy - zb @ means), chol, params
 
     def profiled_from_inverse(self, params, kinv):
         """params with their means at the optimum given ``K^-1``, and alpha there: O(n^2 q)."""
         b = self.design(params)
         kb = kinv @ b
-        params = params.with_means(self._means(b.T @ kb, kb.T @ self.y))
-        _, r = self.cov_residual(params)
-        return params, kinv @ r
+        means = self._means(b.T @ kb, kb.T @ self.y)
+        return params.with_means(means), kinv @ (self.y - b @ means)
 
     def value_and_factor(self, params):
-        """Value-only evaluation: one factorization and a triangular solve; ``inf`` where
-        K is not numerically positive definite (a point the line search backs off from)."""
+        """Value-only evaluation: one factorization and a triangular solve."""
         cov, r = self.cov_residual(params)
-        chol = jnp.linalg.cholesky(cov)
-        ok = jnp.all(jnp.isfinite(chol))
-        chol = jnp.where(ok, chol, jnp.eye(r.shape[0], dtype=r.dtype))
-        z = solve_triangular(chol, r, lower=True)
-        value = 0.5 * z @ z + jnp.sum(jnp.log(jnp.diag(chol))) + 0.5 * self.n_real * LOG_2PI + self.neg_log_prior(params)
-        return jnp.where(ok, value, jnp.inf), chol
+        chol, ok = self._factor(cov)
+        return self._value(params, chol, ok, solve_triangular(chol, r, lower=True)), chol
 
     def gradient(self, params, kinv, alpha):
         """Gradient from ``K^-1`` and ``alpha = K^-1 r``: O(n^2 d), no factorization."""
