@@ -7,7 +7,13 @@ at 25 and 50 (and 100) trials with paired Wilcoxon p-values (Holm-corrected over
 table), win/tie/loss and median [IQR] regret; and the worst case per problem (worst seed's
 regret at 25 over cold start's worst seed).
 
+``--baseline`` adds runs of the same units on other code, their methods renamed, and
+``--compare METHOD REFERENCE`` pairs two methods directly.
+
     python benchmarks/transfer_report.py experiments/results/transfer-synthetic-reduced.jsonl
+    python benchmarks/transfer_report.py experiments/results/transfer-synthetic-opening-counted.jsonl \\
+        --baseline experiments/results/transfer-synthetic-opening-uncounted.jsonl \\
+        --compare transfer-hyperprior "transfer-hyperprior (baseline)"
 """
 
 from __future__ import annotations
@@ -29,20 +35,24 @@ BOUND = 1.25
 ADVERSARIES = ("flipped", "far", "unrelated")
 
 
-def load(paths: list[str]) -> tuple[list[dict], list[dict], list[dict]]:
+def load(paths: list[str], baselines: list[str] = ()) -> tuple[list[dict], list[dict], list[dict]]:
     """Headers, runs and parents' records of ``paths``. A run that several files hold
     (cold start beside each method, say) is kept once when it is the same run everywhere;
     different values mean the files ran on different code, and they are refused rather
-    than mixed."""
+    than mixed. ``baselines`` are other runs of the same units (older code, say): their
+    methods are named ``<method> (baseline)``, except cold start, which must be the same
+    run as the others' so that every method is paired against one cold start."""
     headers, runs, parents = [], [], []
     seen: dict[tuple, tuple[str, list]] = {}
-    for path in paths:
+    for path in [*paths, *baselines]:
         lines = Path(path).read_text().splitlines()
         headers.append(json.loads(lines[0]))
         for r in map(json.loads, lines[1:]):
             if "method" not in r:
                 parents.append(r)
                 continue
+            if path in baselines and r["method"] != "cold":
+                r = {**r, "method": f"{r['method']} (baseline)"}
             key = (r["problem"], r["seed"], r["method"])
             if key in seen:
                 if seen[key][1] != r["values"]:
@@ -98,17 +108,18 @@ def rank_table(table: dict, methods: list[str], budget: int, by_rank: bool = Tru
     return out
 
 
-def savings_table(table: dict, methods: list[str], t: int, groups: list[tuple[str, list[str]]], charged: dict, label: str = "pool") -> list[str]:
-    """Paired savings and tests against cold at trial t, each group of problems pooled (a
-    group per problem for a per-problem table); Holm's correction runs over the table."""
+def savings_table(table: dict, methods: list[str], t: int, groups: list[tuple[str, list[str]]], charged: dict, label: str = "pool", reference: str = "cold") -> list[str]:
+    """Paired savings and tests against ``reference`` (cold start unless told) at trial t,
+    each group of problems pooled (a group per problem for a per-problem table); Holm's
+    correction runs over the table."""
     rows, pvals = [], []
     for m in methods:
-        if m == "cold":
+        if m == reference:
             continue
         for name, probs in groups:
             cold_n, warm_n, w_at, c_at, spent = [], [], [], [], []
             for p in probs:
-                cold, warm = table[p].get("cold", {}), table[p].get(m, {})
+                cold, warm = table[p].get(reference, {}), table[p].get(m, {})
                 for s in sorted(set(cold) & set(warm)):
                     if len(cold[s]) < t:
                         continue
@@ -124,7 +135,8 @@ def savings_table(table: dict, methods: list[str], t: int, groups: list[tuple[st
             pvals.append(M.wilcoxon_vs_cold(w_at, c_at))
             rows.append((m, name, len(cold_n), int(np.median(spent)), M.summary(cold_n), M.summary(warm_n), M.summary(ratio), M.win_tie_loss(w_at, c_at), M.summary(w_at), M.mean_log10(w_at) - M.mean_log10(c_at), pvals[-1]))
     adjusted = M.holm(pvals) if pvals else []
-    out = [f"method | {label} | n | parents' trials | cold trials to own regret@{t} med [IQR] | warm trials to cold's regret@{t} med [IQR] | saving ratio med [IQR] | W/T/L | warm regret@{t} med [IQR] | mean log10 regret - cold's | p (Wilcoxon) | p Holm"]
+    ref = reference
+    out = [f"method | {label} | n | parents' trials | {ref} trials to own regret@{t} med [IQR] | warm trials to {ref}'s regret@{t} med [IQR] | saving ratio med [IQR] | W/T/L | warm regret@{t} med [IQR] | mean log10 regret - {ref}'s | p (Wilcoxon) | p Holm"]
     for (m, name, n, spent, c, w, r, wtl, reg, dlog, p), pa in zip(rows, adjusted):
         out.append(f"{m} | {name} | {n} | {spent} | {c[0]:.0f} [{c[1]:.0f}, {c[2]:.0f}] | {w[0]:.0f} [{w[1]:.0f}, {w[2]:.0f}] | {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}] | "
                    f"{wtl[0]}/{wtl[1]}/{wtl[2]} | {fmt(reg[0])} [{fmt(reg[1])}, {fmt(reg[2])}] | {dlog:+.2f} | {p:.3g} | {pa:.3g}{' *' if pa < 0.05 else ''}")
@@ -175,8 +187,11 @@ def bands(problems: list[str]) -> list[tuple[str, list[str]]]:
     return [(k, v) for k, v in groups.items() if v]
 
 
-def report(paths: list[str]) -> str:
-    headers, runs, parents = load(paths)
+def report(paths: list[str], baselines: list[str] = (), compare: list[tuple[str, str]] = ()) -> str:
+    """Every table for ``paths`` (and ``baselines``, see :func:`load`); then, for each
+    (method, reference) in ``compare``, the paired savings of the method against the
+    reference in place of cold start."""
+    headers, runs, parents = load(paths, baselines)
     table = M.curves(runs)
     charged = {(r["problem"], r["method"]): r.get("parent_trials", 0) for r in runs}
     methods = methods_of(runs)
@@ -199,13 +214,24 @@ def report(paths: list[str]) -> str:
             out += ["", f"# Paired savings against cold start at {t} trials, by band (issue 13's goals)"] + savings_table(table, methods, t, groups, charged, "band")
         out += ["", f"# Paired savings against cold start at {t} trials, per problem"] + savings_table(table, methods, t, [(p, [p]) for p in table], charged, "problem")
     out += ["", "# Worst case per problem"] + worst_table(table, methods, min(25, budget))
+    for method, reference in compare:
+        for name in (method, reference):
+            if name not in methods:
+                sys.exit(f"--compare: no method {name!r} in these files; they hold {', '.join(methods)}")
+        for t in (25, 50, 100):
+            if t <= budget:
+                groups = [("all", list(table))] + (bands(list(table)) if len(bands(list(table))) > 1 else [])
+                out += ["", f"# {method} against {reference} at {t} trials, paired"] + savings_table(table, [method], t, groups, charged, "band", reference)
     return "\n".join(out)
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", nargs="+", help="JSONL files of experiments/transfer_bench.py")
-    print(report(ap.parse_args(argv).results))
+    ap.add_argument("--baseline", nargs="+", default=[], help="other runs of the same units; their methods are named '<method> (baseline)'")
+    ap.add_argument("--compare", nargs=2, action="append", default=[], metavar=("METHOD", "REFERENCE"), help="also pair METHOD against REFERENCE (repeatable)")
+    args = ap.parse_args(argv)
+    print(report(args.results, args.baseline, [tuple(c) for c in args.compare]))
 
 
 if __name__ == "__main__":

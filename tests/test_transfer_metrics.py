@@ -143,3 +143,35 @@ def test_the_report_keeps_a_run_two_files_share_once_and_refuses_different_ones(
     assert sorted(r["method"] for r in runs) == ["cold", "peer"]
     with pytest.raises(SystemExit, match=r"a\.jsonl and .*c\.jsonl hold different runs of cold on p, seed 0"):
         R.load([str(a), str(c)])
+
+
+def test_the_report_pairs_a_method_against_its_baseline_run_on_other_code(tmp_path):
+    """``--baseline``: the same method run on older code comes in renamed, beside the new
+    one, and both share one cold start; ``--compare`` pairs the two directly, so a change
+    is measured seed by seed (here it wins on every seed and reaches the baseline's
+    regret at 25 trials in fewer trials)."""
+    import json
+
+    from benchmarks import transfer_report as R
+
+    header = {"config": {"name": "t", "suite": "synthetic", "budget": 30, "n_parents": 1, "parent_trials": 2, "top_k": 1, "seeds": [0, 1, 2, 3, 4, 5]},
+              "methods_run": [], "machine": {"cpu": "cpu", "cores": 1}}
+    cold = list(np.geomspace(1.0, 1e-3, 30))
+    rows_new, rows_old = [header], [header]
+    for s in range(6):
+        unit = {"problem": "h/far", "seed": s, "parents": {"trials": [2], "target_at_best": [0.5]}}
+        base = {"problem": "h/far", "seed": s, "optimum": 0.0, "parent_trials": 2}
+        rows_new += [unit, {**base, "method": "cold", "values": cold}, {**base, "method": "prior", "values": list(np.geomspace(1.0, 1e-4 * (s + 1), 30))}]
+        rows_old += [unit, {**base, "method": "cold", "values": cold}, {**base, "method": "prior", "values": list(np.geomspace(1.0, 1e-2 * (s + 1), 30))}]
+    new, old = tmp_path / "new.jsonl", tmp_path / "old.jsonl"
+    new.write_text("\n".join(json.dumps(r) for r in rows_new))
+    old.write_text("\n".join(json.dumps(r) for r in rows_old))
+    _, runs, _ = R.load([str(new)], [str(old)])
+    assert sorted({r["method"] for r in runs}) == ["cold", "prior", "prior (baseline)"]
+    text = R.report([str(new)], [str(old)], [("prior", "prior (baseline)")])
+    section = text.split("# prior against prior (baseline) at 25 trials, paired\n")[1].split("\n\n")[0].splitlines()
+    assert "prior (baseline) trials to own regret@25" in section[0]
+    row = next(line for line in section if line.startswith("prior | all")).split(" | ")
+    assert row[2] == "6" and row[7] == "6/0/0" and float(row[6].split()[0]) > 1.0
+    with pytest.raises(SystemExit, match="no method 'other'"):
+        R.report([str(new)], [str(old)], [("prior", "other")])
