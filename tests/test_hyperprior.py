@@ -93,32 +93,29 @@ def test_parents_are_confirmed_when_their_best_points_beat_the_design_points():
 
 def test_a_refuted_hyperprior_job_becomes_a_cold_start_with_cold_starts_priors_and_design():
     """Parents whose best points are the target's worst (a sign flip): after the opening and
-    the two check points the job takes cold start's priors and its design less the points
-    taken, the same points a cold start of this seed takes first, and fits the GP after as
-    many trials as a cold start."""
+    the two check points the job takes cold start's priors and the rest of its design, the
+    same points a cold start of this seed would take."""
     parents = _flipped_parents()
     opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
     cold = Optimizer(SPACE, "Minimize", random_seed=0)
-    k = hyperprior.OPENING_POINTS
-    assert np.shape(opt.priors.lengthscale_loc) == (2,) and cold.n_initial_points > k + hyperprior.CHECK_POINTS
+    assert np.shape(opt.priors.lengthscale_loc) == (2,)
     asked = []
-    for _ in range(cold.n_initial_points + 1):
+    for _ in range(hyperprior.OPENING_POINTS + cold.n_initial_points + 1):
         (p,) = opt.ask()
         opt.tell([p], [_target(p)])
         asked.append(p)
     assert opt.last_transfer["confirmed"] is False and opt.last_transfer["used"] is False
     assert opt.priors == cold.priors
-    assert opt.n_initial_points == cold.n_initial_points
+    assert opt.n_initial_points == hyperprior.OPENING_POINTS + cold.n_initial_points
     cold_design = []
-    for _ in range(cold.n_initial_points - k):
+    for _ in range(cold.n_initial_points):
         (q,) = cold.ask()
         cold.tell([q], [_target(q)])
         cold_design.append(q)
-    got = asked[k : cold.n_initial_points]
-    assert len(got) == len(cold_design) == cold.n_initial_points - k
+    got = asked[hyperprior.OPENING_POINTS : hyperprior.OPENING_POINTS + cold.n_initial_points]
     for a, b in zip(got, cold_design):
         assert a == pytest.approx(b, abs=1e-12)
-    assert opt.last_fit["rows"] == cold.n_initial_points
+    assert opt.last_fit["rows"] == hyperprior.OPENING_POINTS + cold.n_initial_points
 
 
 def test_the_check_waits_for_every_opening_and_check_point_and_counts_failed_ones_out():

@@ -482,8 +482,7 @@ class Optimizer:
     def _check_hyperprior(self) -> None:
         """Once every opening and check point has an outcome or has failed: keep the
         hyperprior if the target confirms the parents (:func:`hyperprior.parents_confirmed`),
-        else make the job a cold start (cold start's priors, and its design less the points
-        already taken)."""
+        else make the job a cold start (cold start's priors and the rest of its design)."""
         k = len(self._opening)
         design = self._initial_design[k : k + hyperprior.CHECK_POINTS] if self._cold_design else self._initial_design[k : self.n_initial_points]
         told = [[self._sign * y for x, y in zip(self._x, self._y) if _same_point(x, p)] for p in [*self._opening, *design]]
@@ -496,13 +495,10 @@ class Optimizer:
         self._hyperprior_check = None
         self.last_transfer.update(used=confirmed, confirmed=confirmed)
         if not confirmed:
-            # The opening's outcomes count toward cold start's design: refuted, they are
-            # points like any other, and the job reaches the GP after as many trials as a
-            # cold start does.
             self.priors = self._cold_priors
             self._gp_states.clear()
             if self._cold_design:
-                self.n_initial_points = max(k + len(design), self._cold_design)
+                self.n_initial_points = k + self._cold_design
 
     def _ask_encoded(self, n: int) -> list[np.ndarray]:
         if self._hyperprior_check:
