@@ -17,13 +17,14 @@ start from configurations that were good on similar data). This prior therefore
 After that the job is a cold start on the target's data alone: the parents' values never
 enter the model. A misleading parent still cost more than its opening points: with a
 one-point design, runs whose opening lay in the wrong region explored too little and stayed
-in a local basin (mean log10 regret after 50 trials 1.4-2.5 above cold start's with
+in a local basin (mean log10 regret after 50 trials 1.3-2.5 above cold start's with
 sign-flipped and far-corner parents on Hartmann-3 and -6,
 ``experiments/results/transfer-synthetic-hyperprior.txt``, rows ``:unguarded``). So a
 guarded job (the default) takes :data:`CHECK_POINTS` design points and then checks the
 parents once (:func:`parents_confirmed`); where the target refutes them, the job becomes a
 cold start: cold start's priors and the rest of its design. In the same file that brought
-the flipped parents to 0.06-0.19 above cold start's and the far-corner ones to 0.46-1.14.
+the flipped parents to -0.08 and 0.35 from cold start's and the far-corner ones to 0.16 and
+1.26 (the check confirms some far-corner parents whose best points lie in a flat region).
 """
 
 from __future__ import annotations
