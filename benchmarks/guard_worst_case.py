@@ -3,10 +3,13 @@ three adversarial 20-trial parents (sign-flipped, optimum in the far corner, unr
 seeds 0-9, 25 trials; prints the worst seed's regret over cold start's worst seed, the
 quantity ``tests/test_warm_start_statistical.py`` bounds at 2.5x for the default prior.
 ``--seeds`` picks others, reported per block of ten and over all; ``--out`` also writes
-each seed's regrets as JSON lines.
+each seed's regrets as JSON lines. ``--summary FILE...`` reads such files instead and
+prints, per prior and adversary, the mean log10 regret over each run's own cold start with
+a Wilcoxon test against zero, and for two priors the paired test between them.
 
     python benchmarks/guard_worst_case.py --prior hyperprior
     python benchmarks/guard_worst_case.py --seeds 0-29 --out experiments/results/fit-profile-probe/worst-case-9a0694d.jsonl
+    python benchmarks/guard_worst_case.py --summary experiments/results/guard-worst-hyperprior.jsonl experiments/results/fit-profile-probe/worst-case-9a0694d.jsonl
 """
 
 from __future__ import annotations
@@ -14,7 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from itertools import combinations
 from pathlib import Path
+
+import numpy as np
+from scipy.stats import wilcoxon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -34,12 +41,43 @@ def regrets(prior: str | None, adversary: str, seeds=range(10)) -> tuple[list[fl
     return warm, cold
 
 
+FLOOR = 1e-8
+
+
+def summary(paths: list[Path]) -> list[str]:
+    """Per (prior, adversary): seeds, mean log10 of regret over the run's cold start's (each
+    file's own cold start, so files from different code pair correctly), Wilcoxon p against
+    zero; then, for every two priors, the paired p on the seeds both ran."""
+    gaps: dict[tuple[str, str], dict[int, float]] = {}
+    for path in paths:
+        for r in map(json.loads, path.read_text().splitlines()):
+            gap = np.log10(max(r["transfer"], FLOOR)) - np.log10(max(r["cold"], FLOOR))
+            gaps.setdefault((r["prior"], r["adversary"]), {})[r["seed"]] = gap
+    out = ["prior | adversary | seeds | mean log10 regret - cold's | p (Wilcoxon)"]
+    for (prior, adversary), g in gaps.items():
+        out.append(f"{prior} | {adversary} | {len(g)} | {np.mean(list(g.values())):+.2f} | {wilcoxon(list(g.values())).pvalue:.3g}")
+    out += ["", "prior | against | adversary | seeds | mean difference | p (paired Wilcoxon)"]
+    priors = sorted({p for p, _ in gaps})
+    for a, b in combinations(priors, 2):
+        for adversary in sorted({adv for _, adv in gaps}):
+            ga, gb = gaps.get((a, adversary), {}), gaps.get((b, adversary), {})
+            seeds = sorted(set(ga) & set(gb))
+            if len(seeds) >= 2:
+                d = [ga[s] - gb[s] for s in seeds]
+                out.append(f"{a} | {b} | {adversary} | {len(seeds)} | {np.mean(d):+.2f} | {wilcoxon(d).pvalue:.3g}")
+    return out
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prior", default=transfer.DEFAULT_PRIOR, choices=transfer.PRIORS)
     ap.add_argument("--seeds", default="0-9", help="first-last, inclusive")
     ap.add_argument("--out", type=Path, help="append each seed's regrets here (JSON lines)")
+    ap.add_argument("--summary", type=Path, nargs="+", help="summarize these --out files instead of running")
     args = ap.parse_args(argv)
+    if args.summary:
+        print("\n".join(summary(args.summary)))
+        return
     seeds = seed_range(args.seeds)
     blocks = [seeds[i : i + 10] for i in range(0, len(seeds), 10)]
     if len(blocks) > 1:

@@ -175,3 +175,23 @@ def test_the_report_pairs_a_method_against_its_baseline_run_on_other_code(tmp_pa
     assert row[2] == "6" and row[7] == "6/0/0" and float(row[6].split()[0]) > 1.0
     with pytest.raises(SystemExit, match="no method 'other'"):
         R.report([str(new)], [str(old)], [("prior", "other")])
+
+
+def test_the_guard_worst_case_summary_pairs_each_run_with_its_own_cold_start(tmp_path):
+    """``guard_worst_case.py --summary``: each prior's gap is taken against the cold start
+    stored beside it (two files may hold different cold runs), and two priors are paired
+    on their gaps, seed by seed."""
+    import json
+
+    from benchmarks.guard_worst_case import summary
+
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text("\n".join(json.dumps({"prior": "p", "adversary": "far", "seed": s, "transfer": 10.0 * (s + 1), "cold": float(s + 1)}) for s in range(8)))
+    b.write_text("\n".join(json.dumps({"prior": "q", "adversary": "far", "seed": s, "transfer": 2.0 * (s + 1) * 1.1 ** s, "cold": 2.0 * (s + 1)}) for s in range(8)))
+    lines = summary([a, b])
+    p_row = next(line for line in lines if line.startswith("p | far")).split(" | ")
+    q_row = next(line for line in lines if line.startswith("q | far")).split(" | ")
+    assert p_row[2] == "8" and p_row[3] == "+1.00" and float(p_row[4]) < 0.01
+    assert float(q_row[3]) == pytest.approx(np.mean([s * np.log10(1.1) for s in range(8)]), abs=0.006)
+    paired = next(line for line in lines if line.startswith("p | q | far")).split(" | ")
+    assert paired[3] == "8" and float(paired[4]) > 0.5 and float(paired[5]) < 0.01
