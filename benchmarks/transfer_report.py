@@ -214,14 +214,14 @@ def report(paths: list[str], baselines: list[str] = (), compare: list[tuple[str,
             out += ["", f"# Paired savings against cold start at {t} trials, by band (issue 13's goals)"] + savings_table(table, methods, t, groups, charged, "band")
         out += ["", f"# Paired savings against cold start at {t} trials, per problem"] + savings_table(table, methods, t, [(p, [p]) for p in table], charged, "problem")
     out += ["", "# Worst case per problem"] + worst_table(table, methods, min(25, budget))
+    by_band = bands(list(table)) if compare else []
+    groups = [("all", list(table))] + (by_band if len(by_band) > 1 else [])
     for method, reference in compare:
         for name in (method, reference):
             if name not in methods:
                 sys.exit(f"--compare: no method {name!r} in these files; they hold {', '.join(methods)}")
-        for t in (25, 50, 100):
-            if t <= budget:
-                groups = [("all", list(table))] + (bands(list(table)) if len(bands(list(table))) > 1 else [])
-                out += ["", f"# {method} against {reference} at {t} trials, paired"] + savings_table(table, [method], t, groups, charged, "band", reference)
+        for t in (t for t in (25, 50, 100) if t <= budget):
+            out += ["", f"# {method} against {reference} at {t} trials, paired"] + savings_table(table, [method], t, groups, charged, "band", reference)
     return "\n".join(out)
 
 
