@@ -34,10 +34,14 @@ def curves(rows: Iterable[Mapping], floor: float = FLOOR) -> dict[str, dict[str,
     ``method``, minimized ``values``, ``optimum`` or None). A known optimum belongs to its
     seed's task (synthetic targets differ per seed); without one the task is the same for
     every seed (a data set) and the reference is the best value any run of it found."""
-    rows = list(rows)
-    out: dict = defaultdict(lambda: defaultdict(dict))
+    by_problem: dict = defaultdict(list)
     for r in rows:
-        out[r["problem"]][r["method"]][r["seed"]] = regret_curve(r["values"], reference(rows, r["problem"], r["seed"]), floor)
+        by_problem[r["problem"]].append(r)
+    out: dict = defaultdict(lambda: defaultdict(dict))
+    for problem, mine in by_problem.items():
+        references = {seed: reference(mine, problem, seed) for seed in {r["seed"] for r in mine}}
+        for r in mine:
+            out[problem][r["method"]][r["seed"]] = regret_curve(r["values"], references[r["seed"]], floor)
     return {p: dict(m) for p, m in out.items()}
 
 
@@ -79,17 +83,16 @@ def mean_log10(x: Sequence[float]) -> float:
 def average_ranks(table: Mapping[str, Mapping[str, Mapping[int, np.ndarray]]], methods: Sequence[str], t: int) -> tuple[dict[str, float], int]:
     """Mean rank (1 = lowest regret, ties averaged) of each method at trial t over every
     (problem, seed) that all ``methods`` ran with at least t trials, and how many those were."""
-    ranks = {m: [] for m in methods}
+    regrets = []
     for by_method in table.values():
         seeds = set.intersection(*(set(by_method.get(m, {})) for m in methods))
         for s in sorted(seeds):
-            if any(len(by_method[m][s]) < t for m in methods):
-                continue
-            r = stats.rankdata([by_method[m][s][t - 1] for m in methods])
-            for m, v in zip(methods, r):
-                ranks[m].append(v)
-    n = len(ranks[methods[0]])
-    return {m: float(np.mean(v)) if v else np.nan for m, v in ranks.items()}, n
+            if all(len(by_method[m][s]) >= t for m in methods):
+                regrets.append([by_method[m][s][t - 1] for m in methods])
+    if not regrets:
+        return {m: np.nan for m in methods}, 0
+    ranks = stats.rankdata(np.asarray(regrets, dtype=float), axis=1)
+    return {m: float(np.mean(ranks[:, i])) for i, m in enumerate(methods)}, len(regrets)
 
 
 def wilcoxon_vs_cold(warm: Sequence[float], cold: Sequence[float]) -> float:
