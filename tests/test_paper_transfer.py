@@ -35,6 +35,9 @@ def test_the_section_puts_the_default_first_and_pairs_savings_with_cold_start(tm
     assert "6 (problem, seed) units finished of the 9 the config plans" in values["transfer_what_ran"]
     ranks = values["table_transfer_ranks"].splitlines()
     assert [line.split(" | ")[0] for line in ranks[2:5]] == ["| transfer-stacked", "| cold", "| random"]
+    # At trial 5 (regret: cold 1.5; transfer 0.5 related, 1.5 at sim 0, 9 far; random 9):
+    # transfer ranks 1, 1.5, 2.5 (ties averaged), cold 2, 1.5, 1, random 3, 3, 2.5.
+    assert ranks[2:5] == ["| transfer-stacked | 1.67 |", "| cold | 1.50 |", "| random | 2.83 |"]
     savings = [line for line in values["table_transfer_savings"].splitlines() if line.startswith("| transfer-stacked")]
     by_band = {line.split(" | ")[1]: line.split(" | ") for line in savings}
     # Related: cold needs 6 trials for its own final regret 1.0, transfer 3: a 2x saving, 8 parent trials charged.
@@ -55,7 +58,8 @@ def test_bands_and_markdown():
         ("adversarial parents", ["h/flipped"]), ("model tuning", ["svc/wine"])]
     assert T.markdown(["(a note)", "a | b", "1 | 2", "after"]) == "| a | b |\n|---|---|\n| 1 | 2 |\n\n(a note) after"
     assert T.ordered(["random", "cold", "transfer-icm", "transfer-stacked", "x"]) == ["transfer-stacked", "transfer-icm", "cold", "random", "x"]
-    assert np.isnan(R.similarity("h/far") or np.nan)
+    assert R.similarity("h/far") is None and R.similarity("svc/wine") is None
+    assert R.similarity("h/sim0") == 0.0 and R.similarity("h/sim0.25") == 0.25
 
 
 def _runs(path, curves, name="tiny", seeds=(0, 1)):

@@ -20,3 +20,39 @@ def test_cold_reseeded_is_cold_start_on_another_seed():
     np.testing.assert_array_equal(cold["values"], bo_run(problem.space, problem.target, 6, 0)["values"])
     np.testing.assert_array_equal(control["values"], bo_run(problem.space, problem.target, 6, TB.RESEED)["values"])
     assert not np.array_equal(cold["values"], control["values"])
+
+
+def test_top_points_take_each_parents_best_in_turn_and_skip_repeats():
+    from types import SimpleNamespace
+
+    a = SimpleNamespace(params=[{"x": 0.1}, {"x": 0.2}, {"x": 0.3}], values=[3.0, 1.0, 2.0])
+    b = SimpleNamespace(params=[{"x": 0.2}, {"x": 0.9}], values=[0.5, 4.0])
+    assert TB.top_points([a, b], 3) == [{"x": 0.2}, {"x": 0.3}, {"x": 0.9}]  # b's best repeats a's
+    assert TB.top_points([a, b], 1) == [{"x": 0.2}]
+    assert TB.top_points([a], 5) == [{"x": 0.2}, {"x": 0.3}, {"x": 0.1}]
+
+
+def test_the_runner_resumes_at_the_next_unit_and_refuses_foreign_seeds(tmp_path):
+    """Finished (problem, seed) units are not run again; seeds outside the config stop it."""
+    import json
+
+    import pytest
+
+    config_path, out = tmp_path / "tiny.json", tmp_path / "out.jsonl"
+    config = {**CONFIG, "methods": ["cold"]}
+    config_path.write_text(json.dumps(config))
+    header = {"config": config, "methods_run": ["cold"], "peers_missing": []}
+    done = {"problem": "hartmann3/sim0.9", "seed": 0, "method": "cold", "values": [1.0]}
+    out.write_text(json.dumps(header) + "\n" + json.dumps(done) + "\n")
+    before = out.read_text()
+    TB.main([str(config_path), "--out", str(out), "--no-progress"])
+    assert out.read_text() == before
+    with pytest.raises(SystemExit, match=r"seeds not in the config: \[3\]"):
+        TB.main([str(config_path), "--out", str(out), "--no-progress", "--seeds", "0,3"])
+
+
+def test_an_unknown_variant_of_a_prior_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown variant 'bogus' of 'transfer-stacked:bogus'"):
+        TB.run_seed("hartmann3/sim0.9", 0, CONFIG, ["transfer-stacked:bogus"])

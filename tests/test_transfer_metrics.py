@@ -16,10 +16,12 @@ def test_curves_without_optimum_use_the_best_value_of_any_run():
     rows = [
         {"problem": "p", "seed": 0, "method": "cold", "values": [3.0, 2.0], "optimum": None},
         {"problem": "p", "seed": 0, "method": "warm", "values": [1.5, 2.5], "optimum": None},
+        {"problem": "p", "seed": 1, "method": "cold", "values": [1.0], "optimum": None},
     ]
     t = M.curves(rows, floor=1e-6)
-    np.testing.assert_allclose(t["p"]["cold"][0], [1.5, 0.5])
-    np.testing.assert_allclose(t["p"]["warm"][0], [1e-6, 1e-6])
+    np.testing.assert_allclose(t["p"]["cold"][0], [2.0, 1.0])  # from seed 1's 1.0: one data set
+    np.testing.assert_allclose(t["p"]["warm"][0], [0.5, 0.5])
+    np.testing.assert_allclose(t["p"]["cold"][1], [1e-6])
 
 
 def test_a_known_optimum_is_its_own_seeds():
@@ -32,6 +34,17 @@ def test_a_known_optimum_is_its_own_seeds():
     np.testing.assert_allclose(t["p"]["cold"][1], [1.0])
 
 
+def test_a_run_below_its_known_optimum_becomes_the_reference():
+    """A stated optimum that a run beats (an optimizer's estimate) is not a regret floor."""
+    rows = [
+        {"problem": "p", "seed": 0, "method": "cold", "values": [3.0, 0.5], "optimum": 1.0},
+        {"problem": "p", "seed": 0, "method": "warm", "values": [2.0], "optimum": 1.0},
+    ]
+    t = M.curves(rows, floor=1e-8)
+    np.testing.assert_allclose(t["p"]["cold"][0], [2.5, 1e-8])
+    np.testing.assert_allclose(t["p"]["warm"][0], [1.5])
+
+
 def test_paired_trials_measure_against_cold_starts_own_trajectory():
     cold = np.array([9.0, 5.0, 5.0, 2.0, 2.0, 2.0])  # reaches its trial-6 regret at trial 4
     warm = np.array([3.0, 2.0, 1.0, 1.0, 1.0, 1.0])
@@ -39,6 +52,8 @@ def test_paired_trials_measure_against_cold_starts_own_trajectory():
     assert M.paired_trials(warm, cold, 3) == (2.0, 1.0)
     never = np.full(6, 7.0)
     assert M.paired_trials(never, cold, 6) == (4.0, 7.0)  # censored at the budget + 1
+    assert M.trials_to_reach(np.array([3.0, 0.1 + 0.2]), 0.3) == 2.0  # a floating-point tie reaches
+    assert M.trials_to_reach(np.array([3.0, 0.30001]), 0.3) == np.inf
 
 
 def test_average_ranks_average_ties_and_skip_incomplete_seeds():
@@ -49,24 +64,38 @@ def test_average_ranks_average_ties_and_skip_incomplete_seeds():
     assert n == 2 and ranks == {"a": 1.25, "b": 1.75}
     ranks, n = M.average_ranks(table, ["a", "b", "c"], 1)
     assert n == 1 and ranks == {"a": 1.0, "b": 2.0, "c": 3.0}
+    longer = {"p": {"a": {0: np.array([5.0, 1.0]), 1: np.array([3.0])}, "b": {0: np.array([5.0, 2.0]), 1: np.array([1.0])}}}
+    ranks, n = M.average_ranks(longer, ["a", "b"], 2)  # seed 1 ran one trial only
+    assert n == 1 and ranks == {"a": 1.0, "b": 2.0}
+    ranks, n = M.average_ranks(longer, ["a", "b"], 3)
+    assert n == 0 and all(np.isnan(v) for v in ranks.values())
 
 
 def test_holm_matches_the_step_down_rule():
     np.testing.assert_allclose(M.holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
     np.testing.assert_allclose(M.holm([0.5, 0.001]), [0.5, 0.002])
+    np.testing.assert_allclose(M.holm([0.6, 0.7]), [1.0, 1.0])  # capped at 1
 
 
 def test_wilcoxon_vs_cold_is_scipys_test_on_log_regret():
-    rng = np.random.default_rng(0)
-    cold = 10 ** rng.uniform(-5, 0, 12)
-    warm = cold * 10 ** rng.normal(-1, 0.5, 12)
-    assert M.wilcoxon_vs_cold(warm, cold) == pytest.approx(stats.wilcoxon(np.log(warm) - np.log(cold)).pvalue)
+    """Ranks of log ratios, not of raw differences: here warm is 10x better on seven small
+    regrets and 2x worse on five large ones, so raw differences favour cold and logs warm.
+    A tied pair counts half on each side (zsplit)."""
+    cold = np.array([1e-3] * 7 + [1.0] * 5 + [0.5])
+    warm = np.array([1e-4] * 7 + [2.0] * 5 + [0.5])
+    d = np.log(warm) - np.log(cold)
+    p = M.wilcoxon_vs_cold(warm, cold)
+    assert p == pytest.approx(stats.wilcoxon(d, zero_method="zsplit").pvalue)
+    assert p != pytest.approx(stats.wilcoxon(warm - cold, zero_method="zsplit").pvalue)
+    assert stats.wilcoxon(d, zero_method="zsplit", alternative="less").pvalue < 0.5  # logs favour warm
     assert M.wilcoxon_vs_cold(cold, cold) == 1.0
 
 
 def test_win_tie_loss_and_worst_case():
     warm, cold = [1.0, 2.0, 5.0, 1.0], [2.0, 2.0, 1.0, 1.005]
     assert M.win_tie_loss(warm, cold) == (1, 2, 1)
+    assert M.win_tie_loss([1.0, 1.0, 1.0, 5.0], [2.0, 3.0, 1.005, 1.0]) == (2, 1, 1)
+    assert M.win_tie_loss([1.0], [1.0102]) == (1, 0, 0)  # just outside 1 %
     assert M.worst_case_ratio(warm, cold) == (2.5, 5.0)
 
 
@@ -122,6 +151,10 @@ def test_the_report_pools_synthetic_problems_by_similarity_band(tmp_path):
     adversarial = next(line for line in section if "| adversarial" in line).split(" | ")
     assert related[2] == "3" and float(related[6].split()[0]) > 3.0
     assert adversarial[6].startswith("1.00")
+    assert float(related[9]) < -1.0 and adversarial[9] == "+0.00"  # warm's log10 regret minus cold's
+    p_related = float(related[10])
+    assert p_related == pytest.approx(0.25) and adversarial[10] == "1"  # three pairs, all one way
+    assert float(related[11].rstrip(" *")) == pytest.approx(2 * p_related)  # Holm over the two bands
 
 
 def test_the_report_keeps_a_run_two_files_share_once_and_refuses_different_ones(tmp_path):
