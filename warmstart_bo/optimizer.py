@@ -511,8 +511,6 @@ class Optimizer:
                 chosen.append(self._initial_design[i])
             else:
                 chosen.append(self.space.snap(self._rng(0).random(self.space.dim)))
-        if len(chosen) < n and self.last_transfer.get("confirmed"):
-            chosen += self._hyperprior_design(n - len(chosen), chosen)
         if len(chosen) == n:
             if not self._transfer and (self.max_observations is None or self.max_observations > self.n_initial_points):
                 # The first Bayesian ask's programs load (or compile) while the design runs.
@@ -596,30 +594,6 @@ class Optimizer:
             if len(out) < n:
                 post = transfer.fantasize(post, x[None])
         return design + out
-
-    def _hyperprior_design(self, n: int, already: list[np.ndarray]) -> list[np.ndarray]:
-        """The points of cold start's design a confirmed hyperprior job takes after its check:
-        the rest of the design, one point in every ``hyperprior.LATE_DESIGN_EVERY`` trials.
-        Points told, pending, failed or in ``already`` are not repeated."""
-        every, stall = hyperprior.LATE_DESIGN_EVERY, hyperprior.LATE_DESIGN_STALL
-        if not ((every or stall) and self._cold_design):
-            return []
-        k = len(self._opening)
-        rest = self._initial_design[k + hyperprior.CHECK_POINTS : k + self._cold_design]
-        seen = self._x + self._pending + self._failed + list(already)
-        unused = [p for p in rest if not any(_same_point(p, q) for q in seen)]
-        taken, position, out = len(rest) - len(unused), len(seen), []
-        if stall:
-            y = self._sign * np.array(self._y)
-            last = max([i for i, x in enumerate(self._x) if any(_same_point(x, p) for p in rest)] + [self.n_initial_points - 1])
-            if unused and len(y) - 1 - last >= stall and hyperprior.stalled(y, stall):
-                return [unused[0]]
-            return []
-        for i in range(n):
-            if unused and taken < (position + i - self.n_initial_points + 1) // every:
-                out.append(unused.pop(0))
-                taken += 1
-        return out
 
     def _guard_design(self, n: int, already: list[np.ndarray]) -> list[np.ndarray]:
         """The points of cold start's design this transfer step takes (see ``transfer_guard``):

@@ -38,9 +38,6 @@ OPENING_POINTS = 3
 MIN_POINTS = 5
 DESIGN_POINTS = 1
 CHECK_POINTS = 2
-LATE_DESIGN_EVERY = 0
-LATE_DESIGN_STALL = 0
-STALL_TOLERANCE = 0.01
 LENGTHSCALE_SCALE = 0.5
 SIGNAL_SCALE = 0.5
 NOISE_SCALE = 1.0
@@ -94,13 +91,3 @@ def parents_confirmed(opening_values: np.ndarray, design_values: np.ndarray) -> 
     if not len(opening_values) or not len(design_values):
         return True
     return bool(np.max(opening_values) > np.max(design_values))
-
-
-def stalled(values: np.ndarray, trials: int, tolerance: float = STALL_TOLERANCE) -> bool:
-    """Whether the last ``trials`` outcomes (larger better) left the best outcome within
-    ``tolerance`` of the outcomes' range of where it stood before them."""
-    values = np.asarray(values, float)
-    if len(values) <= trials:
-        return False
-    before, after = np.max(values[:-trials]), np.max(values)
-    return bool(after - before <= tolerance * np.ptp(values))
