@@ -93,7 +93,7 @@ def test_parents_are_confirmed_when_their_best_points_beat_the_design_points():
 
 def test_a_refuted_hyperprior_job_becomes_a_cold_start_with_cold_starts_priors_and_design():
     """Parents whose best points are the target's worst (a sign flip): after the opening and
-    the two check points the job takes cold start's priors and the rest of its design, the
+    the check points the job takes cold start's priors and the rest of its design, the
     same points a cold start of this seed would take."""
     parents = _flipped_parents()
     opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
@@ -119,11 +119,11 @@ def test_a_refuted_hyperprior_job_becomes_a_cold_start_with_cold_starts_priors_a
 
 
 def test_the_check_waits_for_every_opening_and_check_point_and_counts_failed_ones_out():
-    """A batch of five (opening and check points) with one told: no decision; with the
-    others told or failed, the decision reads the told ones."""
+    """A batch of the opening and check points with one told: no decision; with the others
+    told or failed, the decision reads the told ones."""
     parents = _flipped_parents()
     opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=parents, warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
-    batch = opt.ask(5)
+    batch = opt.ask(hyperprior.OPENING_POINTS + hyperprior.CHECK_POINTS)
     opt.tell([batch[0]], [_target(batch[0])])
     opt.ask()
     assert "confirmed" not in opt.last_transfer

@@ -233,7 +233,7 @@ class Optimizer:
         ``transfer.DEFAULT_PRIOR``). ``"hyperprior"`` is a cold start whose hyperparameter
         priors are fitted to the parents and whose design opens with their best points
         (:mod:`warmstart_bo.transfer.hyperprior`); guarded, it checks the parents once
-        after its opening and two design points and becomes a cold start if the target
+        after its opening and four design points and becomes a cold start if the target
         refutes them.
       max_observations: the most points this optimizer will be told (a job's ``max_jobs``),
         if known: every padded size the job will reach is compiled ahead, in a background

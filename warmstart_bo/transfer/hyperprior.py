@@ -37,7 +37,7 @@ from warmstart_bo.transfer.common import Task, fit_posterior
 OPENING_POINTS = 3
 MIN_POINTS = 5
 DESIGN_POINTS = 1
-CHECK_POINTS = 2
+CHECK_POINTS = 4
 LENGTHSCALE_SCALE = 0.5
 SIGNAL_SCALE = 0.5
 NOISE_SCALE = 1.0
