@@ -22,8 +22,7 @@ sign-flipped and far-corner parents on Hartmann-3 and -6,
 ``experiments/results/transfer-synthetic-hyperprior.txt``, rows ``:unguarded``). So a
 guarded job (the default) takes :data:`CHECK_POINTS` design points and then checks the
 parents once (:func:`parents_confirmed`); where the target refutes them, the job becomes a
-cold start: cold start's priors and the rest of its design. Parents that teach nothing
-pass with probability 3 / (3 + :data:`CHECK_POINTS`). With two check points the check
+cold start: cold start's priors and the rest of its design. With two check points the check
 confirmed far-corner parents, whose best points lie in Hartmann-3's flat region, on 6 of 30
 seeds in the slow guard tests' setting, and those runs ended 1.8 decades of regret behind
 cold start; with four it confirmed none, at no significant cost with related parents
