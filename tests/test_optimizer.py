@@ -264,6 +264,30 @@ def test_the_next_bucket_compiles_ahead_in_the_background():
     np.testing.assert_array_equal(plain.observations()[1], opt.observations()[1])
 
 
+def test_a_jobs_first_ask_waits_for_what_its_first_bayesian_ask_calls(monkeypatch):
+    """A job of known size: its first ask returns once the programs that its first
+    Bayesian ask calls are made (within FIRST_ASK_WAIT), so that ask compiles nothing, and
+    the proposals are those of a job that never compiles ahead."""
+    from warmstart_bo import optimizer
+
+    monkeypatch.setattr(optimizer, "FIRST_ASK_WAIT", 300.0)  # the cache is off: they compile
+    opt = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4, max_observations=12)
+    run(opt, branin, 1)
+    assert opt._needed[16].is_set()
+    run(opt, branin, 3)
+    counter = CompileCounter()
+    jax.monitoring.register_event_duration_secs_listener(counter)
+    try:
+        run(opt, branin, 1)  # the first Bayesian ask
+        assert counter.count == 0
+    finally:
+        jax.monitoring.unregister_event_duration_listener(counter)
+    plain = Optimizer(BRANIN_SPACE, random_seed=0, n_initial_points=4, max_observations=12)
+    plain._precompiled.add(16)  # never compiles ahead
+    run(plain, branin, 5)
+    assert plain.observations()[0] == opt.observations()[0]
+
+
 def test_a_failed_compilation_ahead_leaves_the_asks_to_compile_as_usual(monkeypatch):
     """A job of known size compiles its padded sizes in background threads; when that
     compilation fails, the asks that need those sizes neither hang nor fail: they compile

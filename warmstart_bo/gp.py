@@ -360,13 +360,15 @@ def neg_log_posterior(params: GPParams, data: GPData, priors: Priors) -> jax.Arr
 
 
 def prior_mode(dim: int, priors: Priors, dtype=None) -> GPParams:
-    """The hyperparameters at the centre of the priors: a neutral starting point."""
-    dtype = dtype or jnp.asarray(0.0).dtype
+    """The hyperparameters at the centre of the priors: a neutral starting point, as host
+    arrays (in a new process each eager ``jnp`` operation's first call loads a program:
+    building these with ``jnp`` took 0.1 s of a job's first ask)."""
+    dtype = np.dtype(dtype or jnp.asarray(0.0).dtype)
     return GPParams(
-        jnp.full((dim,), priors.lengthscale_loc, dtype),
-        jnp.asarray(priors.signal_loc, dtype),
-        jnp.asarray(priors.noise_loc, dtype),
-        jnp.asarray(0.0, dtype),
+        np.full((dim,), priors.lengthscale_loc, dtype),
+        np.asarray(priors.signal_loc, dtype),
+        np.asarray(priors.noise_loc, dtype),
+        np.asarray(0.0, dtype),
     )
 
 

@@ -201,19 +201,20 @@ def propose(
     dim = incumbents.shape[1]
     n_choices = np.zeros(dim, np.int64) if n_choices is None else np.asarray(n_choices)
     dtype = next(leaf.dtype for leaf in jax.tree.leaves(post) if jnp.issubdtype(leaf.dtype, jnp.floating))
+    # Host arrays: in a new process each eager jnp conversion's first call loads a program.
     cands = snap(candidate_set(rng, dim, num_sobol, incumbents, num_local))
     points, _ = _gradient_ascent(
-        low_precision(post) if screen_in_float32 else post, jnp.asarray(best, dtype), jnp.asarray(beta, dtype), jnp.asarray(cands, dtype),
-        jnp.asarray(n_choices == 0), name=name, num_restarts=num_restarts, num_steps=num_steps,
+        low_precision(post) if screen_in_float32 else post, np.asarray(best, dtype), np.asarray(beta, dtype), np.asarray(cands, dtype),
+        np.asarray(n_choices == 0), name=name, num_restarts=num_restarts, num_steps=num_steps,
     )
     points = snap(np.asarray(points))
-    values = np.asarray(_score(post, jnp.asarray(points, dtype), jnp.asarray(best, dtype), jnp.asarray(beta, dtype), name=name))
+    values = np.asarray(_score(post, np.asarray(points, dtype), np.asarray(best, dtype), np.asarray(beta, dtype), name=name))
     winner = points[np.nanargmax(np.where(np.isfinite(values), values, -np.inf))]
     if np.any(n_choices > 0):
         sweep = categorical_neighbours(winner, n_choices)
         # Pad to a fixed count so the jitted scorer sees one shape per space.
         padded = np.concatenate([sweep, np.repeat(winner[None], int(n_choices.sum()) + 1 - len(sweep), 0)])
-        sweep_values = np.asarray(_score(post, jnp.asarray(padded, dtype), jnp.asarray(best, dtype), jnp.asarray(beta, dtype), name=name))
+        sweep_values = np.asarray(_score(post, np.asarray(padded, dtype), np.asarray(best, dtype), np.asarray(beta, dtype), name=name))
         points, values = np.concatenate([points, padded]), np.concatenate([values, sweep_values])
     values = np.where(np.isfinite(values), values, -np.inf)
     i = int(np.argmax(values))

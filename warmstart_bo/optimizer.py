@@ -71,6 +71,12 @@ MULTISTART_LAG = 4
 # design points are in: the guard's leave-one-out comparison then sees points that the
 # parents did not choose (with only the parents' picks, misleading parents look consistent).
 GUARD_EARLY_DESIGN = 2
+# A job's first ask waits up to this many seconds for the programs its first Bayesian ask
+# calls: loaded from a warm cache (0.25-0.3 s on 2 cores) the design's trials do not hide
+# them when the objective is cheap, and the first Bayesian ask that waited for them instead
+# took 7-13x the median ask of its size (a 300-trial job, benchmarks/engine_scale.py);
+# compiled (a cold cache, about 3 s) the rest goes on beside the design's trials.
+FIRST_ASK_WAIT = 1.0
 # Threads that compile (or load) padded sizes ahead, taking them in order: with one, a job
 # with a cheap objective reached the second size while the first was still loading.
 COMPILE_WORKERS = 2
@@ -313,6 +319,7 @@ class Optimizer:
         self._fallback_design = 0
         self.max_observations = None if max_observations is None else int(max_observations)
         self._compilers: dict[int, threading.Event] = {}
+        self._needed: dict[int, threading.Event] = {}
         self._multistarts: dict[str, tuple[_Background, int]] = {}
         self.last_fit: dict[str, Any] = {}
         self.parent_normalization = parent_normalization
@@ -516,7 +523,10 @@ class Optimizer:
                 # The first Bayesian ask's programs load (or compile) while the design runs.
                 rows = len(self._parent_y) * self._identical + self.n_initial_points
                 first = gp.bucket_size(rows)
+                starting = first not in self._precompiled
                 self._precompile([first] + (self._sizes_ahead(first) if self.max_observations is not None else []), self._dtype)
+                if starting:
+                    self._needed[first].wait(FIRST_ASK_WAIT)
             return chosen
         if not self._y and not (self._identical or self._transfer):
             # Everything so far is pending: nothing to fit, keep sampling quasi-randomly.
@@ -631,26 +641,29 @@ class Optimizer:
         in ``COMPILE_WORKERS`` background threads, program by program: first, sizes in
         order, the programs the asks at each size call, in the order they call them (a
         job's first Bayesian ask, and every ask up to ``MULTISTART_EVERY_ASK`` rows, starts
-        with the multi-start fit's draws and the fit); then the fantasies' programs. Those of
-        every size after the first also run once on a dummy data set
-        (:meth:`runtime.Program.prepare`), so that the ask that first needs a size neither
-        stalls for seconds nor pays an executable's first-run cost. With a trivial objective a 300-trial job's first asks beat the
-        threads to the later sizes when every size's programs came before the next size's:
-        the asks that cross into 64 and 128 rows waited for them.
+        with the multi-start fit's draws and the fit); then the fantasies' programs. Each
+        also runs once on a dummy data set (:meth:`runtime.Program.prepare`), so that the ask
+        that first needs a size neither stalls for seconds nor pays an executable's first-run
+        cost. With a trivial objective a 300-trial job's first asks beat the threads to the
+        later sizes when every size's programs came before the next size's: the asks that
+        cross into 64 and 128 rows waited for them.
         An ask waits only for the programs it calls that a worker is making
-        (:class:`runtime.Program`); each size's event is set when all of its programs are
-        settled. Compilation only: results are unchanged."""
+        (:class:`runtime.Program`); each size's ``_needed`` event is set when the programs its
+        asks call are settled, its ``_compilers`` event when all are. Compilation only:
+        results are unchanged."""
         todo = [c for c in capacities if c not in self._precompiled]
         if not todo:
             return
         runtime.freeze_heap()
         self._precompiled.update(todo)
         done = {c: threading.Event() for c in todo}
+        needed = {c: threading.Event() for c in todo}
         self._compilers.update(done)
+        self._needed.update(needed)
         x64 = self.dtype == "float64"
         d, cat = self.space.dim, self.space.categorical_mask
         n_choices, name, fit_starts = self.space.n_choices, self.acquisition, self.num_fit_starts
-        params = jax.tree.map(np.asarray, gp.prior_mode(d, self.priors, dtype))
+        params = gp.prior_mode(d, self.priors, dtype)
         state = self._gp_states.get("target")
         hess = np.eye(sum(a.size for a in jax.tree.leaves(params)), dtype=dtype) if state is None else state.hess_inv
         priors, seed = self.priors, self.random_seed
@@ -669,26 +682,21 @@ class Optimizer:
 
         def programs(capacity) -> dict[str, Callable[[], None]]:
             # Each program is compiled (or loaded) and then run once (Program.prepare) on a
-            # one-point data set at the prior's centre, where fits end in a few steps; not at
-            # the first size, whose ask is already waiting to run them (the runs only took
-            # CPU from it: the first ask of a fresh process at n = 20, 0.39-0.41 s against
-            # 0.32-0.33 s).
-            prepare = capacity != todo[0]
+            # one-point data set at the prior's centre, where fits end in a few steps: the
+            # first size's too, since a job's first ask waits for them (FIRST_ASK_WAIT); its
+            # first Bayesian ask took 0.10 s instead of 0.06 s when they were not run.
             data = gp.pad_data(np.zeros((1, d)), np.zeros(1), cat, capacity, dtype)
             posts: list[gp.Posterior] = []
 
             def post() -> gp.Posterior:
-                """The dummy posterior: arrays to run on, or shapes to compile for."""
+                """The dummy posterior the fantasies and the acquisition run on."""
                 with locks[capacity]:
                     if not posts:
-                        posts.append(_condition(params, data) if prepare else jax.eval_shape(_condition, params, data))
+                        posts.append(_condition(params, data))
                 return posts[0]
 
             def ascent_and_scores():
-                return optimize.precompile_parts(post(), d, n_choices, name, prepare=prepare, **acquisition_budget(post()))
-
-            def make(program: runtime.Program) -> Callable:
-                return program.prepare if prepare else program.precompile
+                return optimize.precompile_parts(post(), d, n_choices, name, prepare=True, **acquisition_budget(post()))
 
             if capacity <= SMALL_ROWS:
                 budget = dict(max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS)
@@ -696,22 +704,23 @@ class Optimizer:
                 budget = dict(max_iter=LARGE_REFIT_STEPS, tol=REFIT_TOL)
             starts = jax.tree.map(lambda a: np.repeat(a[None], fit_starts, axis=0), params)
             return {
-                "condition": lambda: make(_condition)(params, data),
-                "refine": lambda: make(_refine)(post(), priors, hess, **budget),
+                "condition": lambda: _condition.prepare(params, data),
+                "refine": lambda: _refine.prepare(post(), priors, hess, **budget),
                 "ascent": lambda: ascent_and_scores()[0](),
                 "scores": lambda: ascent_and_scores()[1](),
-                "extend": lambda: make(_extend)(post(), data, 0),
-                "fantasize": lambda: transfer.precompile_fantasize(post(), d, prepare=prepare),
-                "multistart": lambda: make(_fit_posterior)(data, priors, starts, max_iter=100, tol=1e-4),
-                "normals": lambda: make(_prior_normals)(seed, 0, dim=d, num=fit_starts, dtype=dtype),
+                "extend": lambda: _extend.prepare(post(), data, 0),
+                "fantasize": lambda: transfer.precompile_fantasize(post(), d, prepare=True),
+                "multistart": lambda: _fit_posterior.prepare(data, priors, starts, max_iter=100, tol=1e-4),
+                "normals": lambda: _prior_normals.prepare(seed, 0, dim=d, num=fit_starts, dtype=dtype),
             }
 
         orders = {c: order(c) for c in todo}
         left = {c: sum(map(len, orders[c])) for c in todo}
+        left_needed = {c: len(orders[c][0]) for c in todo}
         made: dict[int, dict] = {}
         locks = {c: threading.Lock() for c in todo}
 
-        def settle(capacity, program):
+        def settle(capacity, program, tier):
             try:
                 with jax.enable_x64(x64):
                     with locks[capacity]:
@@ -725,6 +734,10 @@ class Optimizer:
                     left[capacity] -= 1
                     if not left[capacity]:
                         done[capacity].set()
+                    if tier == 0:
+                        left_needed[capacity] -= 1
+                        if not left_needed[capacity]:
+                            needed[capacity].set()
 
         # Workers take the programs in order: every size's first-needed ones, then the rest;
         # shutdown(wait=False) lets them finish on their own.
@@ -732,7 +745,7 @@ class Optimizer:
         for tier in (0, 1):
             for capacity in todo:
                 for program in orders[capacity][tier]:
-                    pool.submit(settle, capacity, program)
+                    pool.submit(settle, capacity, program, tier)
         pool.shutdown(wait=False)
 
     # Transfer learning.
