@@ -683,20 +683,27 @@ class Optimizer:
         def programs(capacity) -> dict[str, Callable[[], None]]:
             # Each program is compiled (or loaded) and then run once (Program.prepare) on a
             # one-point data set at the prior's centre, where fits end in a few steps: the
-            # first size's too, since a job's first ask waits for them (FIRST_ASK_WAIT); its
-            # first Bayesian ask took 0.10 s instead of 0.06 s when they were not run.
+            # first size's too up to SMALL_ROWS, since a job's first ask waits for them
+            # (FIRST_ASK_WAIT), and its first Bayesian ask took 0.10 s instead of 0.06 s when
+            # they were not run. A larger first size (an identical warm start's pool) is only
+            # compiled: a dummy fit there costs full-size factorizations beside the ask that
+            # is about to run the real one.
+            prepare = capacity != todo[0] or capacity <= SMALL_ROWS
             data = gp.pad_data(np.zeros((1, d)), np.zeros(1), cat, capacity, dtype)
             posts: list[gp.Posterior] = []
 
             def post() -> gp.Posterior:
-                """The dummy posterior the fantasies and the acquisition run on."""
+                """The dummy posterior: arrays to run on, or shapes to compile for."""
                 with locks[capacity]:
                     if not posts:
-                        posts.append(_condition(params, data))
+                        posts.append(_condition(params, data) if prepare else jax.eval_shape(_condition, params, data))
                 return posts[0]
 
             def ascent_and_scores():
-                return optimize.precompile_parts(post(), d, n_choices, name, prepare=True, **acquisition_budget(post()))
+                return optimize.precompile_parts(post(), d, n_choices, name, prepare=prepare, **acquisition_budget(post()))
+
+            def make(program: runtime.Program) -> Callable:
+                return program.prepare if prepare else program.precompile
 
             if capacity <= SMALL_ROWS:
                 budget = dict(max_iter=REFIT_MAX_STEPS, tol=SMALL_TOL, min_steps=SMALL_MIN_STEPS)
@@ -704,14 +711,14 @@ class Optimizer:
                 budget = dict(max_iter=LARGE_REFIT_STEPS, tol=REFIT_TOL)
             starts = jax.tree.map(lambda a: np.repeat(a[None], fit_starts, axis=0), params)
             return {
-                "condition": lambda: _condition.prepare(params, data),
-                "refine": lambda: _refine.prepare(post(), priors, hess, **budget),
+                "condition": lambda: make(_condition)(params, data),
+                "refine": lambda: make(_refine)(post(), priors, hess, **budget),
                 "ascent": lambda: ascent_and_scores()[0](),
                 "scores": lambda: ascent_and_scores()[1](),
-                "extend": lambda: _extend.prepare(post(), data, 0),
-                "fantasize": lambda: transfer.precompile_fantasize(post(), d, prepare=True),
-                "multistart": lambda: _fit_posterior.prepare(data, priors, starts, max_iter=100, tol=1e-4),
-                "normals": lambda: _prior_normals.prepare(seed, 0, dim=d, num=fit_starts, dtype=dtype),
+                "extend": lambda: make(_extend)(post(), data, 0),
+                "fantasize": lambda: transfer.precompile_fantasize(post(), d, prepare=prepare),
+                "multistart": lambda: make(_fit_posterior)(data, priors, starts, max_iter=100, tol=1e-4),
+                "normals": lambda: make(_prior_normals)(seed, 0, dim=d, num=fit_starts, dtype=dtype),
             }
 
         orders = {c: order(c) for c in todo}
