@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.transfer_runs import bo_run, cold_parents, seed_range
+from benchmarks.transfer_runs import append_seeds, bo_run, cold_parents, seed_range
 from benchmarks.transfer_suite import synthetic
 from warmstart_bo import Optimizer, WarmStartTypes
 from warmstart_bo.transfer import hyperprior
@@ -68,7 +68,7 @@ def main(argv=None) -> None:
     ap.add_argument("--adversary", default="unrelated", choices=["flipped", "far", "unrelated"])
     ap.add_argument("--variant", default="as-is", choices=VARIANTS)
     ap.add_argument("--seeds", default="0-29", help="first-last, inclusive")
-    ap.add_argument("--out", type=Path, help="append each seed's row here (JSON lines)")
+    ap.add_argument("--out", type=Path, help="append each seed's row here (JSON lines; seeds already there are skipped)")
     ap.add_argument("--summary", type=Path, nargs="+", help="summarize these --out files instead of running")
     args = ap.parse_args(argv)
     if args.summary:
@@ -76,13 +76,17 @@ def main(argv=None) -> None:
         return
     if args.variant == "check6":
         hyperprior.CHECK_POINTS = 6
-    for seed in seed_range(args.seeds):
+
+    def run(seed: int) -> dict:
         row = one_seed(args.adversary, seed, args.variant)
         print(json.dumps(row), flush=True)
-        if args.out:
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            with args.out.open("a") as f:
-                f.write(json.dumps(row) + "\n")
+        return row
+
+    if args.out:
+        append_seeds(args.out, seed_range(args.seeds), run)
+    else:
+        for seed in seed_range(args.seeds):
+            run(seed)
 
 
 if __name__ == "__main__":

@@ -722,8 +722,7 @@ class Optimizer:
             }
 
         orders = {c: order(c) for c in todo}
-        left = {c: sum(map(len, orders[c])) for c in todo}
-        left_needed = {c: len(orders[c][0]) for c in todo}
+        left = {(c, tier): len(orders[c][tier]) for c in todo for tier in (0, 1)}
         made: dict[int, dict] = {}
         locks = {c: threading.Lock() for c in todo}
 
@@ -738,13 +737,11 @@ class Optimizer:
                 pass
             finally:
                 with locks[capacity]:
-                    left[capacity] -= 1
-                    if not left[capacity]:
-                        done[capacity].set()
-                    if tier == 0:
-                        left_needed[capacity] -= 1
-                        if not left_needed[capacity]:
-                            needed[capacity].set()
+                    left[capacity, tier] -= 1
+                    if not left[capacity, 0]:
+                        needed[capacity].set()
+                        if not left[capacity, 1]:
+                            done[capacity].set()
 
         # Workers take the programs in order: every size's first-needed ones, then the rest;
         # shutdown(wait=False) lets them finish on their own.
