@@ -303,3 +303,82 @@ def test_a_job_that_compiles_ahead_freezes_the_heap_once_unless_turned_off(tmp_p
     before, after = map(int, next(line for line in out.stdout.splitlines() if line.startswith("FROZEN")).split()[1:])
     assert before == 0
     assert (after > 10_000) == frozen and (after == 0) == (not frozen)
+
+
+@pytest.fixture
+def switch_interval():
+    """The interpreter's switch interval as the test found it, put back after."""
+    before = sys.getswitchinterval()
+    yield before
+    sys.setswitchinterval(before)
+
+
+def test_the_switch_interval_is_short_while_any_holder_holds_it(monkeypatch, switch_interval):
+    monkeypatch.delenv("WARMSTART_BO_SWITCH_INTERVAL", raising=False)
+    sys.setswitchinterval(0.005)
+    first = runtime.shorten_switch_interval()
+    assert sys.getswitchinterval() == pytest.approx(runtime.BACKGROUND_SWITCH_INTERVAL)
+    second = runtime.shorten_switch_interval()
+    first()
+    first()  # a second release of one hold releases nothing more
+    assert sys.getswitchinterval() == pytest.approx(runtime.BACKGROUND_SWITCH_INTERVAL)
+    second()
+    assert sys.getswitchinterval() == pytest.approx(0.005)
+
+
+def test_the_switch_interval_leaves_a_users_own_setting_alone(monkeypatch, switch_interval):
+    monkeypatch.delenv("WARMSTART_BO_SWITCH_INTERVAL", raising=False)
+    sys.setswitchinterval(0.005)
+    release = runtime.shorten_switch_interval()
+    sys.setswitchinterval(0.002)  # changed by the user meanwhile: kept
+    release()
+    assert sys.getswitchinterval() == pytest.approx(0.002)
+    sys.setswitchinterval(0.0001)  # already shorter than ours: kept
+    runtime.shorten_switch_interval()()
+    assert sys.getswitchinterval() == pytest.approx(0.0001)
+    sys.setswitchinterval(0.005)
+    monkeypatch.setenv("WARMSTART_BO_SWITCH_INTERVAL", "off")
+    release = runtime.shorten_switch_interval()
+    assert sys.getswitchinterval() == pytest.approx(0.005)
+    release()
+    monkeypatch.setenv("WARMSTART_BO_SWITCH_INTERVAL", "0.001")
+    release = runtime.shorten_switch_interval()
+    assert sys.getswitchinterval() == pytest.approx(0.001)
+    release()
+    for bad in ("fast", "-1", "inf", "nan"):
+        monkeypatch.setenv("WARMSTART_BO_SWITCH_INTERVAL", bad)
+        with pytest.raises(ValueError, match="WARMSTART_BO_SWITCH_INTERVAL"):
+            runtime.shorten_switch_interval()
+    assert sys.getswitchinterval() == pytest.approx(0.005)
+
+
+def test_a_jobs_compile_ahead_holds_a_short_switch_interval_until_its_last_program_settles(monkeypatch, switch_interval):
+    """The job's compile-ahead threads shorten the interval when they start and restore it
+    once, after every program they were given has settled."""
+    import threading
+
+    from warmstart_bo import ContinuousParameter, Optimizer
+
+    monkeypatch.delenv("WARMSTART_BO_SWITCH_INTERVAL", raising=False)
+    sys.setswitchinterval(0.005)
+    held, settled, released = [], [], threading.Event()
+    shorten = runtime.shorten_switch_interval
+
+    def spy():
+        release = shorten()
+        held.append(sys.getswitchinterval())
+
+        def spied_release():
+            settled.append(all(event.is_set() for event in opt._compilers.values()))
+            release()
+            released.set()
+
+        return spied_release
+
+    monkeypatch.setattr(runtime, "shorten_switch_interval", spy)
+    opt = Optimizer({"a": ContinuousParameter(0, 1), "b": ContinuousParameter(0, 1)}, random_seed=0, n_initial_points=2, max_observations=4)
+    opt.ask()
+    assert released.wait(300)
+    assert held == [pytest.approx(runtime.BACKGROUND_SWITCH_INTERVAL)]
+    assert settled == [True] and opt._compilers
+    assert sys.getswitchinterval() == pytest.approx(0.005)

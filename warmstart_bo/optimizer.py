@@ -725,6 +725,9 @@ class Optimizer:
         left = {(c, tier): len(orders[c][tier]) for c in todo for tier in (0, 1)}
         made: dict[int, dict] = {}
         locks = {c: threading.Lock() for c in todo}
+        # The asks beside the workers wait less for the GIL while they run.
+        release_switch = runtime.shorten_switch_interval()
+        unsettled, unsettled_lock = [sum(left.values())], threading.Lock()
 
         def settle(capacity, program, tier):
             try:
@@ -742,6 +745,10 @@ class Optimizer:
                         needed[capacity].set()
                         if not left[capacity, 1]:
                             done[capacity].set()
+                with unsettled_lock:
+                    unsettled[0] -= 1
+                    if not unsettled[0]:
+                        release_switch()
 
         # Workers take the programs in order: every size's first-needed ones, then the rest;
         # shutdown(wait=False) lets them finish on their own.
