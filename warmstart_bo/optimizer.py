@@ -753,10 +753,14 @@ class Optimizer:
         # Workers take the programs in order: every size's first-needed ones, then the rest;
         # shutdown(wait=False) lets them finish on their own.
         pool = ThreadPoolExecutor(COMPILE_WORKERS, thread_name_prefix=f"warmstart-bo-compile-{'-'.join(map(str, todo))}")
-        for tier in (0, 1):
-            for capacity in todo:
-                for program in orders[capacity][tier]:
-                    pool.submit(settle, capacity, program, tier)
+        try:
+            for tier in (0, 1):
+                for capacity in todo:
+                    for program in orders[capacity][tier]:
+                        pool.submit(settle, capacity, program, tier)
+        except RuntimeError:  # the interpreter is shutting down: what was submitted runs
+            release_switch()
+            raise
         pool.shutdown(wait=False)
 
     # Transfer learning.
