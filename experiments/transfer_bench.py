@@ -9,9 +9,12 @@ all methods of that seed. Methods:
 
 - ``random``; ``cold``: this library's BO without parents; ``cold-reseeded``: the same on
   another seed (a control: what seed alone does to the metrics);
-- ``best-first``: the parents' ``top_k`` best configurations evaluated first, then cold BO;
+- ``best-first``: the parents' ``top_k`` best configurations evaluated first, then cold BO
+  (with ``top_k`` = 3 the library's ``transfer_prior="best-first"`` runs the same points:
+  ``benchmarks/best_first_parity.py``);
 - ``identical``: the parents' trials pooled as if from the same task (IDENTICAL_DATA_AND_ALGORITHM);
-- ``transfer-<prior>``: TRANSFER_LEARNING with the ``stacked``, ``icm`` or ``rgpe`` prior
+- ``transfer-<prior>``: TRANSFER_LEARNING with the ``stacked``, ``icm``, ``rgpe``,
+  ``hyperprior`` or ``best-first`` prior
   (``transfer-<prior>:unguarded``: without the negative-transfer guard;
   ``transfer-<prior>:ranking-guard``: the guard's ranking comparison without its design);
 - ``optuna-gp``: Optuna's GPSampler with the same ``top_k`` points enqueued first;

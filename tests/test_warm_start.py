@@ -158,7 +158,7 @@ def test_transfer_groups_jobs_linked_by_identical_warm_starts(store):
     assert len(pooled) == 1 and len(pooled[0].values) == 12
 
 
-@pytest.mark.parametrize("prior", ["stacked", "icm", "rgpe", "hyperprior"])
+@pytest.mark.parametrize("prior", ["stacked", "icm", "rgpe", "hyperprior", "best-first"])
 def test_transfer_job_runs_with_each_prior_and_starts_near_the_parents_best(store, prior):
     run_job(store, "source", max_jobs=20, space=BRANIN_SPACE, fn=branin)
     related = lambda hp: 3.0 * branin(hp) + 7.0
@@ -167,6 +167,51 @@ def test_transfer_job_runs_with_each_prior_and_starts_near_the_parents_best(stor
     # The first trial is the parents' predicted best: far better than a typical Branin point.
     assert first.objective < 3.0 * 10.0 + 7.0
     assert store.job("target").status == "Completed" and len(store.trials("target")) == 3
+
+
+def _branin_parents(n_parents=2, trials=8):
+    space = SearchSpace(BRANIN_SPACE)
+    rng = np.random.default_rng(0)
+    out = []
+    for i in range(n_parents):
+        pts = space.decode_many(rng.random((trials, 2)))
+        out.append(ParentHistory(f"p{i}", pts, [branin(p) + 5.0 * i for p in pts]))
+    return out
+
+
+def _ranked(parent, sign):
+    return [parent.params[j] for j in np.argsort(sign * np.asarray(parent.values), kind="stable")]
+
+
+def test_best_first_is_a_cold_start_told_the_parents_best_points_first():
+    """A best-first job asks each parent's best point in turn, then the second best, and
+    from there proposes, bit for bit, what a cold optimizer of the same seed proposes once
+    told those points: the transfer benchmark's best-first baseline as a warm-start option
+    (its design's first points are the ones the opening replaced)."""
+    parents = _branin_parents()
+    expected = [_ranked(parents[0], 1)[0], _ranked(parents[1], 1)[0], _ranked(parents[0], 1)[1]]
+    warm = Optimizer(BRANIN_SPACE, "Minimize", random_seed=3, parents=parents, warm_start_type=TRANSFER, transfer_prior="best-first")
+    cold = Optimizer(BRANIN_SPACE, "Minimize", random_seed=3)
+    assert warm.n_initial_points == cold.n_initial_points == 6
+    assert warm.last_transfer == {"prior": "best-first", "used": True, "opening_points": 3}
+    for i in range(9):  # the opening, three design points, three Bayesian asks
+        (p,) = warm.ask()
+        if i < 3:
+            assert p == pytest.approx(expected[i], rel=1e-12)
+            q = p
+        else:
+            (q,) = cold.ask()
+            assert p == q
+        warm.tell([p], [branin(p)])
+        cold.tell([q], [branin(q)])
+    assert not warm._transfer and warm.priors == cold.priors
+
+
+def test_best_first_takes_the_largest_outcomes_when_maximizing():
+    parents = _branin_parents(n_parents=1)
+    opt = Optimizer(BRANIN_SPACE, "Maximize", random_seed=0, parents=parents, warm_start_type=TRANSFER, transfer_prior="best-first")
+    asked = [opt.ask(1)[0] for _ in range(2)]  # nothing told: both asks stay in the opening
+    assert asked == [pytest.approx(p, rel=1e-12) for p in _ranked(parents[0], -1)[:2]]
 
 
 def test_optimizer_rules_for_parents():

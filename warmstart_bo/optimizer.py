@@ -235,12 +235,14 @@ class Optimizer:
         ``WarmStartTypes.TRANSFER_LEARNING`` (each parent is a related task under
         ``transfer_prior``; no initial design: the first point is the parents' predicted
         best).
-      transfer_prior: ``"stacked"``, ``"icm"``, ``"rgpe"`` or ``"hyperprior"`` (default
-        ``transfer.DEFAULT_PRIOR``). ``"hyperprior"`` is a cold start whose hyperparameter
-        priors are fitted to the parents and whose design opens with their best points
-        (:mod:`warmstart_bo.transfer.hyperprior`); guarded, it checks the parents once
-        after its opening and four design points and becomes a cold start if the target
-        refutes them.
+      transfer_prior: ``"stacked"``, ``"icm"``, ``"rgpe"``, ``"hyperprior"`` or
+        ``"best-first"`` (default ``transfer.DEFAULT_PRIOR``). ``"hyperprior"`` is a cold
+        start whose hyperparameter priors are fitted to the parents and whose design opens
+        with their best points (:mod:`warmstart_bo.transfer.hyperprior`); guarded, it checks
+        the parents once after its opening and four design points and becomes a cold start
+        if the target refutes them. ``"best-first"`` is a cold start whose design's first
+        points are the parents' best (each parent's best in turn, then second best, ...);
+        ``transfer_guard`` does not apply to it.
       max_observations: the most points this optimizer will be told (a job's ``max_jobs``),
         if known: every padded size the job will reach is compiled ahead, in a background
         thread from the first ask on; unknown, the next size only, late in each bucket.
@@ -325,9 +327,12 @@ class Optimizer:
         self.parent_normalization = parent_normalization
         self._setup_warm_start(list(parents), warm_start_type, transfer_prior, transfer_guard, n_initial_points is None)
         fallback = self._cold_design if self._hyperprior_check else self._fallback_design
-        n_sobol = 1 << max(0, max(self.n_initial_points - len(self._opening), fallback) - 1).bit_length()
+        # The best-first opening takes the place of the design's first points; the others'
+        # openings come before theirs.
+        replaced = len(self._opening) if self.transfer_prior == "best-first" else 0
+        n_sobol = 1 << max(0, max(self.n_initial_points - len(self._opening) + replaced, fallback) - 1).bit_length()
         sobol = qmc.Sobol(self.space.dim, scramble=True, seed=np.random.default_rng(self.random_seed)).random(n_sobol)
-        self._initial_design = np.concatenate([self._opening, self.space.snap(sobol)])
+        self._initial_design = np.concatenate([self._opening, self.space.snap(sobol)[replaced:]])
 
     def _setup_warm_start(self, parents: list[ParentHistory], kind: str | None, prior: str | None, guard: bool | str, default_design: bool) -> None:
         if parents and kind is None:
@@ -374,12 +379,19 @@ class Optimizer:
             self._opening = hyperprior.opening_points(warped)
             self.last_transfer = {"prior": prior, "used": True, "opening_points": len(self._opening)}
             self._hyperprior_check = bool(guard) and len(self._opening) > 0
+        if kind == WarmStartTypes.TRANSFER_LEARNING and prior == "best-first" and encoded:
+            # Only the ranking of each parent's outcomes matters (larger better); ties in the
+            # benchmark baseline's order, so that its stored runs are this option's.
+            self._opening = hyperprior.opening_points([Task(x, self._sign * y) for x, y in encoded], stable=False)
+            self.last_transfer = {"prior": prior, "used": True, "opening_points": len(self._opening)}
         if default_design and encoded:
             if kind == WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM:
                 self.n_initial_points = max(0, self.n_initial_points - len(self._parent_y))
             elif prior == "hyperprior":
                 design = hyperprior.CHECK_POINTS if self._hyperprior_check else hyperprior.DESIGN_POINTS
                 self.n_initial_points = len(self._opening) + design
+            elif prior == "best-first":
+                pass  # cold start's design, opened by the parents' best points
             else:
                 # The design becomes the guard's: interleaved early, and taken on rejected steps.
                 self._fallback_design = self.n_initial_points if guard is True else 0
@@ -391,8 +403,9 @@ class Optimizer:
 
     @property
     def _transfer(self) -> bool:
-        """Whether asks go through a transfer model (the hyperprior's job is a cold start)."""
-        return self.warm_start_type == WarmStartTypes.TRANSFER_LEARNING and len(self._tasks) > 0 and self.transfer_prior != "hyperprior"
+        """Whether asks go through a transfer model (the hyperprior's and best-first's jobs are
+        cold starts)."""
+        return self.warm_start_type == WarmStartTypes.TRANSFER_LEARNING and len(self._tasks) > 0 and self.transfer_prior not in ("hyperprior", "best-first")
 
     @property
     def _sign(self) -> float:

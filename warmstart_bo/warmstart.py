@@ -33,8 +33,8 @@ class WarmStartConfig:
       parents: names of finished jobs in the same store.
       include_ancestors: also use the parents' own warm-start parents, recursively (the
         service this mirrors uses direct parents only).
-      transfer_prior: for TRANSFER_LEARNING, ``"stacked"``, ``"icm"``, ``"rgpe"`` or
-        ``"hyperprior"``; None
+      transfer_prior: for TRANSFER_LEARNING, ``"stacked"``, ``"icm"``, ``"rgpe"``,
+        ``"hyperprior"`` or ``"best-first"``; None
         takes the default chosen by benchmark.
     """
 
