@@ -2,12 +2,15 @@
 three adversarial 20-trial parents (sign-flipped, optimum in the far corner, unrelated),
 seeds 0-9, 25 trials; prints the worst seed's regret over cold start's worst seed, the
 quantity ``tests/test_warm_start_statistical.py`` bounds at 2.5x for the default prior.
+``--prior cold-reseeded`` runs cold start on another seed (``transfer_bench``'s control) in
+the prior's place: the noise floor of the bound.
 ``--seeds`` picks others, reported per block of ten and over all; ``--out`` also writes
 each seed's regrets as JSON lines. ``--summary FILE...`` reads such files instead and
 prints, per prior and adversary, the mean log10 regret over each run's own cold start with
 a Wilcoxon test against zero, and for two priors the paired test between them.
 
     python benchmarks/guard_worst_case.py --prior hyperprior
+    python benchmarks/guard_worst_case.py --prior cold-reseeded --seeds 0-29 --out experiments/results/guard-worst-reseeded.jsonl
     python benchmarks/guard_worst_case.py --seeds 0-29 --out experiments/results/fit-profile-probe/worst-case-9a0694d.jsonl
     python benchmarks/guard_worst_case.py --summary experiments/results/guard-worst-hyperprior.jsonl experiments/results/fit-profile-probe/worst-case-9a0694d.jsonl
 """
@@ -24,20 +27,26 @@ import numpy as np
 from scipy.stats import wilcoxon
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
 
 from benchmarks.transfer_runs import bo_run, cold_parents, seed_range
 from benchmarks.transfer_suite import synthetic
+from transfer_bench import RESEED
 from warmstart_bo import WarmStartTypes, transfer
 
 
 def regrets(prior: str | None, adversary: str, seeds=range(10)) -> tuple[list[float], list[float]]:
-    """Each seed's regret after 25 trials with ``prior`` (None: the default) and cold start's."""
+    """Each seed's regret after 25 trials with ``prior`` (None: the default;
+    ``"cold-reseeded"``: cold start on another seed) and cold start's."""
     warm, cold = [], []
     for seed in seeds:
         problem = synthetic("hartmann3", seed, 0.75, 3, adversary=adversary)
-        parents = cold_parents(problem, 20, seed)
         cold.append(min(bo_run(problem.space, problem.target, 25, seed)["values"]) - problem.optimum)
-        warm.append(min(bo_run(problem.space, problem.target, 25, seed, parents, WarmStartTypes.TRANSFER_LEARNING, prior)["values"]) - problem.optimum)
+        if prior == "cold-reseeded":
+            run = bo_run(problem.space, problem.target, 25, RESEED + seed)
+        else:
+            run = bo_run(problem.space, problem.target, 25, seed, cold_parents(problem, 20, seed), WarmStartTypes.TRANSFER_LEARNING, prior)
+        warm.append(min(run["values"]) - problem.optimum)
     return warm, cold
 
 
@@ -70,7 +79,7 @@ def summary(paths: list[Path]) -> list[str]:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--prior", default=transfer.DEFAULT_PRIOR, choices=transfer.PRIORS)
+    ap.add_argument("--prior", default=transfer.DEFAULT_PRIOR, choices=(*transfer.PRIORS, "cold-reseeded"))
     ap.add_argument("--seeds", default="0-9", help="first-last, inclusive")
     ap.add_argument("--out", type=Path, help="append each seed's regrets here (JSON lines)")
     ap.add_argument("--summary", type=Path, nargs="+", help="summarize these --out files instead of running")
