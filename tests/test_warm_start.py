@@ -292,3 +292,35 @@ def test_batches_under_a_transfer_prior_spread_out():
         x = space.encode_many(batch)
         gaps = [np.linalg.norm(a - b) for i, a in enumerate(x) for b in x[i + 1:]]
         assert min(gaps) > 1e-3, prior
+
+
+def test_a_transfer_job_stores_its_prior_and_an_older_job_keeps_the_stacked_prior_it_ran(store, monkeypatch):
+    """The default prior changes with versions; a job keeps the one it started with. Jobs
+    stored before the prior was recorded (None) ran the default of their time, stacked."""
+    from warmstart_bo import transfer, tuner as tuner_module
+    from warmstart_bo.store import JobExistsError
+
+    run_job(store, "source", max_jobs=4, space=BRANIN_SPACE, fn=branin)
+    new = run_job(store, "new", max_jobs=2, space=BRANIN_SPACE, fn=branin, warm_start_config=WarmStartConfig(TRANSFER, ["source"]))
+    assert new.warm_start_config.transfer_prior == transfer.DEFAULT_PRIOR
+    assert store.job("new").config["warm_start_config"]["transfer_prior"] == transfer.DEFAULT_PRIOR
+    identical = WarmStartConfig(IDENTICAL, ["source"])
+    assert identical.resolved() is identical  # no prior to fill in
+
+    old = HyperparameterTuner(branin, "loss", BRANIN_SPACE, objective_type="Minimize", store=store, max_jobs=2, random_seed=3, progress=False,
+                              warm_start_config=WarmStartConfig(TRANSFER, ["source"]))
+    config = old.config()
+    config["warm_start_config"]["transfer_prior"] = None  # as versions before this one stored it
+    store.create_job("old", config, random_seed=3, parents=["source"])
+    store.finish_job("old", "Stopped", "stopped on request")
+    with pytest.raises(JobExistsError, match=f"already exists with transfer_prior 'stacked', not '{transfer.DEFAULT_PRIOR}'.*transfer_prior='stacked'"):
+        old.fit(job_name="old")
+    assert store.job("old").config["warm_start_config"]["transfer_prior"] is None and store.trials("old") == []
+
+    priors = []
+    make_strategy = tuner_module.make_strategy
+    monkeypatch.setattr(tuner_module, "make_strategy", lambda *a, **kw: priors.append(kw.get("transfer_prior")) or make_strategy(*a, **kw))
+    attached = HyperparameterTuner.attach("old", store=store, estimator=branin, progress=False)
+    assert attached.warm_start_config.transfer_prior == "stacked"
+    attached.resume()
+    assert priors == ["stacked"] and store.job("old").status == "Completed" and len(store.trials("old")) == 2

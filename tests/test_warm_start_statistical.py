@@ -33,7 +33,10 @@ def test_transfer_from_three_related_parents_after_10_trials_matches_cold_start_
     transfer after 10 a median of 5.4e-5 against cold's 4.2e-5 after 30, while seed by seed
     cold start needed a median 30.5 trials to reach transfer's 10-trial regret and
     transfer's mean log10 regret was 0.49 below cold's after 30: a median of ten
-    heavy-tailed values moved with rounding, the paired measures of issue 13 did not."""
+    heavy-tailed values moved with rounding, the paired measures of issue 13 did not.
+
+    Measured with the default, the parents' best points first: -0.66 and p = 0.001 (the
+    stacked prior, the default before, -0.37)."""
     fam = FAMILIES["hartmann3"]
     warm, cold = [], []
     for seed in SEEDS:
@@ -77,10 +80,11 @@ def test_identical_continuation_of_a_20_trial_parent_beats_a_fresh_10_trial_job(
 @pytest.mark.slow
 def test_a_sign_flipped_parent_costs_little_against_cold_start_after_30_trials():
     """Branin with one sign-flipped 50-trial parent, 30 seeds, paired with cold start: the
-    guarded transfer's regret after 30 trials is within 1.5x of cold start's in geometric
+    default prior's regret after 30 trials is within 1.5x of cold start's in geometric
     mean over the seeds (mean log10 regret, issue 13's measure), and a one-sided Wilcoxon
-    test does not find it worse. Measured: ratio 1.02, p = 0.47, 15 of 30 seeds better,
-    median 9.3e-4 against cold's 9.6e-4.
+    test does not find it worse. Measured with the parents' best points first: ratio
+    0.87, p = 0.20, 13 of 30 seeds better, median 9.4e-4 against cold's 9.6e-4; with the
+    guarded stacked prior, the default before: 1.02, p = 0.47, 15 of 30.
 
     Why 30 seeds and not 10: the ten-seed ratio is mostly the draw. Over seeds 0-59 in
     blocks of ten it was 1.92, 0.86, 0.64, 0.55, 0.52, 1.21 (0.85 over all 60), and on the
@@ -89,9 +93,9 @@ def test_a_sign_flipped_parent_costs_little_against_cold_start_after_30_trials()
     on seeds 0-9 alone. ``python benchmarks/flipped_parent_seeds.py --summary
     experiments/results/flipped-parent/*.jsonl`` prints them.
 
-    This is a bound on the damage, not a test of the guard: without it
-    (``transfer_guard=False``) the same seeds give 0.91, p = 0.06, and pass too. The
-    guard's worst cases are the next test's."""
+    This is a bound on the damage, not a test of the guard: stacked without it
+    (``transfer_guard=False``) gives 0.91, p = 0.06 on the same seeds, and passes too.
+    The worst cases are the next test's."""
     from scipy.stats import wilcoxon
 
     fam = FAMILIES["branin"]
@@ -113,28 +117,25 @@ def test_a_sign_flipped_parent_costs_little_against_cold_start_after_30_trials()
 
 @pytest.mark.slow
 @pytest.mark.parametrize("adversary", ["flipped", "far", "unrelated"])
-def test_adversarial_parents_cost_at_most_2_5x_cold_starts_worst_seed(adversary):
+def test_adversarial_parents_cost_at_most_1_25x_cold_starts_worst_seed(adversary):
     """Three adversarial 20-trial parents of moved Hartmann-3 tasks (sign-flipped, optimum
     in the far corner, an unrelated smooth function; ``benchmarks/transfer_suite.py``),
-    10 seeds, the default prior: the worst seed's regret after 25 trials against cold
-    start's worst seed. Issue 13's goal is 1.25x; measured 1.82x, 1.39x and 0.92x with the
-    interleaved guard, 55.6x, 51.5x and 13.9x without a guard (the runs of
-    ``experiments/configs/guard-design.json``, whose parents and seeds these are). This
-    bounds a regression on the fit's random stream in the tree; on another (the fit's
-    starting points drawn from NumPy) flipped and unrelated parents gave 11.8x and 4.4x,
-    the flipped case's worst seed held by the target-only GP in a local basin (README). On
-    the fit that profiles the mean: 1.70x, 1.26x and 1.36x on these seeds, but 2.65x with
-    far-corner parents on seeds 20-29 (``experiments/results/fit-profile-probe/``): the
-    bound holds on seeds 0-9, not on every block of ten. It is below the noise floor on
-    these seeds: cold start on another seed gives 3.40x (none of cold start's seeds 0-9
-    ends in Hartmann-3's second basin), and over seeds 0-29 the control is 1.14x while
-    stacked is 2.65x with far-corner parents (``experiments/results/guard-worst-reseeded.txt``,
-    README "The slow guard test's noise floor")."""
+    seeds 0-29, the default prior: the worst seed's regret after 25 trials within issue
+    13's 1.25x of cold start's worst seed. Measured with the default, the parents' best
+    points first: 1.12x, 1.11x and 0.89x (``experiments/results/guard-worst-best-first.txt``).
+
+    Why 30 seeds: on seeds 0-9 the bound is below its noise floor. None of cold start's
+    seeds 0-9 ends in Hartmann-3's second basin, so cold start on other seeds is 3.40x
+    there, and every prior that explores at all fails it (best-first 13.8x, 13.7x, 10.9x);
+    over seeds 0-29 that control is 1.14x. The stacked prior, the default until this test
+    moved to 30 seeds, passed 2.5x on seeds 0-9 and is 2.65x over 0-29 with far-corner
+    parents (``guard-worst-reseeded.txt``, ``fit-profile-probe/``; README "The slow
+    guard test's noise floor")."""
     from benchmarks.guard_worst_case import regrets
 
-    warm, cold = regrets(None, adversary, SEEDS)
+    warm, cold = regrets(None, adversary, range(30))
     print(f"\nhartmann3/{adversary}: worst regret after 25, transfer {max(warm):.3g}, cold {max(cold):.3g}; medians {np.median(warm):.3g}, {np.median(cold):.3g}")
-    assert max(warm) <= 2.5 * max(cold)
+    assert max(warm) <= 1.25 * max(cold)
 
 
 @pytest.mark.slow

@@ -233,10 +233,11 @@ class Optimizer:
       warm_start_type: ``WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM`` (parent trials join
         the data; the initial design shrinks by their number) or
         ``WarmStartTypes.TRANSFER_LEARNING`` (each parent is a related task under
-        ``transfer_prior``; no initial design: the first point is the parents' predicted
-        best).
-      transfer_prior: ``"stacked"``, ``"icm"``, ``"rgpe"``, ``"hyperprior"`` or
-        ``"best-first"`` (default ``transfer.DEFAULT_PRIOR``). ``"hyperprior"`` is a cold
+        ``transfer_prior``).
+      transfer_prior: ``"best-first"`` (the default, ``transfer.DEFAULT_PRIOR``),
+        ``"stacked"``, ``"icm"``, ``"rgpe"`` or ``"hyperprior"``. The stacked, ICM and
+        RGPE priors model the parents' values and have no initial design: the first point
+        is the parents' predicted best. ``"hyperprior"`` is a cold
         start whose hyperparameter priors are fitted to the parents and whose design opens
         with their best points (:mod:`warmstart_bo.transfer.hyperprior`); guarded, it checks
         the parents once after its opening and four design points and becomes a cold start

@@ -239,6 +239,8 @@ class HyperparameterTuner:
         self.executor = executor_spec(executor)
         make_executor(self.executor).check(self.estimator)
         self.warm_start_config = WarmStartConfig.from_json(warm_start_config)
+        if self.warm_start_config is not None:
+            self.warm_start_config = self.warm_start_config.resolved()
         if self.warm_start_config is not None and strategy != "Bayesian":
             raise ValueError(f"warm start needs strategy 'Bayesian'; {strategy!r} does not learn from earlier trials")
         self._store_arg = store
@@ -299,7 +301,7 @@ class HyperparameterTuner:
             random_seed=c["random_seed"],
             early_stopping_type=c["early_stopping_type"],
             completion_criteria=c["completion_criteria"],
-            warm_start_config=c.get("warm_start_config"),
+            warm_start_config=WarmStartConfig.from_stored(c.get("warm_start_config")),
             max_retry_attempts=c["max_retry_attempts"],
             static_hyperparameters=c["static_hyperparameters"],
             max_runtime_in_seconds=c["max_runtime_in_seconds"],
@@ -368,8 +370,16 @@ class HyperparameterTuner:
             store.create_job(name, config, random_seed=seed, parents=parents)
             return seed
         record = store.job(name)
-        stored = record.config
+        stored = dict(record.config)
+        if stored.get("warm_start_config") is not None:
+            stored["warm_start_config"] = WarmStartConfig.from_stored(stored["warm_start_config"]).to_json()
         changed = sorted(k for k in (set(config) | set(stored)) - _NOT_COMPARED if config.get(k) != stored.get(k))
+        now, was = config.get("warm_start_config"), stored.get("warm_start_config")
+        if changed == ["warm_start_config"] and now and was and {**now, "transfer_prior": None} == {**was, "transfer_prior": None}:
+            raise JobExistsError(
+                f"a tuning job named {name!r} already exists with transfer_prior {was['transfer_prior']!r}, not {now['transfer_prior']!r} "
+                f"(the default prior changes with versions; a job keeps the one it started with): pass "
+                f"WarmStartConfig(..., transfer_prior={was['transfer_prior']!r}) or use HyperparameterTuner.attach to resume it")
         if changed:
             raise JobExistsError(f"a tuning job named {name!r} already exists with a different configuration (differs in {', '.join(changed)}); choose another job_name")
         if resuming and record.status == "Completed":

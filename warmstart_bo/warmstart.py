@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 MAX_PARENTS = 5
+# The transfer prior of a stored job that did not record one: every such job ran under the
+# default of its time, the stacked prior (the default changed to "best-first" on 2026-12-06).
+UNRECORDED_PRIOR = "stacked"
 
 
 class WarmStartTypes:
@@ -34,8 +37,9 @@ class WarmStartConfig:
       include_ancestors: also use the parents' own warm-start parents, recursively (the
         service this mirrors uses direct parents only).
       transfer_prior: for TRANSFER_LEARNING, ``"stacked"``, ``"icm"``, ``"rgpe"``,
-        ``"hyperprior"`` or ``"best-first"``; None
-        takes the default chosen by benchmark.
+        ``"hyperprior"`` or ``"best-first"``; None takes the default chosen by benchmark
+        (``transfer.DEFAULT_PRIOR``), which a tuning job stores as its own
+        (:meth:`resolved`), so it keeps its prior when the default changes.
     """
 
     warm_start_type: str
@@ -61,6 +65,23 @@ class WarmStartConfig:
             raise ValueError(f"parent {dupes[0]!r} is listed twice")
         if self.transfer_prior is not None and self.transfer_prior not in PRIORS:
             raise ValueError(f"transfer_prior must be one of {PRIORS}, got {self.transfer_prior!r}")
+
+    def resolved(self) -> WarmStartConfig:
+        """This config with the prior it runs under filled in (TRANSFER_LEARNING only)."""
+        if self.warm_start_type != WarmStartTypes.TRANSFER_LEARNING or self.transfer_prior is not None:
+            return self
+        from warmstart_bo.transfer import DEFAULT_PRIOR
+
+        return replace(self, transfer_prior=DEFAULT_PRIOR)
+
+    @classmethod
+    def from_stored(cls, d: Any) -> WarmStartConfig | None:
+        """A stored job's config. Jobs stored before the prior was recorded hold None there
+        and ran the default of their time, ``"stacked"``, which they keep."""
+        config = cls.from_json(d)
+        if config is not None and config.warm_start_type == WarmStartTypes.TRANSFER_LEARNING and config.transfer_prior is None:
+            return replace(config, transfer_prior=UNRECORDED_PRIOR)
+        return config
 
     def to_json(self) -> dict[str, Any]:
         return {
