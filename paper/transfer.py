@@ -4,14 +4,16 @@ trials, paired savings against cold start by similarity band (parents' trials in
 column), mean log-regret curves by band, the similarity sweep, the worst case per problem,
 and what each method cost.
 
-The default configuration (``transfer-stacked``, the library's default prior with its
-guard) comes first in every table. Pure functions of the loaded rows, reusing the metrics
-of ``benchmarks/transfer_metrics.py`` and the tables of ``benchmarks/transfer_report.py``;
-``paper/make_figures.py`` writes what they return.
+The library's default prior (``transfer.DEFAULT_PRIOR``, under its benchmark name) comes
+first in every table, and :func:`default_section` says why it is the default from the
+suites that ran every candidate on one engine. Pure functions of the loaded rows, reusing
+the metrics of ``benchmarks/transfer_metrics.py`` and the tables of
+``benchmarks/transfer_report.py``; ``paper/make_figures.py`` writes what they return.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import matplotlib
@@ -23,14 +25,27 @@ import numpy as np
 from benchmarks import transfer_metrics as M
 from benchmarks import transfer_report as R
 from experiments.transfer_bench import problem_ids
+from warmstart_bo.transfer import DEFAULT_PRIOR
 
-DEFAULT = "transfer-stacked"
-ORDER = (DEFAULT, "transfer-icm", "transfer-rgpe", "transfer-hyperprior", "transfer-hyperprior:unguarded", "identical", "best-first", "optuna-gp", "botorch", "cold", "cold-reseeded", "random")
+
+def method_of(prior: str) -> str:
+    """The benchmark's name for a library prior: ``best-first`` is the baseline of that name
+    (the same points, ``benchmarks/best_first_parity.py``), the others ``transfer-<prior>``."""
+    return prior if prior == "best-first" else f"transfer-{prior}"
+
+
+DEFAULT = method_of(DEFAULT_PRIOR)
+ORDER = (DEFAULT, *(m for m in ("best-first", "transfer-stacked", "transfer-icm", "transfer-rgpe", "transfer-hyperprior", "transfer-hyperprior:unguarded",
+                                 "identical", "optuna-gp", "botorch", "cold", "cold-reseeded", "random") if m != DEFAULT))
+
+
+def order_key(method: str) -> tuple[int, str]:
+    return (ORDER.index(method) if method in ORDER else len(ORDER), method)
 
 
 def ordered(methods: list[str]) -> list[str]:
     """The default first, then the other priors, the baselines, cold start and random."""
-    return sorted(methods, key=lambda m: (ORDER.index(m) if m in ORDER else len(ORDER), m))
+    return sorted(methods, key=order_key)
 
 
 def markdown(lines: list[str]) -> str:
@@ -143,56 +158,123 @@ def worst_over_bound(table: dict, method: str, t: int, bound: float = R.BOUND) -
     return sum(r > bound for r in ratios.values()), len(ratios), ratios
 
 
-def default_choice(table: dict, methods: list[str], budget: int, t: int, guard_paths: list[Path]) -> str:
-    """The paragraph that says which prior is the default and why, from this suite's ranks
-    and worst cases and the guard ablation's worst cases (``guard_paths``)."""
-    from warmstart_bo.transfer import DEFAULT_PRIOR
+def is_candidate(method: str) -> bool:
+    """A method a user can choose as the default: a library prior with its guard."""
+    return method == "best-first" or (method.startswith("transfer-") and ":" not in method)
 
-    default = f"transfer-{DEFAULT_PRIOR}"
-    priors = [m for m in methods if m.startswith("transfer-") and ":" not in m]
-    ts = [c for c in R.CHECKPOINTS if c <= budget]
-    ranks = {c: M.average_ranks(table, methods, c)[0] for c in ts}
-    best = min(priors, key=lambda m: ranks[ts[-1]][m])
 
-    def rank_row(m):
-        return "/".join(f"{ranks[c][m]:.2f}" for c in ts)
+def paired(table: dict, method: str, reference: str, t: int) -> tuple[tuple[int, int, int], float, float, int]:
+    """``method`` against ``reference`` at trial t over every (problem, seed) both ran:
+    win / tie / loss, mean log10 regret difference, paired Wilcoxon p, pairs."""
+    w, r = [], []
+    for by_method in table.values():
+        a, b = by_method.get(method, {}), by_method.get(reference, {})
+        for s in sorted(set(a) & set(b)):
+            if len(a[s]) >= t and len(b[s]) >= t:
+                w.append(a[s][t - 1])
+                r.append(b[s][t - 1])
+    return M.win_tie_loss(w, r), M.mean_log10(w) - M.mean_log10(r), M.wilcoxon_vs_cold(w, r), len(w)
 
-    over = {m: worst_over_bound(table, m, t) for m in priors}
-    text = (
-        f"**Which prior is the default, and why.** Average rank at trials {'/'.join(map(str, ts))}: "
-        + "; ".join(f"{m} {rank_row(m)}" for m in priors)
-        + f". Worst seed over {R.BOUND}x cold start's worst at trial {t}: "
-        + ", ".join(f"{m} on {over[m][0]} of {over[m][1]} problems" for m in priors)
-        + ". "
-    )
-    if best == default:
-        return text + f"The default, {default}, ranks best among the priors at trial {ts[-1]}."
-    ahead = [c for c in ts if ranks[c][best] < ranks[c][default]]
-    text += f"{best} ranks ahead of the default, {default}, at trials {'/'.join(map(str, ahead)) or 'none'}. "
-    if not guard_paths:
-        return text
-    g_headers, g_runs, _ = R.load([str(p) for p in guard_paths])
-    g_config = g_headers[0]["config"]
-    g_table = M.curves(g_runs)
-    g_budget = min(len(r["values"]) for r in g_runs)
-    adversaries = [p for p in g_table if p.split("/")[-1] in ("flipped", "far", "unrelated")]
-    sub = {p: g_table[p] for p in adversaries}
-    ratios = {m: worst_over_bound(sub, m, g_budget)[2] for m in (default, best)}
-    cells = [f"{m} " + ", ".join(f"{p.split('/')[-1]} {ratios[m][p]:.2f}" for p in adversaries if p in ratios[m]) for m in (default, best)]
-    worst_best, worst_default = max(ratios[best].values()), max(ratios[default].values())
-    if worst_best <= 2.5:
-        return text + (f"{best} also keeps the guard ablation's adversarial worst case within the 2.5x the default's slow tests "
-                       f"allow ({'; '.join(cells)}), so it should become the default.")
-    text += (
-        f"The default stays {default} because of the guard ablation (`experiments/results/guard-design/`: {g_config['n_parents']} "
-        f"{g_config['parent_trials']}-trial parents, {g_budget} trials, {len(g_config['seeds'])} seeds), where the worst seed's regret over cold "
-        f"start's worst with adversarial parents is {'; '.join(cells)}: {best}'s worst case, {worst_best:.1f}x, is "
-        f"{worst_best / worst_default:.1f} times the default's. "
-    )
-    if best == "transfer-icm":
-        text += ("(Traced on seed 8 with far-corner parents: the guard rejects ICM from the 9th trial on, but the target-only GP "
-                 "it falls back to sees points that ICM gathered in one basin, and the job ends at a local optimum.) ")
-    return text + f"The default's slow tests bound that case at 2.5x, so the switch waits for a guard that keeps {best} within it."
+
+def head_to_head(suites: dict[str, dict], default: str, ts=(25, 50)) -> tuple[str, dict]:
+    """The default against every other candidate, paired seed by seed on each suite at each
+    trial of ``ts``, Holm's correction over the whole table. Returns the Markdown table and
+    ``{(suite, other, t): (wtl, default's mean log10 regret - other's, Holm p)}``."""
+    keys, raw = [], []
+    for name, table in suites.items():
+        methods = {m for by_method in table.values() for m in by_method}
+        for other in sorted(m for m in methods if is_candidate(m) and m != default):
+            for t in ts:
+                wtl, dlog, p, n = paired(table, default, other, t)
+                if n:
+                    keys.append((name, other, t, n))
+                    raw.append((wtl, dlog, p))
+    adjusted = M.holm([p for _, _, p in raw]) if raw else []
+    lines = [f"suite | against | trial | pairs | {default} W/T/L | mean log10 regret, {default} - other | p (Wilcoxon) | p Holm"]
+    result = {}
+    for (name, other, t, n), (wtl, dlog, p), pa in zip(keys, raw, adjusted):
+        result[(name, other, t)] = (wtl, dlog, float(pa))
+        lines.append(f"{name} | {other} | {t} | {n} | {wtl[0]}/{wtl[1]}/{wtl[2]} | {dlog:+.2f} | {p:.3g} | {pa:.3g}{' *' if pa < 0.05 else ''}")
+    return markdown(lines), result
+
+
+def guard_worst(rows: list[dict], first: int = 10) -> dict[str, dict[str, tuple[float, float]]]:
+    """Rows of ``benchmarks/guard_worst_case.py --out``: per prior and adversary, the worst
+    seed's regret over cold start's worst seed (each file's own cold start), over all seeds
+    and over the first ``first`` (the slow test's seeds before it moved to 30)."""
+    by: dict = {}
+    for r in rows:
+        by.setdefault(r["prior"], {}).setdefault(r["adversary"], []).append(r)
+    out: dict = {}
+    for prior, advs in by.items():
+        for adv, rs in advs.items():
+            rs = sorted(rs, key=lambda r: r["seed"])
+            head = [r for r in rs if r["seed"] < first]
+            ratio = lambda xs: max(r["transfer"] for r in xs) / max(r["cold"] for r in xs)
+            out.setdefault(prior, {})[adv] = (ratio(rs), ratio(head) if head else np.nan)
+    return out
+
+
+def guard_table(worst: dict, seeds: str) -> str:
+    lines = [f"(worst seed's regret after 25 trials over cold start's worst, seeds {seeds}; seeds 0-9 alone in brackets; ! over {R.BOUND})",
+             "prior | " + " | ".join(R.ADVERSARIES)]
+    for prior in sorted(worst, key=lambda p: order_key(p if p == "cold-reseeded" else method_of(p))):
+        cells = [f"{worst[prior][a][0]:.2f}{'!' if worst[prior][a][0] > R.BOUND else ''} ({worst[prior][a][1]:.2f})" if a in worst[prior] else "-" for a in R.ADVERSARIES]
+        lines.append(f"{method_of(prior) if prior != 'cold-reseeded' else prior} | " + " | ".join(cells))
+    return markdown(lines)
+
+
+def _verdict(other: str, wtl, dlog: float, p: float) -> str:
+    """"ahead of / behind / level with ``other``" and the numbers behind it."""
+    side = "level with" if p >= 0.05 else "ahead of" if dlog < 0 else "behind"
+    return f"{side} {other} (W/T/L {wtl[0]}/{wtl[1]}/{wtl[2]}, {dlog:+.2f} decades, Holm p = {p:.2g})"
+
+
+def default_choice(suites: dict[str, dict], worst: dict, default: str = DEFAULT, ts=(25, 50), heldout: dict | None = None) -> str:
+    """The paragraph that says where the default stands at trial ``ts[0]``, from the suites
+    that ran every candidate (``suites``: name -> curves), the guard setting's worst cases
+    (``worst``, :func:`guard_worst`) and, where they ran, seeds held out from the choice;
+    its p-values are :func:`head_to_head`'s over all of ``ts``, as in the tables."""
+    t = ts[0]
+    _, h2h = head_to_head(suites, default, ts)
+    parts = []
+    for name, table in suites.items():
+        methods = [m for m in ordered(sorted({m for b in table.values() for m in b})) if is_candidate(m) or m == "cold"]
+        ranks, n = M.average_ranks(table, methods, t)
+        place = sorted(methods, key=lambda m: ranks[m]).index(default) + 1
+        vs = "; ".join(_verdict(key[1], *h2h[key]) for key in h2h if key[0] == name and key[2] == t)
+        parts.append(f"On the {name} suite ({n} (problem, seed) pairs) the default, {default}, ranks {place} of {len(methods)} "
+                     f"(the candidates and cold start) at trial {t}, average rank {ranks[default]:.2f}; paired seed by seed it is {vs}.")
+    if len(suites) > 1:
+        pooled = {f"{name}:{p}": by_method for name, table in suites.items() for p, by_method in table.items()}
+        shared = set.intersection(*({m for b in table.values() for m in b} for table in suites.values()))
+        methods = [m for m in ordered(sorted(shared)) if is_candidate(m) or m == "cold"]
+        ranks, n = M.average_ranks(pooled, methods, t)
+        parts.append(f"Pooled over both suites ({n} pairs), average rank at trial {t}: "
+                     + ", ".join(f"{m} {ranks[m]:.2f}" for m in sorted(methods, key=lambda m: ranks[m])) + ".")
+    prior = default if default == "best-first" else default.removeprefix("transfer-")
+    if prior in worst:
+        mine = worst[prior]
+        over = [a for a in R.ADVERSARIES if mine.get(a, (0,))[0] > R.BOUND]
+        control = worst.get("cold-reseeded", {})
+        others = [p for p in worst if p not in (prior, "cold-reseeded")]
+        beaten = [method_of(p) for p in others if any(worst[p].get(a, (0,))[0] > R.BOUND for a in R.ADVERSARIES)]
+        parts.append(
+            f"With adversarial parents (the slow guard test's setting, 30 seeds) its worst seed is "
+            + ", ".join(f"{a} {mine[a][0]:.2f}x" for a in R.ADVERSARIES if a in mine)
+            + f" cold start's worst, {'within' if not over else 'over'} the {R.BOUND}x bound"
+            + (f" on {', '.join(over)}" if over else "")
+            + (f" (cold start on another seed: {max(v[0] for v in control.values()):.2f}x)" if control else "")
+            + (f"; {', '.join(beaten)} exceed{'s' if len(beaten) == 1 else ''} it on at least one adversary." if beaten else ".")
+        )
+    if heldout:
+        _, held = head_to_head(heldout, default, ts)
+        for name, table in heldout.items():
+            wtl, dlog, p, n = paired(table, default, "cold", t)
+            vs = "; ".join(_verdict(key[1], *held[key]) for key in held if key[0] == name and key[2] == t)
+            parts.append(f"On seeds held out from the choice ({name}, {n} pairs) it is, against cold start at trial {t}, "
+                         f"W/T/L {wtl[0]}/{wtl[1]}/{wtl[2]}, {dlog:+.2f} decades (p = {p:.2g}); {vs}.")
+    return " ".join(parts)
 
 
 def complete_methods(table: dict, methods: list[str]) -> list[str]:
@@ -215,7 +297,28 @@ def rank_tables(table: dict, methods: list[str], budget: int) -> str:
     return text
 
 
-def section(paths: list[Path], figures: Path, name: str, guard_paths: list[Path] = ()) -> dict[str, str]:
+def default_section(suites: dict[str, list[Path]], guard_paths: list[Path], heldout: dict[str, list[Path]]) -> dict[str, str]:
+    """The template values of "Which prior is the default": the candidates head to head on
+    ``suites`` (name -> the files that ran every candidate on one engine), the guard
+    setting's worst cases (``guard_worst_case.py --out`` files) and the seeds ``heldout``
+    from the choice (where they ran)."""
+    runs = {name: R.load([str(p) for p in paths])[1] for name, paths in {**suites, **heldout}.items()}
+    budget = min(len(r["values"]) for rs in runs.values() for r in rs)
+    ts = tuple(t for t in (25, 50) if t <= budget) or (budget,)
+    tables = {name: M.curves(runs[name]) for name in suites}
+    held = {name: M.curves(runs[name]) for name in heldout}
+    rows = [json.loads(line) for p in guard_paths for line in Path(p).read_text().splitlines()]
+    worst, seeds = guard_worst(rows), sorted({r["seed"] for r in rows})
+    return {
+        "default_method": DEFAULT,
+        "table_default_head_to_head": head_to_head(tables, DEFAULT, ts)[0],
+        "table_default_worst": guard_table(worst, f"{seeds[0]}-{seeds[-1]}") if seeds else "(the guard setting has not run)",
+        "transfer_default_choice": default_choice(tables, worst, DEFAULT, ts, held or None),
+        "table_default_heldout": head_to_head(held, DEFAULT, ts)[0] if held else "(the held-out seeds have not run)",
+    }
+
+
+def section(paths: list[Path], figures: Path, name: str) -> dict[str, str]:
     """The template values of the transfer section and its two figures (``transfer-<name>-*.png``)."""
     headers, runs, parents = R.load([str(p) for p in paths])
     table = M.curves(runs)
@@ -242,6 +345,5 @@ def section(paths: list[Path], figures: Path, name: str, guard_paths: list[Path]
         "transfer_savings_trial": str(t_save),
         "table_transfer_worst": markdown(R.worst_table(table, methods, t_save)),
         "table_transfer_costs": cost_table(runs, methods),
-        "transfer_default_choice": default_choice(table, complete_methods(table, methods), budget, t_save, list(guard_paths)),
     }
     return values

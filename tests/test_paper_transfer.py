@@ -78,20 +78,49 @@ def _runs(path, curves, name="tiny", seeds=(0, 1)):
     return path
 
 
-def test_the_default_choice_follows_the_ranks_unless_the_guard_ablation_breaks_the_bound(tmp_path):
-    cold, good, better = [5.0, 4, 3, 2, 1.5, 1], [4.0, 3, 2, 1, 0.8, 0.8], [3.0, 2, 1, 0.5, 0.4, 0.4]
-    suite = _runs(tmp_path / "suite.jsonl", {"hartmann3/sim0.9": {"cold": cold, "transfer-stacked": good, "transfer-icm": better}})
-    _, runs, _ = T.R.load([str(suite)])
-    table, methods = T.M.curves(runs), T.ordered(T.R.methods_of(runs))
-    unsafe = _runs(tmp_path / "guard.jsonl", {"hartmann3/far": {"cold": cold, "transfer-stacked": [2.0] * 6, "transfer-icm": [10.0] * 6}})
-    text = T.default_choice(table, methods, 6, 5, [unsafe])
-    # Checkpoints up to the budget of 6: trial 5 only, where cold is third.
-    assert "Average rank at trials 5: transfer-stacked 2.00; transfer-icm 1.00." in text
-    assert "transfer-icm ranks ahead of the default, transfer-stacked, at trials 5" in text
-    assert "far 2.00; transfer-icm far 10.00" in text and "10.0x, is 5.0 times the default's" in text
-    safe = _runs(tmp_path / "guard-safe.jsonl", {"hartmann3/far": {"cold": cold, "transfer-stacked": [2.0] * 6, "transfer-icm": [1.0] * 6}})
-    assert "so it should become the default" in T.default_choice(table, methods, 6, 5, [safe])
-    assert T.default_choice(table, methods, 6, 5, []).endswith("at trials 5. ")
+COLD = [5.0, 4, 3, 2, 1.5, 1]
+CANDIDATES = {"cold": COLD, "best-first": [4.0, 3, 2, 1, 0.8, 0.8], "transfer-stacked": [4.5, 3.5, 2.5, 1.5, 1.2, 1.2],
+              "transfer-hyperprior": [3.0, 2, 1, 0.5, 0.4, 0.4], "transfer-hyperprior:unguarded": [9.0] * 6}
+
+
+def _guard_rows(path, prior, worst_seed_regret):
+    """Guard-setting rows for seeds 0-11: cold start's worst is seed 10 (2.0; 0.5 on seeds
+    0-9); the prior's regret is 0.4 except on seed 3."""
+    rows = [{"prior": prior, "adversary": adv, "seed": s, "transfer": worst_seed_regret if s == 3 else 0.4, "cold": 2.0 if s == 10 else 0.5}
+            for adv in ("flipped", "far", "unrelated") for s in range(12)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_the_default_is_paired_with_every_other_candidate_and_its_worst_case_read_per_seed_block(tmp_path):
+    assert T.DEFAULT == T.method_of(T.DEFAULT_PRIOR) and T.method_of("best-first") == "best-first" and T.method_of("icm") == "transfer-icm"
+    suite = _runs(tmp_path / "suite.jsonl", {"hartmann3/sim0.9": CANDIDATES}, seeds=range(10))
+    table = T.M.curves(T.R.load([str(suite)])[1])
+    text, h2h = T.head_to_head({"synthetic": table}, "best-first", (5,))
+    # At trial 5: best-first 0.8, stacked 1.2, hyperprior 0.4 on all ten seeds; the
+    # unguarded ablation is no candidate.
+    assert "unguarded" not in text and set(h2h) == {("synthetic", "transfer-hyperprior", 5), ("synthetic", "transfer-stacked", 5)}
+    assert "| synthetic | transfer-hyperprior | 5 | 10 | 0/0/10 | +0.30 |" in text
+    assert "| synthetic | transfer-stacked | 5 | 10 | 10/0/0 | -0.18 |" in text
+    assert h2h[("synthetic", "transfer-stacked", 5)][2] < 0.05
+
+    worst = T.guard_worst(json.loads(line) for p in (_guard_rows(tmp_path / "a.jsonl", "best-first", 2.4), _guard_rows(tmp_path / "b.jsonl", "stacked", 5.0))
+                          for line in p.read_text().splitlines())
+    # Over seeds 0-11: 2.4 / 2.0 = 1.2 and 5.0 / 2.0 = 2.5; over seeds 0-9: 2.4 / 0.5 and 5.0 / 0.5.
+    assert worst["best-first"]["far"] == (1.2, 4.8) and worst["stacked"]["unrelated"] == (2.5, 10.0)
+    table_md = T.guard_table(worst, "0-11")
+    assert "| best-first | 1.20 (4.80) | 1.20 (4.80) | 1.20 (4.80) |" in table_md and "| transfer-stacked | 2.50! (10.00) |" in table_md
+
+    choice = T.default_choice({"synthetic": table}, worst, "best-first", (5,))
+    assert "the default, best-first, ranks 2 of 4 (the candidates and cold start) at trial 5" in choice
+    assert "behind transfer-hyperprior (W/T/L 0/0/10, +0.30 decades" in choice and "ahead of transfer-stacked (W/T/L 10/0/0, -0.18 decades" in choice
+    assert "flipped 1.20x, far 1.20x, unrelated 1.20x cold start's worst, within the 1.25x bound" in choice
+    assert "transfer-stacked exceeds it on at least one adversary" in choice
+    # Two suites pool their pairs for one more rank: here the same table twice, 20 pairs.
+    assert "Pooled over both suites (20 pairs), average rank at trial 5: transfer-hyperprior 1.00, best-first 2.00, transfer-stacked 3.00, cold 4.00." in T.default_choice(
+        {"a": table, "b": table}, worst, "best-first", (5,))
+    held = T.default_choice({"synthetic": table}, worst, "best-first", (5,), {"held out": table})
+    assert "On seeds held out from the choice (held out, 10 pairs) it is, against cold start at trial 5, W/T/L 10/0/0, -0.27 decades" in held
 
 
 def test_a_peer_run_on_fewer_seeds_gets_a_rank_table_of_its_own(tmp_path):
@@ -149,3 +178,22 @@ def test_the_hyperprior_subsection_reads_its_two_files(tmp_path, monkeypatch):
     assert "tiny, tiny-control: 6 (problem, seed) units finished" in values["hyperprior_what_ran"]
     assert "| cold-reseeded |" in values["table_hyperprior_ranks"]
     assert "cold-reseeded" in values["table_hyperprior_worst"].splitlines()[0]
+
+
+def test_the_default_subsection_reads_the_suites_that_ran_every_candidate(tmp_path, monkeypatch):
+    from paper import make_figures
+
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setattr(make_figures, "RESULTS", results)
+    assert all(v.startswith("(the suites that choose the default have not run") for v in make_figures.default_values("full").values())
+    _runs(results / "transfer-synthetic-hyperprior.jsonl", {"hartmann3/sim0.9": CANDIDATES}, seeds=range(10))
+    _guard_rows(results / "guard-worst-best-first.jsonl", "best-first", 2.4)
+    values = make_figures.default_values("full")
+    assert set(values) == set(make_figures.DEFAULT_KEYS) and values["default_method"] == T.DEFAULT
+    # A 6-trial budget: the pairs at trial 6, not 25 or 50.
+    assert "| synthetic | transfer-stacked | 6 | 10 | 10/0/0 | -0.18 |" in values["table_default_head_to_head"]
+    assert "ranks 2 of 4 (the candidates and cold start) at trial 6" in values["transfer_default_choice"]
+    assert "| best-first | 1.20 (4.80) |" in values["table_default_worst"] and "seeds 0-11" in values["table_default_worst"]
+    assert values["table_default_heldout"] == "(the held-out seeds have not run)"
+    assert make_figures.default_values("small")["default_method"].startswith("(the suites that choose the default have not run")
