@@ -242,7 +242,7 @@ def transfer_values(figures: Path, config: str = "full") -> dict[str, str]:
 def default_values(config: str = "full") -> dict[str, str]:
     """"Which prior is the default": the candidates head to head on the suites that ran them
     all on one engine (the hyperprior suites), the guard setting's worst cases over 30 seeds,
-    and the synthetic suite's seeds held out from the choice; the full configuration only."""
+    and each suite's seeds held out from the choice where they ran; the full configuration only."""
     suites = {"synthetic": RESULTS / "transfer-synthetic-hyperprior.jsonl", "model-tuning": RESULTS / "transfer-tuning-hyperprior.jsonl"}
     ran = {name: [p] for name, p in suites.items() if p.exists() and len(p.read_text().splitlines()) > 1}
     if config != "full" or not ran:
@@ -251,8 +251,13 @@ def default_values(config: str = "full") -> dict[str, str]:
     from paper import transfer
 
     guard = [RESULTS / f"{name}.jsonl" for name in GUARD_WORST if (RESULTS / f"{name}.jsonl").exists()]
-    heldout = RESULTS / "transfer-synthetic-heldout.jsonl"
-    held = {"synthetic, seeds 20-39": [heldout]} if heldout.exists() and len(heldout.read_text().splitlines()) > 1 else {}
+    held = {}
+    for suite in ("synthetic", "model-tuning"):
+        path = RESULTS / f"transfer-{suite.removeprefix('model-')}-heldout.jsonl"
+        rows = [json.loads(line) for line in path.read_text().splitlines()[1:]] if path.exists() else []
+        seeds = sorted({r["seed"] for r in rows if "method" in r})
+        if seeds:
+            held[f"{suite}, seeds {seeds[0]}-{seeds[-1]}"] = [path]
     return transfer.default_section(ran, guard, held)
 
 

@@ -260,7 +260,7 @@ def default_choice(suites: dict[str, dict], worst: dict, default: str = DEFAULT,
         others = [p for p in worst if p not in (prior, "cold-reseeded")]
         beaten = [method_of(p) for p in others if any(worst[p].get(a, (0,))[0] > R.BOUND for a in R.ADVERSARIES)]
         parts.append(
-            f"With adversarial parents (the slow guard test's setting, 30 seeds) its worst seed is "
+            f"With adversarial parents (the slow guard test's setting, the seeds of the table above) its worst seed is "
             + ", ".join(f"{a} {mine[a][0]:.2f}x" for a in R.ADVERSARIES if a in mine)
             + f" cold start's worst, {'within' if not over else 'over'} the {R.BOUND}x bound"
             + (f" on {', '.join(over)}" if over else "")
@@ -273,7 +273,7 @@ def default_choice(suites: dict[str, dict], worst: dict, default: str = DEFAULT,
             wtl, dlog, p, n = paired(table, default, "cold", t)
             vs = "; ".join(_verdict(key[1], *held[key]) for key in held if key[0] == name and key[2] == t)
             parts.append(f"On seeds held out from the choice ({name}, {n} pairs) it is, against cold start at trial {t}, "
-                         f"W/T/L {wtl[0]}/{wtl[1]}/{wtl[2]}, {dlog:+.2f} decades (p = {p:.2g}); {vs}.")
+                         f"W/T/L {wtl[0]}/{wtl[1]}/{wtl[2]}, {dlog:+.2f} decades (Wilcoxon p = {p:.2g}); {vs}.")
     return " ".join(parts)
 
 

@@ -196,4 +196,8 @@ def test_the_default_subsection_reads_the_suites_that_ran_every_candidate(tmp_pa
     assert "ranks 2 of 4 (the candidates and cold start) at trial 6" in values["transfer_default_choice"]
     assert "| best-first | 1.20 (4.80) |" in values["table_default_worst"] and "seeds 0-11" in values["table_default_worst"]
     assert values["table_default_heldout"] == "(the held-out seeds have not run)"
+    _runs(results / "transfer-tuning-heldout.jsonl", {"svc/wine": CANDIDATES}, seeds=range(10, 13))
+    held = make_figures.default_values("full")
+    assert "| model-tuning, seeds 10-12 | transfer-stacked | 6 | 3 | 3/0/0 | -0.18 |" in held["table_default_heldout"]
+    assert "On seeds held out from the choice (model-tuning, seeds 10-12, 3 pairs)" in held["transfer_default_choice"]
     assert make_figures.default_values("small")["default_method"].startswith("(the suites that choose the default have not run")
