@@ -251,13 +251,7 @@ def default_values(config: str = "full") -> dict[str, str]:
     from paper import transfer
 
     guard = [RESULTS / f"{name}.jsonl" for name in GUARD_WORST if (RESULTS / f"{name}.jsonl").exists()]
-    held = {}
-    for suite in ("synthetic", "model-tuning"):
-        path = RESULTS / f"transfer-{suite.removeprefix('model-')}-heldout.jsonl"
-        rows = [json.loads(line) for line in path.read_text().splitlines()[1:]] if path.exists() else []
-        seeds = sorted({r["seed"] for r in rows if "method" in r})
-        if seeds:
-            held[f"{suite}, seeds {seeds[0]}-{seeds[-1]}"] = [path]
+    held = {suite: [path] for suite in suites if (path := RESULTS / f"transfer-{suite.removeprefix('model-')}-heldout.jsonl").exists()}
     return transfer.default_section(ran, guard, held)
 
 

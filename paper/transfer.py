@@ -202,25 +202,22 @@ def guard_worst(rows: list[dict], first: int = 10) -> dict[str, dict[str, tuple[
     """Rows of ``benchmarks/guard_worst_case.py --out``: per prior and adversary, the worst
     seed's regret over cold start's worst seed (each file's own cold start), over all seeds
     and over the first ``first`` (the slow test's seeds before it moved to 30)."""
+    def ratio(rs: list[dict]) -> float:
+        return max(r["transfer"] for r in rs) / max(r["cold"] for r in rs) if rs else np.nan
+
     by: dict = {}
     for r in rows:
         by.setdefault(r["prior"], {}).setdefault(r["adversary"], []).append(r)
-    out: dict = {}
-    for prior, advs in by.items():
-        for adv, rs in advs.items():
-            rs = sorted(rs, key=lambda r: r["seed"])
-            head = [r for r in rs if r["seed"] < first]
-            ratio = lambda xs: max(r["transfer"] for r in xs) / max(r["cold"] for r in xs)
-            out.setdefault(prior, {})[adv] = (ratio(rs), ratio(head) if head else np.nan)
-    return out
+    return {prior: {adv: (ratio(rs), ratio([r for r in rs if r["seed"] < first])) for adv, rs in advs.items()} for prior, advs in by.items()}
 
 
 def guard_table(worst: dict, seeds: str) -> str:
     lines = [f"(worst seed's regret after 25 trials over cold start's worst, seeds {seeds}; seeds 0-9 alone in brackets; ! over {R.BOUND})",
              "prior | " + " | ".join(R.ADVERSARIES)]
-    for prior in sorted(worst, key=lambda p: order_key(p if p == "cold-reseeded" else method_of(p))):
+    name = {p: p if p == "cold-reseeded" else method_of(p) for p in worst}
+    for prior in sorted(worst, key=lambda p: order_key(name[p])):
         cells = [f"{worst[prior][a][0]:.2f}{'!' if worst[prior][a][0] > R.BOUND else ''} ({worst[prior][a][1]:.2f})" if a in worst[prior] else "-" for a in R.ADVERSARIES]
-        lines.append(f"{method_of(prior) if prior != 'cold-reseeded' else prior} | " + " | ".join(cells))
+        lines.append(f"{name[prior]} | " + " | ".join(cells))
     return markdown(lines)
 
 
@@ -301,12 +298,17 @@ def default_section(suites: dict[str, list[Path]], guard_paths: list[Path], held
     """The template values of "Which prior is the default": the candidates head to head on
     ``suites`` (name -> the files that ran every candidate on one engine), the guard
     setting's worst cases (``guard_worst_case.py --out`` files) and the seeds ``heldout``
-    from the choice (where they ran)."""
-    runs = {name: R.load([str(p) for p in paths])[1] for name, paths in {**suites, **heldout}.items()}
+    from the choice (suite -> files; labelled with the seeds that ran, left out where none did)."""
+    runs = {name: R.load([str(p) for p in paths])[1] for name, paths in suites.items()}
+    for suite, paths in heldout.items():
+        rows = R.load([str(p) for p in paths])[1]
+        if rows:
+            seeds = sorted({r["seed"] for r in rows})
+            runs[f"{suite}, seeds {seeds[0]}-{seeds[-1]}"] = rows
     budget = min(len(r["values"]) for rs in runs.values() for r in rs)
     ts = tuple(t for t in (25, 50) if t <= budget) or (budget,)
     tables = {name: M.curves(runs[name]) for name in suites}
-    held = {name: M.curves(runs[name]) for name in heldout}
+    held = {name: M.curves(rows) for name, rows in runs.items() if name not in suites}
     rows = [json.loads(line) for p in guard_paths for line in Path(p).read_text().splitlines()]
     worst, seeds = guard_worst(rows), sorted({r["seed"] for r in rows})
     return {

@@ -238,10 +238,9 @@ class HyperparameterTuner:
         self.max_runtime_in_seconds = _check_runtime(max_runtime_in_seconds)
         self.executor = executor_spec(executor)
         make_executor(self.executor).check(self.estimator)
-        self.warm_start_config = WarmStartConfig.from_json(warm_start_config)
-        if self.warm_start_config is not None:
-            self.warm_start_config = self.warm_start_config.resolved()
-        if self.warm_start_config is not None and strategy != "Bayesian":
+        ws = WarmStartConfig.from_json(warm_start_config)
+        self.warm_start_config = None if ws is None else ws.resolved()
+        if ws is not None and strategy != "Bayesian":
             raise ValueError(f"warm start needs strategy 'Bayesian'; {strategy!r} does not learn from earlier trials")
         self._store_arg = store
         self.base_tuning_job_name = base_tuning_job_name or _default_base_name(estimator)
