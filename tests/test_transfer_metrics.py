@@ -228,3 +228,34 @@ def test_the_guard_worst_case_summary_pairs_each_run_with_its_own_cold_start(tmp
     assert float(q_row[3]) == pytest.approx(np.mean([s * np.log10(1.1) for s in range(8)]), abs=0.006)
     paired = next(line for line in lines if line.startswith("p | q | far")).split(" | ")
     assert paired[3] == "8" and float(paired[4]) > 0.5 and float(paired[5]) < 0.01
+
+
+def test_a_comparison_on_model_tuning_is_also_reported_per_model_family(tmp_path):
+    """A head-to-head on the tuning suite adds a per-family table with its own Holm
+    correction, each family's pairs from its own problems; the pooled row is unchanged."""
+    import json
+
+    from benchmarks import transfer_report as R
+
+    assert R.model_families(["svc/wine", "knn/iris", "svc/iris", "h/sim0.9", "h/far"]) == [("svc", ["svc/wine", "svc/iris"]), ("knn", ["knn/iris"])]
+    assert R.model_families(["svc/wine", "svc/iris", "h/sim0"]) == []
+    header = {"config": {"name": "t", "suite": "tuning", "budget": 30, "n_parents": 1, "parent_trials": 2, "top_k": 1, "seeds": [0, 1, 2]},
+              "methods_run": [], "machine": {"cpu": "cpu", "cores": 1}}
+    slow = list(np.geomspace(1.0, 1e-3, 30))
+    fast = list(np.geomspace(1.0, 1e-3, 30) ** 2)
+    rows = [header]
+    for s in (0, 1, 2):
+        for problem, a in (("svc/wine", fast), ("knn/wine", slow)):
+            rows.append({"problem": problem, "seed": s, "parents": {"trials": [2], "target_at_best": [0.5]}})
+            rows += [{"problem": problem, "seed": s, "method": m, "optimum": 0.0, "parent_trials": 0, "values": v} for m, v in (("cold", slow), ("a", a), ("b", slow))]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    text = R.report([str(path)], compare=[("a", "b")])
+    pooled = text.split("# a against b at 25 trials, paired\n")[1].split("\n\n")[0].splitlines()
+    assert [line.split(" | ")[1] for line in pooled[1:]] == ["all"]
+    family = text.split("# a against b at 25 trials, paired, per model family\n")[1].split("\n\n")[0].splitlines()
+    svc, knn = (next(line for line in family if line.startswith(f"a | {f} |")).split(" | ") for f in ("svc", "knn"))
+    assert svc[2] == knn[2] == "3"
+    assert svc[7] == "3/0/0" and knn[7] == "0/3/0"
+    assert float(svc[9]) < -1.0 and knn[9] == "+0.00"
+    assert float(svc[11].rstrip(" *")) == pytest.approx(2 * float(svc[10]))  # Holm over the two families
