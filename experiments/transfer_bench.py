@@ -16,7 +16,9 @@ all methods of that seed. Methods:
 - ``transfer-<prior>``: TRANSFER_LEARNING with the ``stacked``, ``icm``, ``rgpe``,
   ``hyperprior`` or ``best-first`` prior
   (``transfer-<prior>:unguarded``: without the negative-transfer guard;
-  ``transfer-<prior>:ranking-guard``: the guard's ranking comparison without its design);
+  ``transfer-<prior>:ranking-guard``: the guard's ranking comparison without its design;
+  ``transfer-hyperprior:cold-priors``: the hyperprior's opening, check and design under
+  cold start's hyperparameter priors, an ablation of what its learned priors add);
 - ``optuna-gp``: Optuna's GPSampler with the same ``top_k`` points enqueued first;
 - ``botorch``: SingleTaskGP + LogEI with its tutorials' settings (10 restarts, 512 raw samples);
 - ``syne-bounding-box``, ``syne-quantile``, ``syne-zeroshot``: Syne Tune's transfer-learning
@@ -32,6 +34,7 @@ run resumes at the next one. ``benchmarks/transfer_report.py`` prints the tables
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -47,7 +50,7 @@ from benchmarks.transfer_runs import bo_run
 from experiments.results_file import RESULTS, append, arguments, installed, more_seeds, provenance, resume
 from warmstart_bo.optimizer import default_initial_points
 from warmstart_bo.space import IntegerParameter, SearchSpace
-from warmstart_bo.transfer import ParentHistory
+from warmstart_bo.transfer import ParentHistory, hyperprior
 
 SYNE = ("syne-tune", "xgboost", "huggingface_hub", "pandas")
 PEERS = {"optuna-gp": ("optuna", "torch"), "botorch": ("botorch", "torch"),
@@ -265,10 +268,11 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
             r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "IdenticalDataAndAlgorithm"), charged
         elif method.startswith("transfer-"):
             prior, _, variant = method.split("-", 1)[1].partition(":")
-            guards = {"": True, "unguarded": False, "ranking-guard": "ranking"}
-            if variant not in guards:
+            guards = {"": True, "unguarded": False, "ranking-guard": "ranking", "cold-priors": True}
+            if variant not in guards or (variant == "cold-priors" and prior != "hyperprior"):
                 raise ValueError(f"unknown variant {variant!r} of {method!r}")
-            r = bo_run(problem.space, problem.target, budget, seed, parents, "TransferLearning", prior, guard=guards[variant])
+            with _learned_priors(variant != "cold-priors"):
+                r = bo_run(problem.space, problem.target, budget, seed, parents, "TransferLearning", prior, guard=guards[variant])
             cost = charged
         elif method == "optuna-gp":
             r, cost = optuna_run(problem.space, problem.target, budget, seed, best), charged
@@ -282,6 +286,22 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
         rows.append({"problem": pid, "seed": seed, "method": method, "optimum": problem.optimum, "parent_trials": cost,
                      "seconds": time.perf_counter() - start, **r})
     return rows
+
+
+@contextlib.contextmanager
+def _learned_priors(learn: bool):
+    """Within it, the hyperprior learns its hyperparameter priors from the parents, or
+    (``learn`` False) keeps cold start's (:func:`warmstart_bo.transfer.hyperprior.priors`
+    returns its ``base``)."""
+    if learn:
+        yield
+        return
+    learned = hyperprior.priors
+    hyperprior.priors = lambda tasks, categorical, base, seed, dtype: base
+    try:
+        yield
+    finally:
+        hyperprior.priors = learned
 
 
 def main(argv=None) -> None:

@@ -176,26 +176,46 @@ def paired(table: dict, method: str, reference: str, t: int) -> tuple[tuple[int,
     return M.win_tie_loss(w, r), M.mean_log10(w) - M.mean_log10(r), M.wilcoxon_vs_cold(w, r), len(w)
 
 
+def comparisons(suites: dict[str, dict], pairs, ts=(25, 50)) -> list[tuple]:
+    """Each (method, reference) of ``pairs(methods of a suite)`` paired seed by seed on each
+    suite at each trial of ``ts``, Holm's correction over all of them: rows of (suite,
+    method, reference, t, pairs, win/tie/loss, method's mean log10 regret - reference's,
+    p, Holm's p), the comparisons with no pair left out."""
+    keys, raw = [], []
+    for name, table in suites.items():
+        methods = {m for by_method in table.values() for m in by_method}
+        for method, reference in pairs(methods):
+            for t in ts:
+                wtl, dlog, p, n = paired(table, method, reference, t)
+                if n:
+                    keys.append((name, method, reference, t, n))
+                    raw.append((wtl, dlog, p))
+    adjusted = M.holm([p for _, _, p in raw]) if raw else []
+    return [(*k, *r, float(pa)) for k, r, pa in zip(keys, raw, adjusted)]
+
+
 def head_to_head(suites: dict[str, dict], default: str, ts=(25, 50)) -> tuple[str, dict]:
     """The default against every other candidate, paired seed by seed on each suite at each
     trial of ``ts``, Holm's correction over the whole table. Returns the Markdown table and
     ``{(suite, other, t): (wtl, default's mean log10 regret - other's, Holm p)}``."""
-    keys, raw = [], []
-    for name, table in suites.items():
-        methods = {m for by_method in table.values() for m in by_method}
-        for other in sorted(m for m in methods if is_candidate(m) and m != default):
-            for t in ts:
-                wtl, dlog, p, n = paired(table, default, other, t)
-                if n:
-                    keys.append((name, other, t, n))
-                    raw.append((wtl, dlog, p))
-    adjusted = M.holm([p for _, _, p in raw]) if raw else []
+    rows = comparisons(suites, lambda methods: [(default, m) for m in sorted(methods) if is_candidate(m) and m != default], ts)
     lines = [f"suite | against | trial | pairs | {default} W/T/L | mean log10 regret, {default} - other | p (Wilcoxon) | p Holm"]
     result = {}
-    for (name, other, t, n), (wtl, dlog, p), pa in zip(keys, raw, adjusted):
-        result[(name, other, t)] = (wtl, dlog, float(pa))
+    for name, _, other, t, n, wtl, dlog, p, pa in rows:
+        result[(name, other, t)] = (wtl, dlog, pa)
         lines.append(f"{name} | {other} | {t} | {n} | {wtl[0]}/{wtl[1]}/{wtl[2]} | {dlog:+.2f} | {p:.3g} | {pa:.3g}{' *' if pa < 0.05 else ''}")
     return markdown(lines), result
+
+
+def pairs_table(suites: dict[str, dict], pairs: list[tuple[str, str]], ts=(25, 50)) -> str:
+    """The Markdown table of fixed (method, reference) ``pairs`` on each suite that ran both,
+    paired seed by seed, Holm's correction over the table (an ablation against what it
+    takes away)."""
+    rows = comparisons(suites, lambda methods: [(a, b) for a, b in pairs if a in methods and b in methods], ts)
+    lines = ["suite | method | against | trial | pairs | W/T/L | mean log10 regret, method - other | p (Wilcoxon) | p Holm"]
+    for name, method, other, t, n, wtl, dlog, p, pa in rows:
+        lines.append(f"{name} | {method} | {other} | {t} | {n} | {wtl[0]}/{wtl[1]}/{wtl[2]} | {dlog:+.2f} | {p:.3g} | {pa:.3g}{' *' if pa < 0.05 else ''}")
+    return markdown(lines)
 
 
 def guard_worst(rows: list[dict], first: int = 10) -> dict[str, dict[str, tuple[float, float]]]:

@@ -201,3 +201,25 @@ def test_the_default_subsection_reads_the_suites_that_ran_every_candidate(tmp_pa
     assert "| model-tuning, seeds 10-12 | transfer-stacked | 6 | 3 | 3/0/0 | -0.18 |" in held["table_default_heldout"]
     assert "On seeds held out from the choice (model-tuning, seeds 10-12, 3 pairs)" in held["transfer_default_choice"]
     assert make_figures.default_values("small")["default_method"].startswith("(the suites that choose the default have not run")
+
+
+def test_the_hyperprior_ablation_pairs_its_own_file_with_the_hyperprior_suites(tmp_path, monkeypatch):
+    """The ablation's file holds one method; the table pairs it with the hyperprior and
+    best-first of the suite file beside it, on each suite where both files ran, Holm over
+    the whole table."""
+    from paper import make_figures
+
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setattr(make_figures, "RESULTS", results)
+    assert make_figures.ablation_values("full")["table_hyperprior_ablation"].startswith("(the ablation has not run")
+    _runs(results / "transfer-synthetic-hyperprior.jsonl", {"hartmann3/sim0.9": CANDIDATES}, seeds=range(10))
+    assert make_figures.ablation_values("full")["table_hyperprior_ablation"].startswith("(the ablation has not run")
+    # Level with the hyperprior at trial 6 (0.4), ahead of best-first (0.8) on all ten seeds.
+    _runs(results / "transfer-synthetic-cold-priors.jsonl", {"hartmann3/sim0.9": {"transfer-hyperprior:cold-priors": [3.0, 2, 1, 0.5, 0.4, 0.4]}}, "ablation", range(10))
+    table = make_figures.ablation_values("full")["table_hyperprior_ablation"]
+    rows = [line for line in table.splitlines() if line.startswith("| synthetic")]
+    assert rows == ["| synthetic | transfer-hyperprior:cold-priors | transfer-hyperprior | 6 | 10 | 0/10/0 | +0.00 | 1 | 1 |",
+                    "| synthetic | transfer-hyperprior:cold-priors | best-first | 6 | 10 | 10/0/0 | -0.30 | 0.00195 | 0.00391 * |"]
+    assert "model-tuning" not in table
+    assert make_figures.ablation_values("small")["table_hyperprior_ablation"].startswith("(the ablation has not run")

@@ -56,3 +56,28 @@ def test_an_unknown_variant_of_a_prior_is_refused():
 
     with pytest.raises(ValueError, match="unknown variant 'bogus' of 'transfer-stacked:bogus'"):
         TB.run_seed("hartmann3/sim0.9", 0, CONFIG, ["transfer-stacked:bogus"])
+
+
+def test_the_cold_priors_ablation_is_the_hyperprior_job_under_cold_starts_priors():
+    """``transfer-hyperprior:cold-priors`` runs the guarded hyperprior's job with
+    :func:`hyperprior.priors` returning cold start's priors, and only while it runs; its
+    opening and check points are the hyperprior's. Other priors have no such variant."""
+    import pytest
+
+    from warmstart_bo.transfer import hyperprior
+
+    config = {**CONFIG, "budget": 9, "parent_trials": 6}
+    learned = hyperprior.priors
+    rows = TB.run_seed("hartmann3/sim0.9", 0, config, ["transfer-hyperprior", "transfer-hyperprior:cold-priors"])
+    assert hyperprior.priors is learned
+    full, ablation = rows[1]["values"], rows[2]["values"]
+    assert full[:7] == ablation[:7]
+    problem = TB.make_problem("hartmann3/sim0.9", 0, config)
+    parents = TB.parent_histories(problem, "hartmann3/sim0.9", 0, config)
+    with TB._learned_priors(False):
+        assert hyperprior.priors(["a parent"], None, "cold start's", 0, None) == "cold start's"
+        again = bo_run(problem.space, problem.target, 9, 0, parents, "TransferLearning", "hyperprior")["values"]
+    assert hyperprior.priors is learned
+    np.testing.assert_array_equal(ablation, again)
+    with pytest.raises(ValueError, match="unknown variant 'cold-priors' of 'transfer-stacked:cold-priors'"):
+        TB.run_seed("hartmann3/sim0.9", 0, CONFIG, ["transfer-stacked:cold-priors"])
