@@ -40,6 +40,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -288,20 +289,13 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
     return rows
 
 
-@contextlib.contextmanager
 def _learned_priors(learn: bool):
-    """Within it, the hyperprior learns its hyperparameter priors from the parents, or
-    (``learn`` False) keeps cold start's (:func:`warmstart_bo.transfer.hyperprior.priors`
+    """A context in which the hyperprior learns its hyperparameter priors from the parents,
+    or (``learn`` False) keeps cold start's (:func:`warmstart_bo.transfer.hyperprior.priors`
     returns its ``base``)."""
     if learn:
-        yield
-        return
-    learned = hyperprior.priors
-    hyperprior.priors = lambda tasks, categorical, base, seed, dtype: base
-    try:
-        yield
-    finally:
-        hyperprior.priors = learned
+        return contextlib.nullcontext()
+    return mock.patch.object(hyperprior, "priors", lambda tasks, categorical, base, seed, dtype: base)
 
 
 def main(argv=None) -> None:

@@ -26,6 +26,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"
+
+
+def ran(path: Path) -> bool:
+    """Whether a results file exists and holds a run beyond its header."""
+    return path.exists() and len(path.read_text().splitlines()) > 1
 PAPER = ROOT / "paper"
 LABELS = {
     "random": "random search", "cold": "cold start (ours)", "identical": "identical warm start",
@@ -230,12 +235,12 @@ def transfer_values(figures: Path, config: str = "full") -> dict[str, str]:
     where the suite has not run."""
     suite = "synthetic" if config == "full" else f"synthetic-{config}"
     main, *peers = (RESULTS / f"transfer-{suite}{part}.jsonl" for part in ("", "-botorch", "-syne"))
-    if not main.exists() or len(main.read_text().splitlines()) < 2:
+    if not ran(main):
         return dict.fromkeys(TRANSFER_KEYS, "(the transfer benchmark has not run)")
     sys.path.insert(0, str(ROOT))
     from paper import transfer
 
-    paths = [main] + [p for p in peers if p.exists() and len(p.read_text().splitlines()) > 1]
+    paths = [main] + [p for p in peers if ran(p)]
     return transfer.section(paths, figures, "synthetic")
 
 
@@ -244,15 +249,15 @@ def default_values(config: str = "full") -> dict[str, str]:
     all on one engine (the hyperprior suites), the guard setting's worst cases over 30 seeds,
     and each suite's seeds held out from the choice where they ran; the full configuration only."""
     suites = {"synthetic": RESULTS / "transfer-synthetic-hyperprior.jsonl", "model-tuning": RESULTS / "transfer-tuning-hyperprior.jsonl"}
-    ran = {name: [p] for name, p in suites.items() if p.exists() and len(p.read_text().splitlines()) > 1}
-    if config != "full" or not ran:
+    stored = {name: [p] for name, p in suites.items() if ran(p)}
+    if config != "full" or not stored:
         return dict.fromkeys(DEFAULT_KEYS, "(the suites that choose the default have not run for this configuration)")
     sys.path.insert(0, str(ROOT))
     from paper import transfer
 
     guard = [RESULTS / f"{name}.jsonl" for name in GUARD_WORST if (RESULTS / f"{name}.jsonl").exists()]
     held = {suite: [path] for suite in suites if (path := RESULTS / f"transfer-{suite.removeprefix('model-')}-heldout.jsonl").exists()}
-    return transfer.default_section(ran, guard, held)
+    return transfer.default_section(stored, guard, held)
 
 
 ABLATION_PAIRS = (("transfer-hyperprior:cold-priors", "transfer-hyperprior"), ("transfer-hyperprior:cold-priors", "best-first"))
@@ -265,16 +270,15 @@ def ablation_values(config: str = "full") -> dict[str, str]:
     configuration only, and the suites whose ablation has run."""
     suites = {name: [RESULTS / f"transfer-{stem}-hyperprior.jsonl", RESULTS / f"transfer-{stem}-cold-priors.jsonl"]
               for name, stem in (("synthetic", "synthetic"), ("model-tuning", "tuning"))}
-    ran = {name: paths for name, paths in suites.items() if all(p.exists() and len(p.read_text().splitlines()) > 1 for p in paths)}
-    if config != "full" or not ran:
+    stored = {name: paths for name, paths in suites.items() if all(map(ran, paths))}
+    if config != "full" or not stored:
         return {"table_hyperprior_ablation": "(the ablation has not run for this configuration)"}
     sys.path.insert(0, str(ROOT))
     from paper import transfer
 
-    runs = {name: transfer.R.load([str(p) for p in paths])[1] for name, paths in ran.items()}
-    budget = min(len(r["values"]) for rs in runs.values() for r in rs)
-    ts = tuple(t for t in (25, 50) if t <= budget) or (budget,)
-    return {"table_hyperprior_ablation": transfer.pairs_table({name: transfer.M.curves(rs) for name, rs in runs.items()}, list(ABLATION_PAIRS), ts)}
+    runs = {name: transfer.R.load([str(p) for p in paths])[1] for name, paths in stored.items()}
+    tables = {name: transfer.M.curves(rs) for name, rs in runs.items()}
+    return {"table_hyperprior_ablation": transfer.pairs_table(tables, list(ABLATION_PAIRS), transfer.checkpoints(runs))}
 
 
 def suite_keys(prefix: str) -> dict[str, str]:
@@ -294,7 +298,7 @@ def suite_values(figures: Path, config: str, results: str, keys: dict[str, str],
     where it has not run): the same tables as the synthetic suite's under ``keys``; the
     full configuration only, placeholders for others or where the file has not run."""
     path = RESULTS / f"{results}.jsonl"
-    if config != "full" or not path.exists() or len(path.read_text().splitlines()) < 2:
+    if config != "full" or not ran(path):
         return dict.fromkeys(keys.values(), f"(the {what} has not run for this configuration)")
     sys.path.insert(0, str(ROOT))
     from paper import transfer

@@ -176,6 +176,13 @@ def paired(table: dict, method: str, reference: str, t: int) -> tuple[tuple[int,
     return M.win_tie_loss(w, r), M.mean_log10(w) - M.mean_log10(r), M.wilcoxon_vs_cold(w, r), len(w)
 
 
+def checkpoints(runs: dict[str, list[dict]]) -> tuple[int, ...]:
+    """The trials the paired tables read: 25 and 50 where every run of ``runs`` (name -> rows)
+    reaches them, else the shortest run's last."""
+    budget = min(len(r["values"]) for rs in runs.values() for r in rs)
+    return tuple(t for t in (25, 50) if t <= budget) or (budget,)
+
+
 def comparisons(suites: dict[str, dict], pairs, ts=(25, 50)) -> list[tuple]:
     """Each (method, reference) of ``pairs(methods of a suite)`` paired seed by seed on each
     suite at each trial of ``ts``, Holm's correction over all of them: rows of (suite,
@@ -325,8 +332,7 @@ def default_section(suites: dict[str, list[Path]], guard_paths: list[Path], held
         if rows:
             seeds = sorted({r["seed"] for r in rows})
             runs[f"{suite}, seeds {seeds[0]}-{seeds[-1]}"] = rows
-    budget = min(len(r["values"]) for rs in runs.values() for r in rs)
-    ts = tuple(t for t in (25, 50) if t <= budget) or (budget,)
+    ts = checkpoints(runs)
     tables = {name: M.curves(runs[name]) for name in suites}
     held = {name: M.curves(rows) for name, rows in runs.items() if name not in suites}
     rows = [json.loads(line) for p in guard_paths for line in Path(p).read_text().splitlines()]
