@@ -31,6 +31,8 @@ RESULTS = ROOT / "experiments" / "results"
 def ran(path: Path) -> bool:
     """Whether a results file exists and holds a run beyond its header."""
     return path.exists() and len(path.read_text().splitlines()) > 1
+
+
 PAPER = ROOT / "paper"
 LABELS = {
     "random": "random search", "cold": "cold start (ours)", "identical": "identical warm start",
@@ -225,7 +227,7 @@ TRANSFER_KEYS = ("transfer_what_ran", "table_transfer_ranks", "transfer_rank_pai
                  "transfer_savings_trial", "table_transfer_worst", "table_transfer_costs")
 DEFAULT_KEYS = ("default_method", "table_default_head_to_head", "table_default_worst", "transfer_default_choice", "table_default_heldout")
 # The guard setting's worst cases, one file per prior on today's engine (benchmarks/guard_worst_case.py --out).
-GUARD_WORST = ("guard-worst-best-first", "guard-worst-stacked", "guard-worst-hyperprior", "guard-worst-reseeded")
+GUARD_WORST = ("guard-worst-best-first", "guard-worst-stacked", "guard-worst-hyperprior", "guard-worst-icm", "guard-worst-rgpe", "guard-worst-reseeded")
 
 
 def transfer_values(figures: Path, config: str = "full") -> dict[str, str]:
@@ -261,6 +263,19 @@ def default_values(config: str = "full") -> dict[str, str]:
 
 
 ABLATION_PAIRS = (("transfer-hyperprior:cold-priors", "transfer-hyperprior"), ("transfer-hyperprior:cold-priors", "best-first"))
+# ICM and RGPE, rerun on the hyperprior suites' units after the default was chosen: the default against each.
+OTHER_PRIOR_PAIRS = (("best-first", "transfer-icm"), ("best-first", "transfer-rgpe"))
+
+
+def beside_hyperprior_suites(suffix: str) -> dict[str, list[dict]]:
+    """The runs of each suite (``synthetic``, ``model-tuning``) whose ``transfer-<stem>-<suffix>.jsonl``
+    has run beside its hyperprior suite on the same units: suite -> both files' rows."""
+    suites = {name: [RESULTS / f"transfer-{stem}-hyperprior.jsonl", RESULTS / f"transfer-{stem}-{suffix}.jsonl"]
+              for name, stem in (("synthetic", "synthetic"), ("model-tuning", "tuning"))}
+    sys.path.insert(0, str(ROOT))
+    from paper import transfer
+
+    return {name: transfer.R.load([str(p) for p in paths])[1] for name, paths in suites.items() if all(map(ran, paths))}
 
 
 def ablation_values(config: str = "full") -> dict[str, str]:
@@ -268,17 +283,31 @@ def ablation_values(config: str = "full") -> dict[str, str]:
     (``experiments/configs/transfer-*-cold-priors.json``) paired with the hyperprior and with
     the parents' best points first on the units of the hyperprior's suites; the full
     configuration only, and the suites whose ablation has run."""
-    suites = {name: [RESULTS / f"transfer-{stem}-hyperprior.jsonl", RESULTS / f"transfer-{stem}-cold-priors.jsonl"]
-              for name, stem in (("synthetic", "synthetic"), ("model-tuning", "tuning"))}
-    stored = {name: paths for name, paths in suites.items() if all(map(ran, paths))}
-    if config != "full" or not stored:
+    runs = beside_hyperprior_suites("cold-priors") if config == "full" else {}
+    if not runs:
         return {"table_hyperprior_ablation": "(the ablation has not run for this configuration)"}
-    sys.path.insert(0, str(ROOT))
     from paper import transfer
 
-    runs = {name: transfer.R.load([str(p) for p in paths])[1] for name, paths in stored.items()}
     tables = {name: transfer.M.curves(rs) for name, rs in runs.items()}
     return {"table_hyperprior_ablation": transfer.pairs_table(tables, list(ABLATION_PAIRS), transfer.checkpoints(runs))}
+
+
+OTHER_PRIOR_KEYS = ("table_other_priors", "table_other_priors_ranks")
+
+
+def other_priors_values(config: str = "full") -> dict[str, str]:
+    """ICM and RGPE on today's engine (``experiments/configs/transfer-*-icm-rgpe.json``, run on
+    the hyperprior suites' units): ``table_other_priors``, the default paired with each (Holm
+    over that table), and ``table_other_priors_ranks``, every candidate's and cold start's
+    average rank; the full configuration only, and the suites where they have run."""
+    runs = beside_hyperprior_suites("icm-rgpe") if config == "full" else {}
+    if not runs:
+        return dict.fromkeys(OTHER_PRIOR_KEYS, "(ICM and RGPE have not run on today's engine for this configuration)")
+    from paper import transfer
+
+    tables = {name: transfer.M.curves(rs) for name, rs in runs.items()}
+    return {"table_other_priors": transfer.pairs_table(tables, list(OTHER_PRIOR_PAIRS), transfer.checkpoints(runs)),
+            "table_other_priors_ranks": transfer.candidate_ranks(tables, min(len(r["values"]) for rs in runs.values() for r in rs))}
 
 
 def suite_keys(prefix: str) -> dict[str, str]:
@@ -332,7 +361,8 @@ def runner_time(config: str = "full") -> dict[str, str]:
     suites = [
         ("transfer benchmark", [f"transfer-synthetic{tag}{part}" for part in ("", "-botorch", "-syne")]),
         ("model-tuning transfer suite", ["transfer-tuning"] if config == "full" else []),
-        ("hyperprior suites", ["transfer-synthetic-hyperprior", "transfer-tuning-hyperprior", "transfer-synthetic-cold-priors", "transfer-tuning-cold-priors"] if config == "full" else []),
+        ("hyperprior suites", ["transfer-synthetic-hyperprior", "transfer-tuning-hyperprior", "transfer-synthetic-cold-priors", "transfer-tuning-cold-priors",
+                               "transfer-synthetic-icm-rgpe", "transfer-tuning-icm-rgpe"] if config == "full" else []),
         ("cold-start suite", [f"coldstart-{config}"]),
         ("first convergence suite", [f"convergence-{config}"]),
         ("identical-data continuation", [f"continuation-{config}"]),
@@ -471,10 +501,11 @@ def main(argv=None) -> None:
     values.update(tuning_values(out / "figures", args.config))
     values.update(hyperprior_values(out / "figures", args.config))
     values.update(ablation_values(args.config))
+    values.update(other_priors_values(args.config))
     values.update(runner_time(args.config))
 
     values.update(table_trials=table_trials, table_regret=table_regret, table_headline=table_headline, table_steps=table_steps)
-    tables = "\n\n".join(f"## {k}\n\n{values[k]}" for k in ("table_default_head_to_head", "table_default_worst", "table_default_heldout", "table_transfer_ranks", "table_transfer_savings", "table_transfer_worst", "table_transfer_costs", "table_tuning_ranks", "table_tuning_savings", "table_tuning_worst", "table_hyperprior_ranks", "table_hyperprior_savings", "table_hyperprior_worst", "table_hptuning_ranks", "table_hptuning_savings", "table_hptuning_worst", "table_hyperprior_ablation", "table_headline", "table_trials", "table_regret", "table_steps", "table_peers", "table_continuation", "table_image_classifier", "table_coldstart"))
+    tables = "\n\n".join(f"## {k}\n\n{values[k]}" for k in ("table_default_head_to_head", "table_default_worst", "table_default_heldout", "table_transfer_ranks", "table_transfer_savings", "table_transfer_worst", "table_transfer_costs", "table_tuning_ranks", "table_tuning_savings", "table_tuning_worst", "table_hyperprior_ranks", "table_hyperprior_savings", "table_hyperprior_worst", "table_hptuning_ranks", "table_hptuning_savings", "table_hptuning_worst", "table_hyperprior_ablation", "table_other_priors", "table_other_priors_ranks", "table_headline", "table_trials", "table_regret", "table_steps", "table_peers", "table_continuation", "table_image_classifier", "table_coldstart"))
     (out / "tables.md").write_text(f"<!-- generated by paper/make_figures.py --config {args.config}; do not edit -->\n\n{tables}\n")
     template = (PAPER / "paper.template.md").read_text()
     unknown = sorted(set(re.findall(r"\{\{(\w+)\}\}", template)) - set(values))

@@ -225,6 +225,22 @@ def pairs_table(suites: dict[str, dict], pairs: list[tuple[str, str]], ts=(25, 5
     return markdown(lines)
 
 
+def candidate_ranks(suites: dict[str, dict], budget: int) -> str:
+    """Each suite's average rank of every candidate and cold start (the methods that ran on
+    all its units) at trials 5 / 10 / 25 / 50 within ``budget``: one row per method, one
+    column per suite."""
+    ts = [t for t in R.CHECKPOINTS if t <= budget]
+    methods = {name: [m for m in ordered(sorted({m for b in table.values() for m in b})) if is_candidate(m) or m == "cold"]
+               for name, table in suites.items()}
+    ranks = {name: [M.average_ranks(table, methods[name], t) for t in ts] for name, table in suites.items()}
+    lines = ["method | " + " | ".join(f"{name} ({ranks[name][0][1]} pairs), rank at {' / '.join(map(str, ts))}" for name in suites)]
+    for m in ordered(sorted({m for ms in methods.values() for m in ms})):
+        cells = [" / ".join(f"{r[m]:.2f}" for r, _ in ranks[name]) if m in methods[name] else "-" for name in suites]
+        lines.append(f"{m} | " + " | ".join(cells))
+    lines.append("(1 = best; each suite over the (problem, seed) pairs all its methods ran)")
+    return markdown(lines)
+
+
 def guard_worst(rows: list[dict], first: int = 10) -> dict[str, dict[str, tuple[float, float]]]:
     """Rows of ``benchmarks/guard_worst_case.py --out``: per prior and adversary, the worst
     seed's regret over cold start's worst seed (each file's own cold start), over all seeds

@@ -203,6 +203,34 @@ def test_the_default_subsection_reads_the_suites_that_ran_every_candidate(tmp_pa
     assert make_figures.default_values("small")["default_method"].startswith("(the suites that choose the default have not run")
 
 
+def test_icm_and_rgpe_on_todays_engine_are_paired_with_the_default_and_ranked_among_the_candidates(tmp_path, monkeypatch):
+    """ICM and RGPE ran in a file of their own on the hyperprior suites' units: the default
+    is paired with each (Holm over that table), and they are ranked with every candidate and
+    cold start, the unguarded ablation left out; the guard table gains their rows."""
+    from paper import make_figures
+
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setattr(make_figures, "RESULTS", results)
+    _runs(results / "transfer-synthetic-hyperprior.jsonl", {"hartmann3/sim0.9": CANDIDATES}, seeds=range(10))
+    assert all(v.startswith("(ICM and RGPE have not run") for v in make_figures.other_priors_values("full").values())
+    # ICM ahead of best-first (0.6 against 0.8 at trial 6) on every seed, RGPE behind it (2.0).
+    _runs(results / "transfer-synthetic-icm-rgpe.jsonl", {"hartmann3/sim0.9": {"transfer-icm": [4.0, 3, 2, 1, 0.6, 0.6], "transfer-rgpe": [4.0, 3, 2, 2, 2, 2]}}, "icm-rgpe", range(10))
+    values = make_figures.other_priors_values("full")
+    rows = [line for line in values["table_other_priors"].splitlines() if line.startswith("| synthetic")]
+    assert rows == ["| synthetic | best-first | transfer-icm | 6 | 10 | 0/0/10 | +0.12 | 0.00195 | 0.00391 * |",
+                    "| synthetic | best-first | transfer-rgpe | 6 | 10 | 10/0/0 | -0.40 | 0.00195 | 0.00391 * |"]
+    ranks = values["table_other_priors_ranks"].splitlines()
+    # A 6-trial budget has one checkpoint, trial 5: hyperprior 0.4, ICM 0.6, best-first 0.8, stacked 1.2, cold 1.5, RGPE 2.
+    assert ranks[0] == "| method | synthetic (10 pairs), rank at 5 |"
+    assert ranks[2:8] == ["| best-first | 3.00 |", "| transfer-stacked | 4.00 |", "| transfer-icm | 2.00 |", "| transfer-rgpe | 6.00 |",
+                          "| transfer-hyperprior | 1.00 |", "| cold | 5.00 |"]
+    assert not any("unguarded" in line for line in ranks)
+    assert all(v.startswith("(ICM and RGPE have not run") for v in make_figures.other_priors_values("small").values())
+    _guard_rows(results / "guard-worst-icm.jsonl", "icm", 2.4)
+    assert "| transfer-icm | 1.20 (4.80) |" in make_figures.default_values("full")["table_default_worst"]
+
+
 def test_the_hyperprior_ablation_pairs_its_own_file_with_the_hyperprior_suites(tmp_path, monkeypatch):
     """The ablation's file holds one method; the table pairs it with the hyperprior and
     best-first of the suite file beside it, on each suite where both files ran, Holm over
