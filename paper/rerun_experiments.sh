@@ -20,9 +20,21 @@ else
   python benchmarks/compare_peers.py --sizes 20,100 --dims 3 --repeats 2 --json "$side/peers.json"
 fi
 if [ "$config" = full ]; then
-  for suite in transfer-synthetic transfer-synthetic-botorch transfer-synthetic-syne; do
+  # Every transfer results file the paper reads: the first suites and their peers, the suites
+  # that chose the default (with the cold-start control, the ablation and ICM / RGPE beside
+  # them), the seeds held out from the choice, and the guard setting's worst cases per prior.
+  for suite in transfer-synthetic transfer-synthetic-botorch transfer-synthetic-syne transfer-tuning \
+      transfer-synthetic-hyperprior transfer-tuning-hyperprior transfer-synthetic-coldcontrol transfer-tuning-coldcontrol \
+      transfer-synthetic-cold-priors transfer-tuning-cold-priors transfer-synthetic-icm-rgpe transfer-tuning-icm-rgpe \
+      transfer-synthetic-heldout transfer-tuning-heldout; do
     python experiments/transfer_bench.py "experiments/configs/$suite.json" --fresh
   done
+  for prior in best-first stacked hyperprior icm rgpe; do
+    rm -f "$side/guard-worst-$prior.jsonl"
+    python benchmarks/guard_worst_case.py --prior "$prior" --seeds 0-29 --out "$side/guard-worst-$prior.jsonl"
+  done
+  rm -f "$side/guard-worst-reseeded.jsonl"
+  python benchmarks/guard_worst_case.py --prior cold-reseeded --seeds 0-29 --out "$side/guard-worst-reseeded.jsonl"
   python experiments/coldstart.py experiments/configs/coldstart.json --fresh
   python experiments/continuation.py experiments/configs/continuation.json --fresh
   python experiments/image_classifier_warm_start.py experiments/configs/image_classifier.json --fresh
