@@ -307,7 +307,7 @@ def other_priors_values(config: str = "full") -> dict[str, str]:
 
     tables = {name: transfer.M.curves(rs) for name, rs in runs.items()}
     return {"table_other_priors": transfer.pairs_table(tables, list(OTHER_PRIOR_PAIRS), transfer.checkpoints(runs)),
-            "table_other_priors_ranks": transfer.candidate_ranks(tables, min(len(r["values"]) for rs in runs.values() for r in rs))}
+            "table_other_priors_ranks": transfer.candidate_ranks(tables, transfer.budget(runs))}
 
 
 def suite_keys(prefix: str) -> dict[str, str]:

@@ -163,6 +163,12 @@ def is_candidate(method: str) -> bool:
     return method == "best-first" or (method.startswith("transfer-") and ":" not in method)
 
 
+def ranked(methods) -> list[str]:
+    """The candidates among ``methods`` and cold start, in the tables' order: what the
+    default's rank is read against."""
+    return [m for m in ordered(sorted(methods)) if is_candidate(m) or m == "cold"]
+
+
 def paired(table: dict, method: str, reference: str, t: int) -> tuple[tuple[int, int, int], float, float, int]:
     """``method`` against ``reference`` at trial t over every (problem, seed) both ran:
     win / tie / loss, mean log10 regret difference, paired Wilcoxon p, pairs."""
@@ -176,11 +182,16 @@ def paired(table: dict, method: str, reference: str, t: int) -> tuple[tuple[int,
     return M.win_tie_loss(w, r), M.mean_log10(w) - M.mean_log10(r), M.wilcoxon_vs_cold(w, r), len(w)
 
 
+def budget(runs: dict[str, list[dict]]) -> int:
+    """The trials every run of ``runs`` (name -> rows) reaches."""
+    return min(len(r["values"]) for rs in runs.values() for r in rs)
+
+
 def checkpoints(runs: dict[str, list[dict]]) -> tuple[int, ...]:
-    """The trials the paired tables read: 25 and 50 where every run of ``runs`` (name -> rows)
-    reaches them, else the shortest run's last."""
-    budget = min(len(r["values"]) for rs in runs.values() for r in rs)
-    return tuple(t for t in (25, 50) if t <= budget) or (budget,)
+    """The trials the paired tables read: 25 and 50 where every run of ``runs`` reaches them,
+    else the shortest run's last."""
+    last = budget(runs)
+    return tuple(t for t in (25, 50) if t <= last) or (last,)
 
 
 def comparisons(suites: dict[str, dict], pairs, ts=(25, 50)) -> list[tuple]:
@@ -230,8 +241,7 @@ def candidate_ranks(suites: dict[str, dict], budget: int) -> str:
     all its units) at trials 5 / 10 / 25 / 50 within ``budget``: one row per method, one
     column per suite."""
     ts = [t for t in R.CHECKPOINTS if t <= budget]
-    methods = {name: [m for m in ordered(sorted({m for b in table.values() for m in b})) if is_candidate(m) or m == "cold"]
-               for name, table in suites.items()}
+    methods = {name: ranked({m for b in table.values() for m in b}) for name, table in suites.items()}
     ranks = {name: [M.average_ranks(table, methods[name], t) for t in ts] for name, table in suites.items()}
     lines = ["method | " + " | ".join(f"{name} ({ranks[name][0][1]} pairs), rank at {' / '.join(map(str, ts))}" for name in suites)]
     for m in ordered(sorted({m for ms in methods.values() for m in ms})):
@@ -279,7 +289,7 @@ def default_choice(suites: dict[str, dict], worst: dict, default: str = DEFAULT,
     _, h2h = head_to_head(suites, default, ts)
     parts = []
     for name, table in suites.items():
-        methods = [m for m in ordered(sorted({m for b in table.values() for m in b})) if is_candidate(m) or m == "cold"]
+        methods = ranked({m for b in table.values() for m in b})
         ranks, n = M.average_ranks(table, methods, t)
         place = sorted(methods, key=lambda m: ranks[m]).index(default) + 1
         vs = "; ".join(_verdict(key[1], *h2h[key]) for key in h2h if key[0] == name and key[2] == t)
@@ -288,7 +298,7 @@ def default_choice(suites: dict[str, dict], worst: dict, default: str = DEFAULT,
     if len(suites) > 1:
         pooled = {f"{name}:{p}": by_method for name, table in suites.items() for p, by_method in table.items()}
         shared = set.intersection(*({m for b in table.values() for m in b} for table in suites.values()))
-        methods = [m for m in ordered(sorted(shared)) if is_candidate(m) or m == "cold"]
+        methods = ranked(shared)
         ranks, n = M.average_ranks(pooled, methods, t)
         parts.append(f"Pooled over both suites ({n} pairs), average rank at trial {t}: "
                      + ", ".join(f"{m} {ranks[m]:.2f}" for m in sorted(methods, key=lambda m: ranks[m])) + ".")
