@@ -81,3 +81,25 @@ def test_the_cold_priors_ablation_is_the_hyperprior_job_under_cold_starts_priors
     np.testing.assert_array_equal(ablation, again)
     with pytest.raises(ValueError, match="unknown variant 'cold-priors' of 'transfer-stacked:cold-priors'"):
         TB.run_seed("hartmann3/sim0.9", 0, CONFIG, ["transfer-stacked:cold-priors"])
+
+
+def test_the_local_design_probe_keeps_best_firsts_design_or_maps_it_into_the_box():
+    from benchmarks import local_design_probe as P
+    from warmstart_bo import Optimizer
+    from warmstart_bo.space import ContinuousParameter
+
+    space = {f"x{i}": ContinuousParameter(0.0, 1.0) for i in range(3)}
+    opening = [{"x0": 0.9, "x1": 0.9, "x2": 0.9}, {"x0": 0.5, "x1": 0.5, "x2": 0.5}, {"x0": 0.1, "x1": 0.2, "x2": 0.3}]
+    opt = Optimizer(space, "Minimize", random_seed=3)
+    cold = opt.space.encode_many(opt.space.decode_many(opt._initial_design[3 : opt.n_initial_points]))
+    assert P.design(opt, opening, [1.0, 0.0, 2.0], "cold") == []
+    bf = opt.space.encode_many(P.design(opt, opening, [1.0, 0.0, 2.0], "bf:0"))
+    assert len(bf) == opt.n_initial_points == 8
+    np.testing.assert_allclose(bf[:3], opt.space.encode_many(opening))
+    np.testing.assert_allclose(bf[3:], cold)
+    local = opt.space.encode_many(P.design(opt, opening, [1.0, 0.0, 2.0], "all:0.1"))[3:]
+    assert np.all(np.abs(local - 0.5) <= 0.1 + 1e-12)  # around the best-scored opening point
+    np.testing.assert_allclose(local, 0.5 + 0.1 * (2 * cold - 1))
+    half = opt.space.encode_many(P.design(opt, opening, [1.0, 0.0, 2.0], "half:0.1"))[3:]
+    np.testing.assert_allclose(half[0::2], local[0::2])
+    np.testing.assert_allclose(half[1::2], cold[1::2])
