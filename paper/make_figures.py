@@ -267,11 +267,14 @@ ABLATION_PAIRS = (("transfer-hyperprior:cold-priors", "transfer-hyperprior"), ("
 OTHER_PRIOR_PAIRS = (("best-first", "transfer-icm"), ("best-first", "transfer-rgpe"))
 
 
+# Each suite's name in the paper's tables and its results files' stem.
+SUITE_STEMS = (("synthetic", "synthetic"), ("model-tuning", "tuning"))
+
+
 def beside_hyperprior_suites(suffix: str) -> dict[str, list[dict]]:
     """The runs of each suite (``synthetic``, ``model-tuning``) whose ``transfer-<stem>-<suffix>.jsonl``
     has run beside its hyperprior suite on the same units: suite -> both files' rows."""
-    suites = {name: [RESULTS / f"transfer-{stem}-hyperprior.jsonl", RESULTS / f"transfer-{stem}-{suffix}.jsonl"]
-              for name, stem in (("synthetic", "synthetic"), ("model-tuning", "tuning"))}
+    suites = {name: [RESULTS / f"transfer-{stem}-hyperprior.jsonl", RESULTS / f"transfer-{stem}-{suffix}.jsonl"] for name, stem in SUITE_STEMS}
     sys.path.insert(0, str(ROOT))
     from paper import transfer
 
@@ -292,22 +295,41 @@ def ablation_values(config: str = "full") -> dict[str, str]:
     return {"table_hyperprior_ablation": transfer.pairs_table(tables, list(ABLATION_PAIRS), transfer.checkpoints(runs))}
 
 
+def suites_in(suffix: str) -> dict[str, list[dict]]:
+    """The rows of each suite (``synthetic``, ``model-tuning``) whose
+    ``transfer-<stem>-<suffix>.jsonl`` has run, each file on its own: suite -> rows."""
+    sys.path.insert(0, str(ROOT))
+    from paper import transfer
+
+    paths = {name: RESULTS / f"transfer-{stem}-{suffix}.jsonl" for name, stem in SUITE_STEMS}
+    return {name: transfer.R.load([str(p)])[1] for name, p in paths.items() if ran(p)}
+
+
 OTHER_PRIOR_KEYS = ("table_other_priors", "table_other_priors_ranks")
+OTHER_PRIOR_HELDOUT_KEYS = ("table_other_priors_heldout", "table_other_priors_heldout_ranks")
 
 
 def other_priors_values(config: str = "full") -> dict[str, str]:
-    """ICM and RGPE on today's engine (``experiments/configs/transfer-*-icm-rgpe.json``, run on
-    the hyperprior suites' units): ``table_other_priors``, the default paired with each (Holm
-    over that table), and ``table_other_priors_ranks``, every candidate's and cold start's
-    average rank; the full configuration only, and the suites where they have run."""
-    runs = beside_hyperprior_suites("icm-rgpe") if config == "full" else {}
-    if not runs:
-        return dict.fromkeys(OTHER_PRIOR_KEYS, "(ICM and RGPE have not run on today's engine for this configuration)")
-    from paper import transfer
+    """ICM and RGPE on today's engine: on the hyperprior suites' units
+    (``experiments/configs/transfer-*-icm-rgpe.json``), ``table_other_priors``, the default
+    paired with each (Holm over that table), and ``table_other_priors_ranks``, every
+    candidate's and cold start's average rank; on the held-out seeds, where they ran beside
+    cold start and the default in a file of their own (``transfer-*-heldout-icm-rgpe.json``),
+    the same two tables under ``table_other_priors_heldout*``. The full configuration only,
+    and the suites where they have run."""
+    out = {}
+    for keys, load, where in ((OTHER_PRIOR_KEYS, lambda: beside_hyperprior_suites("icm-rgpe"), "on today's engine"),
+                              (OTHER_PRIOR_HELDOUT_KEYS, lambda: suites_in("heldout-icm-rgpe"), "on the held-out seeds")):
+        runs = load() if config == "full" else {}
+        if not runs:
+            out.update(dict.fromkeys(keys, f"(ICM and RGPE have not run {where} for this configuration)"))
+            continue
+        from paper import transfer
 
-    tables = {name: transfer.M.curves(rs) for name, rs in runs.items()}
-    return {"table_other_priors": transfer.pairs_table(tables, list(OTHER_PRIOR_PAIRS), transfer.checkpoints(runs)),
-            "table_other_priors_ranks": transfer.candidate_ranks(tables, transfer.budget(runs))}
+        tables = {name: transfer.M.curves(rs) for name, rs in runs.items()}
+        out.update(zip(keys, (transfer.pairs_table(tables, list(OTHER_PRIOR_PAIRS), transfer.checkpoints(runs)),
+                              transfer.candidate_ranks(tables, transfer.budget(runs)))))
+    return out
 
 
 def suite_keys(prefix: str) -> dict[str, str]:
@@ -505,7 +527,7 @@ def main(argv=None) -> None:
     values.update(runner_time(args.config))
 
     values.update(table_trials=table_trials, table_regret=table_regret, table_headline=table_headline, table_steps=table_steps)
-    tables = "\n\n".join(f"## {k}\n\n{values[k]}" for k in ("table_default_head_to_head", "table_default_worst", "table_default_heldout", "table_transfer_ranks", "table_transfer_savings", "table_transfer_worst", "table_transfer_costs", "table_tuning_ranks", "table_tuning_savings", "table_tuning_worst", "table_hyperprior_ranks", "table_hyperprior_savings", "table_hyperprior_worst", "table_hptuning_ranks", "table_hptuning_savings", "table_hptuning_worst", "table_hyperprior_ablation", "table_other_priors", "table_other_priors_ranks", "table_headline", "table_trials", "table_regret", "table_steps", "table_peers", "table_continuation", "table_image_classifier", "table_coldstart"))
+    tables = "\n\n".join(f"## {k}\n\n{values[k]}" for k in ("table_default_head_to_head", "table_default_worst", "table_default_heldout", "table_transfer_ranks", "table_transfer_savings", "table_transfer_worst", "table_transfer_costs", "table_tuning_ranks", "table_tuning_savings", "table_tuning_worst", "table_hyperprior_ranks", "table_hyperprior_savings", "table_hyperprior_worst", "table_hptuning_ranks", "table_hptuning_savings", "table_hptuning_worst", "table_hyperprior_ablation", "table_other_priors", "table_other_priors_ranks", "table_other_priors_heldout", "table_other_priors_heldout_ranks", "table_headline", "table_trials", "table_regret", "table_steps", "table_peers", "table_continuation", "table_image_classifier", "table_coldstart"))
     (out / "tables.md").write_text(f"<!-- generated by paper/make_figures.py --config {args.config}; do not edit -->\n\n{tables}\n")
     template = (PAPER / "paper.template.md").read_text()
     unknown = sorted(set(re.findall(r"\{\{(\w+)\}\}", template)) - set(values))

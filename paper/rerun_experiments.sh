@@ -26,7 +26,7 @@ if [ "$config" = full ]; then
   for suite in transfer-synthetic transfer-synthetic-botorch transfer-synthetic-syne transfer-tuning \
       transfer-synthetic-hyperprior transfer-tuning-hyperprior transfer-synthetic-coldcontrol transfer-tuning-coldcontrol \
       transfer-synthetic-cold-priors transfer-tuning-cold-priors transfer-synthetic-icm-rgpe transfer-tuning-icm-rgpe \
-      transfer-synthetic-heldout transfer-tuning-heldout; do
+      transfer-synthetic-heldout transfer-tuning-heldout transfer-synthetic-heldout-icm-rgpe transfer-tuning-heldout-icm-rgpe; do
     python experiments/transfer_bench.py "experiments/configs/$suite.json" --fresh
   done
   for prior in best-first stacked hyperprior icm rgpe; do

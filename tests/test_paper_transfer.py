@@ -229,6 +229,34 @@ def test_icm_and_rgpe_on_todays_engine_are_paired_with_the_default_and_ranked_am
     assert all(v.startswith("(ICM and RGPE have not run") for v in make_figures.other_priors_values("small").values())
     _guard_rows(results / "guard-worst-icm.jsonl", "icm", 2.4)
     assert "| transfer-icm | 1.20 (4.80) |" in make_figures.default_values("full")["table_default_worst"]
+    assert values["table_other_priors_heldout"] == "(ICM and RGPE have not run on the held-out seeds for this configuration)"
+
+
+def test_icm_and_rgpe_on_the_held_out_seeds_are_paired_within_their_own_file(tmp_path, monkeypatch):
+    """On the held-out seeds ICM and RGPE ran beside cold start and the default in one
+    file: its methods are paired with each other only, never with the held-out file the
+    candidates ran in (another machine's runs), on each suite where it ran."""
+    from paper import make_figures
+
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setattr(make_figures, "RESULTS", results)
+    # The candidates' held-out file would make best-first level with ICM; it must not be read.
+    _runs(results / "transfer-tuning-heldout.jsonl", {"svc/wine": {"cold": [5.0, 4, 3, 2, 1.5, 1.0], "best-first": [4.0, 3, 2, 1, 0.6, 0.6]}}, seeds=range(10, 13))
+    assert all(v.startswith("(ICM and RGPE have not run") for v in make_figures.other_priors_values("full").values())
+    # RGPE behind best-first (2.0 against 0.8 at trial 6) on every seed, ICM level with it.
+    _runs(results / "transfer-tuning-heldout-icm-rgpe.jsonl", {"svc/wine": {"cold": [5.0, 4, 3, 2, 1.5, 1.0], "best-first": [4.0, 3, 2, 1, 0.8, 0.8],
+          "transfer-icm": [4.0, 3, 2, 1, 0.8, 0.8], "transfer-rgpe": [4.0, 3, 2, 2, 2, 2]}}, "heldout-icm-rgpe", range(10, 16))
+    values = make_figures.other_priors_values("full")
+    assert values["table_other_priors"].startswith("(ICM and RGPE have not run on today's engine")
+    rows = [line for line in values["table_other_priors_heldout"].splitlines() if line.startswith("| model-tuning")]
+    assert rows == ["| model-tuning | best-first | transfer-icm | 6 | 6 | 0/6/0 | +0.00 | 1 | 1 |",
+                    "| model-tuning | best-first | transfer-rgpe | 6 | 6 | 6/0/0 | -0.40 | 0.0312 | 0.0625 |"]
+    ranks = values["table_other_priors_heldout_ranks"].splitlines()
+    # Trial 5: best-first and ICM 0.8 (tied, 1.5), cold 1.5 (3), RGPE 2 (4).
+    assert ranks[0] == "| method | model-tuning (6 pairs), rank at 5 |"
+    assert ranks[2:6] == ["| best-first | 1.50 |", "| transfer-icm | 1.50 |", "| transfer-rgpe | 4.00 |", "| cold | 3.00 |"]
+    assert make_figures.other_priors_values("small")["table_other_priors_heldout"].startswith("(ICM and RGPE have not run on the held-out seeds")
 
 
 def test_the_hyperprior_ablation_pairs_its_own_file_with_the_hyperprior_suites(tmp_path, monkeypatch):
