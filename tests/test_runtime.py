@@ -382,3 +382,42 @@ def test_a_jobs_compile_ahead_holds_a_short_switch_interval_until_its_last_progr
     assert held == [pytest.approx(runtime.BACKGROUND_SWITCH_INTERVAL)]
     assert settled == [True] and opt._compilers
     assert sys.getswitchinterval() == pytest.approx(0.005)
+
+
+def test_compile_costs_reads_jaxs_compilation_log():
+    """benchmarks/compile_costs.py sums JAX's own "Finished XLA compilation" records: the
+    pattern must match what this JAX version logs."""
+    import logging
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from benchmarks.compile_costs import Compilations
+
+    x = jnp.arange(7.0)
+    handler = Compilations()
+    log = logging.getLogger("jax")
+    level, propagate = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    try:
+        with jax.log_compiles(True):
+            # A constant of its own, so that no persistent cache entry can stand in for the compile.
+            c = float(np.random.default_rng().random())
+            jax.jit(lambda x: jnp.sin(x) * 3.0 + c)(x)
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+        log.propagate = propagate
+    assert [name for name, _ in handler.records] == ["jit(<lambda>)"]
+    assert all(seconds >= 0.0 for _, seconds in handler.records)
+
+
+def test_compile_costs_refuses_a_warm_cache(monkeypatch):
+    from benchmarks import compile_costs
+
+    monkeypatch.delenv("WARMSTART_BO_COMPILATION_CACHE", raising=False)
+    with pytest.raises(SystemExit, match="WARMSTART_BO_COMPILATION_CACHE=off"):
+        compile_costs.main(["--trials", "2"])
