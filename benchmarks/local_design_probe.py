@@ -109,7 +109,7 @@ def summary(paths: list[str], t: int = 25) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", default="0-9", help="comma-separated seeds")
+    ap.add_argument("--seeds", default=",".join(map(str, range(10))), help="comma-separated seeds")
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--out", default="experiments/results/local-design-probe/runs.jsonl")
     ap.add_argument("--summary", nargs="*", help="print the table of these results files and stop")
