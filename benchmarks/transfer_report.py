@@ -5,7 +5,9 @@ target's regret at the parents' best points); the average rank of every method a
 5, 10, 25, 50 (and 100 where the budget reaches it); the paired savings against cold start
 at 25 and 50 (and 100) trials with paired Wilcoxon p-values (Holm-corrected over the
 table), win/tie/loss and median [IQR] regret; and the worst case per problem (worst seed's
-regret at 25 over cold start's worst seed).
+regret at 25 over cold start's worst seed); and matched budgets, each method after 10 trials
+against cold start after 40 and after 25 against 50 (issue 13's "TRANSFER@10 no worse than
+cold@40").
 
 ``--baseline`` adds runs of the same units on other code, their methods renamed, and
 ``--compare METHOD REFERENCE`` pairs two methods directly (by band, and on model tuning
@@ -32,6 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import transfer_metrics as M
 
 CHECKPOINTS = (5, 10, 25, 50, 100)
+# (method's trials, cold start's trials): issue 13's 4x goal as its parenthesis states it, and
+# its 2x goal on model tuning read the same way.
+MATCHED = ((10, 40), (25, 50))
 BOUND = 1.25
 ADVERSARIES = ("flipped", "far", "unrelated")
 
@@ -168,6 +173,42 @@ def worst_table(table: dict, methods: list[str], t: int) -> list[str]:
     return out
 
 
+def matched_rows(table: dict, methods: list[str], short: int, long: int, groups: list[tuple[str, list[str]]]) -> list[tuple]:
+    """Each method's regret after ``short`` trials against cold start's after ``long`` on the
+    same (problem, seed), each group pooled: (method, group, pairs, W/T/L, median warm and
+    cold regret, median ratio [IQR], mean log10 difference, Wilcoxon p). Issue 13 states its
+    4x goal so ("TRANSFER@10 no worse than cold@40"); unlike the paired saving it needs no
+    trials-to-reach, and it gives cold start its whole longer run."""
+    rows = []
+    for m in methods:
+        if m == "cold":
+            continue
+        for name, probs in groups:
+            w, c = [], []
+            for p in probs:
+                cold, warm = table[p].get("cold", {}), table[p].get(m, {})
+                for s in sorted(set(cold) & set(warm)):
+                    if len(warm[s]) >= short and len(cold[s]) >= long:
+                        w.append(warm[s][short - 1])
+                        c.append(cold[s][long - 1])
+            if w:
+                rows.append((m, name, len(w), M.win_tie_loss(w, c), float(np.median(w)), float(np.median(c)),
+                             M.summary(np.array(w) / np.array(c)), M.mean_log10(w) - M.mean_log10(c), M.wilcoxon_vs_cold(w, c)))
+    return rows
+
+
+def matched_table(table: dict, methods: list[str], short: int, long: int, groups: list[tuple[str, list[str]]], label: str = "pool") -> list[str]:
+    """:func:`matched_rows` as a table, Holm's correction over it."""
+    rows = matched_rows(table, methods, short, long, groups)
+    adjusted = M.holm([r[-1] for r in rows]) if rows else []
+    out = [f"method | {label} | n | W/T/L (method@{short} vs cold@{long}) | method regret@{short} med | cold regret@{long} med | "
+           f"regret ratio med [IQR] | mean log10 regret - cold's | p (Wilcoxon) | p Holm"]
+    for (m, name, n, wtl, w, c, r, dlog, p), pa in zip(rows, adjusted):
+        out.append(f"{m} | {name} | {n} | {wtl[0]}/{wtl[1]}/{wtl[2]} | {fmt(w)} | {fmt(c)} | {fmt(r[0])} [{fmt(r[1])}, {fmt(r[2])}] | "
+                   f"{dlog:+.2f} | {p:.3g} | {pa:.3g}{' *' if pa < 0.05 else ''}")
+    return out
+
+
 def similarity(problem: str) -> float | None:
     """The similarity of a ``family/simS`` problem, None for adversaries and model tuning."""
     m = re.fullmatch(r"[^/]+/sim([0-9.]+)", problem)
@@ -225,6 +266,10 @@ def report(paths: list[str], baselines: list[str] = (), compare: list[tuple[str,
             out += ["", f"# Paired savings against cold start at {t} trials, by band (issue 13's goals)"] + savings_table(table, methods, t, groups, charged, "band")
         out += ["", f"# Paired savings against cold start at {t} trials, per problem"] + savings_table(table, methods, t, [(p, [p]) for p in table], charged, "problem")
     out += ["", "# Worst case per problem"] + worst_table(table, methods, min(25, budget))
+    for short, long in (m for m in MATCHED if m[1] <= budget):
+        groups = bands(list(table))
+        out += ["", f"# Matched budgets: each method after {short} trials against cold start after {long} ({long // short}x the trials), by band"]
+        out += matched_table(table, methods, short, long, groups if len(groups) > 1 else [("all", list(table))], "band")
     by_band = bands(list(table)) if compare else []
     groups = [("all", list(table))] + (by_band if len(by_band) > 1 else [])
     families = model_families(list(table)) if compare else []

@@ -332,6 +332,28 @@ def other_priors_values(config: str = "full") -> dict[str, str]:
     return out
 
 
+MATCHED_KEYS = ("table_matched_budget", "table_matched_budget_heldout")
+
+
+def matched_budget_values(config: str = "full") -> dict[str, str]:
+    """Issue 13's goals at matched budgets (each method after 10 trials against cold start
+    after 40, after 25 against 50): ``table_matched_budget`` on the hyperprior suites' units
+    with ICM and RGPE beside them, ``table_matched_budget_heldout`` on the held-out seeds'
+    ICM / RGPE files (each file's methods against its own cold start). The full
+    configuration only, and the suites that have run."""
+    out = {}
+    for key, load, where in (("table_matched_budget", lambda: beside_hyperprior_suites("icm-rgpe"), "on today's engine"),
+                             ("table_matched_budget_heldout", lambda: suites_in("heldout-icm-rgpe"), "on the held-out seeds")):
+        runs = load() if config == "full" else {}
+        if not runs:
+            out[key] = f"(the suites have not run {where} for this configuration)"
+            continue
+        from paper import transfer
+
+        out[key] = transfer.matched_budget_table({name: transfer.M.curves(rs) for name, rs in runs.items()})
+    return out
+
+
 def suite_keys(prefix: str) -> dict[str, str]:
     """The synthetic section's template keys renamed for another suite's subsection."""
     return {k: k.replace("transfer", prefix) for k in TRANSFER_KEYS}
@@ -524,6 +546,7 @@ def main(argv=None) -> None:
     values.update(hyperprior_values(out / "figures", args.config))
     values.update(ablation_values(args.config))
     values.update(other_priors_values(args.config))
+    values.update(matched_budget_values(args.config))
     values.update(runner_time(args.config))
 
     values.update(table_trials=table_trials, table_regret=table_regret, table_headline=table_headline, table_steps=table_steps)

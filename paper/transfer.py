@@ -236,6 +236,30 @@ def pairs_table(suites: dict[str, dict], pairs: list[tuple[str, str]], ts=(25, 5
     return markdown(lines)
 
 
+def matched_budget_table(suites: dict[str, dict], budgets=R.MATCHED) -> str:
+    """Issue 13's goals read at matched budgets (``transfer_report.matched_rows``): every
+    method of each suite after ``short`` trials against cold start after ``long`` on the same
+    (problem, seed), pooled by band. One row per (suite, band, budgets), one column per
+    method, the default first; Holm's correction over the whole table."""
+    methods = ordered(sorted({m for table in suites.values() for b in table.values() for m in b} - {"cold", "cold-reseeded"}))
+    keys, raw = [], []
+    for name, table in suites.items():
+        for short, long in budgets:
+            for m, band, n, wtl, _, _, _, dlog, p in R.matched_rows(table, methods, short, long, R.bands(list(table))):
+                keys.append((name, band, short, long, n, m))
+                raw.append((wtl, dlog, p))
+    adjusted = M.holm([p for _, _, p in raw]) if raw else []
+    cells: dict = {}
+    for (name, band, short, long, n, m), (wtl, dlog, _), pa in zip(keys, raw, adjusted):
+        cells.setdefault((name, band, short, long, n), {})[m] = f"{wtl[0]}/{wtl[1]}/{wtl[2]}, {dlog:+.2f}, {pa:.2g}{' *' if pa < 0.05 else ''}"
+    lines = ["suite | band | method's trials vs cold start's | pairs | " + " | ".join(methods)]
+    for (name, band, short, long, n), by in cells.items():
+        lines.append(f"{name} | {band} | {short} vs {long} | {n} | " + " | ".join(by.get(m, "-") for m in methods))
+    lines.append("(each cell: the method's win / tie / loss against cold start, its mean log10 regret minus cold start's, "
+                 "Holm's p over the table; a win is a lower regret after the fewer trials)")
+    return markdown(lines)
+
+
 def candidate_ranks(suites: dict[str, dict], budget: int) -> str:
     """Each suite's average rank of every candidate and cold start (the methods that ran on
     all its units) at trials 5 / 10 / 25 / 50 within ``budget``: one row per method, one

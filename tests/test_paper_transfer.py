@@ -279,3 +279,44 @@ def test_the_hyperprior_ablation_pairs_its_own_file_with_the_hyperprior_suites(t
                     "| synthetic | transfer-hyperprior:cold-priors | best-first | 6 | 10 | 10/0/0 | -0.30 | 0.00195 | 0.00391 * |"]
     assert "model-tuning" not in table
     assert make_figures.ablation_values("small")["table_hyperprior_ablation"].startswith("(the ablation has not run")
+
+
+def test_the_matched_budget_table_sets_each_method_at_10_trials_against_cold_start_at_40():
+    """Issue 13's goals at matched budgets: one row per (suite, band, budgets), the default's
+    column first, each cell the method's win / tie / loss against cold start after 4x (or
+    2x) the trials, with Holm's correction over every cell of the table."""
+    cold = np.geomspace(1.0, 1e-4, 50)
+    fast = cold[np.minimum(4 * np.arange(1, 51), 50) - 1] * 0.5  # trial t at cold's 4t, halved
+    rows = []
+    for s in range(6):
+        for problem, methods in (("h/sim0.9", {"cold": cold, "transfer-icm": cold, "best-first": fast}), ("h/far", {"cold": cold, "transfer-icm": cold, "best-first": cold})):
+            rows += [{"problem": problem, "seed": s, "method": m, "optimum": 0.0, "values": list(v)} for m, v in methods.items()]
+    text = T.matched_budget_table({"synthetic": T.M.curves(rows)})
+    lines = text.splitlines()
+    assert lines[0] == "| suite | band | method's trials vs cold start's | pairs | best-first | transfer-icm |"
+    cells = {tuple(c.strip() for c in line.split("|")[1:4]): [c.strip() for c in line.split("|")[5:7]] for line in lines[2:6]}
+    related, adversarial = cells[("synthetic", "related (similarity >= 0.75)", "10 vs 40")], cells[("synthetic", "adversarial parents", "10 vs 40")]
+    assert related[0].startswith("6/0/0, -0.30, ")  # half cold start's regret after 4x fewer trials
+    assert related[1].startswith(f"0/0/6, {np.log10(cold[9] / cold[39]):+.2f}, ")
+    assert adversarial[0].startswith("0/0/6, ") and cells[("synthetic", "related (similarity >= 0.75)", "25 vs 50")][0].startswith("6/0/0, ")
+    # Eight cells, each p = 0.03125 (six pairs one way): Holm's first step multiplies by 8.
+    assert all(c.endswith("0.25") for cs in cells.values() for c in cs)
+
+
+def test_the_matched_budget_tables_read_the_held_out_icm_rgpe_files_each_on_its_own(tmp_path, monkeypatch):
+    """``table_matched_budget_heldout`` reads each suite's held-out ICM / RGPE file alone
+    (its methods against its own cold start) and only for the full configuration; without
+    the files each table says what has not run."""
+    from paper import make_figures
+
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setattr(make_figures, "RESULTS", results)
+    assert all(v.startswith("(the suites have not run") for v in make_figures.matched_budget_values("full").values())
+    cold = list(np.geomspace(1.0, 1e-4, 50))
+    _runs(results / "transfer-synthetic-heldout-icm-rgpe.jsonl", {"hartmann3/sim0.9": {"cold": cold, "best-first": cold}}, "heldout-icm-rgpe", range(20, 26))
+    values = make_figures.matched_budget_values("full")
+    assert values["table_matched_budget"].startswith("(the suites have not run on today's engine")
+    row = next(line for line in values["table_matched_budget_heldout"].splitlines() if "10 vs 40" in line)
+    assert row.startswith("| synthetic | related (similarity >= 0.75) | 10 vs 40 | 6 | 0/0/6, ")
+    assert make_figures.matched_budget_values("small")["table_matched_budget_heldout"].startswith("(the suites have not run")

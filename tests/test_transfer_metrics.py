@@ -259,3 +259,38 @@ def test_a_comparison_on_model_tuning_is_also_reported_per_model_family(tmp_path
     assert svc[7] == "3/0/0" and knn[7] == "0/3/0"
     assert float(svc[9]) < -1.0 and knn[9] == "+0.00"
     assert float(svc[11].rstrip(" *")) == pytest.approx(2 * float(svc[10]))  # Holm over the two families
+
+
+def test_matched_budgets_set_a_method_after_10_trials_against_cold_start_after_40(tmp_path):
+    """Issue 13's 4x goal as its parenthesis states it ("TRANSFER@10 no worse than
+    cold@40"): each pair sets the method's regret at trial 10 against the same seed's cold
+    start at trial 40, not at 10, and the 2x reading sets 25 against 50."""
+    import json
+
+    from benchmarks import transfer_report as R
+
+    header = {"config": {"name": "t", "suite": "synthetic", "budget": 50, "n_parents": 1, "parent_trials": 2, "top_k": 1, "seeds": [0, 1, 2, 3]},
+              "methods_run": [], "machine": {"cpu": "cpu", "cores": 1}}
+    cold = np.geomspace(1.0, 1e-4, 50)  # regret at 10: ~0.19, at 40: ~6.5e-4, at 50: 1e-4
+    # Related: 4x faster than cold (trial t reaches cold's trial 4t) on three seeds, and
+    # only as fast as cold on the fourth; adversarial: as fast as cold on every seed.
+    fast = cold[np.minimum(4 * np.arange(1, 51), 50) - 1] * 0.5
+    rows = [header]
+    for s in range(4):
+        for problem, warm in (("h/sim0.9", fast if s < 3 else cold), ("h/far", cold)):
+            rows.append({"problem": problem, "seed": s, "parents": {"trials": [2], "target_at_best": [0.5]}})
+            rows.append({"problem": problem, "seed": s, "method": "cold", "optimum": 0.0, "parent_trials": 0, "values": list(cold)})
+            rows.append({"problem": problem, "seed": s, "method": "prior", "optimum": 0.0, "parent_trials": 2, "values": list(warm)})
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    text = R.report([str(path)])
+    section = text.split("after 10 trials against cold start after 40 (4x the trials), by band\n")[1].split("\n\n")[0].splitlines()
+    assert "method@10 vs cold@40" in section[0]
+    related = next(line for line in section if "| related" in line).split(" | ")
+    adversarial = next(line for line in section if "| adversarial" in line).split(" | ")
+    assert related[2] == "4" and related[3] == "3/0/1"
+    assert float(related[5]) == pytest.approx(cold[39], rel=1e-2)  # cold start's regret at 40, not at 10
+    assert float(related[6].split()[0]) == pytest.approx(0.5, rel=1e-2)  # the median seed's method@10 / cold@40
+    assert adversarial[3] == "0/0/4" and float(adversarial[7]) == pytest.approx(np.log10(cold[9] / cold[39]), abs=0.01)
+    two = text.split("after 25 trials against cold start after 50 (2x the trials), by band\n")[1].split("\n\n")[0].splitlines()
+    assert next(line for line in two if "| related" in line).split(" | ")[3] == "3/0/1"
