@@ -12,6 +12,7 @@ all methods of that seed. Methods:
 - ``best-first``: the parents' ``top_k`` best configurations evaluated first, then cold BO
   (with ``top_k`` = 3 the library's ``transfer_prior="best-first"`` runs the same points:
   ``benchmarks/best_first_parity.py``);
+  ``best-first:k<N>``: the same with N points (a probe of the opening's size);
 - ``identical``: the parents' trials pooled as if from the same task (IDENTICAL_DATA_AND_ALGORITHM);
 - ``transfer-<prior>``: TRANSFER_LEARNING with the ``stacked``, ``icm``, ``rgpe``,
   ``hyperprior`` or ``best-first`` prior
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import time
 import warnings
@@ -265,6 +267,9 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
             r, cost = bo_run(problem.space, problem.target, budget, RESEED + seed), 0
         elif method == "best-first":
             r, cost = bo_run(problem.space, problem.target, budget, seed, first=best), charged
+        elif re.fullmatch(r"best-first:k[1-9][0-9]*", method):
+            # The opening's size as a probe: k points in place of the config's top_k.
+            r, cost = bo_run(problem.space, problem.target, budget, seed, first=top_points(parents, int(method.split(":k")[1]))), charged
         elif method == "identical":
             r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "IdenticalDataAndAlgorithm"), charged
         elif method.startswith("transfer-"):

@@ -51,6 +51,24 @@ def test_the_runner_resumes_at_the_next_unit_and_refuses_foreign_seeds(tmp_path)
         TB.main([str(config_path), "--out", str(out), "--no-progress", "--seeds", "0,3"])
 
 
+def test_the_opening_size_probe_opens_with_k_of_the_parents_best_points():
+    """``best-first:k<N>`` is best-first with N opening points: its run is ``bo_run``'s with
+    the parents' N best points first, and with N = top_k it is best-first's run itself."""
+    import pytest
+
+    rows = TB.run_seed("hartmann3/sim0.9", 0, CONFIG, ["best-first", "best-first:k1", "best-first:k2"])
+    by = {r["method"]: r["values"] for r in rows[1:]}
+    assert by["best-first:k2"] == by["best-first"]  # CONFIG's top_k is 2
+    problem = TB.make_problem("hartmann3/sim0.9", 0, CONFIG)
+    parents = TB.parent_histories(problem, "hartmann3/sim0.9", 0, CONFIG)
+    first = TB.top_points(parents, 1)
+    np.testing.assert_array_equal(by["best-first:k1"], bo_run(problem.space, problem.target, 6, 0, first=first)["values"])
+    assert by["best-first:k1"][0] == pytest.approx(problem.target(first[0]))
+    assert by["best-first:k1"][1] != by["best-first"][1]  # the second point is the design's, not a parent's
+    with pytest.raises(ValueError, match="unknown method 'best-first:k0'"):
+        TB.run_seed("hartmann3/sim0.9", 0, CONFIG, ["best-first:k0"])
+
+
 def test_an_unknown_variant_of_a_prior_is_refused():
     import pytest
 
