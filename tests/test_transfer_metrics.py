@@ -294,3 +294,24 @@ def test_matched_budgets_set_a_method_after_10_trials_against_cold_start_after_4
     assert adversarial[3] == "0/0/4" and float(adversarial[7]) == pytest.approx(np.log10(cold[9] / cold[39]), abs=0.01)
     two = text.split("after 25 trials against cold start after 50 (2x the trials), by band\n")[1].split("\n\n")[0].splitlines()
     assert next(line for line in two if "| related" in line).split(" | ")[3] == "3/0/1"
+
+
+def test_matched_budgets_pair_each_seed_with_its_own_cold_start_and_holm_correct_the_table():
+    """Each seed's method run is set against the same seed's cold start: here cold start's
+    regret differs by seed, and the method beats its own seed's cold start after 40 trials
+    but would lose to any other seed's; Holm's correction runs over the table's rows."""
+    from benchmarks import transfer_report as R
+
+    base = np.geomspace(1.0, 1e-4, 50)
+    table = {"h/sim0.9": {"cold": {}, "prior": {}}, "h/far": {"cold": {}, "prior": {}}}
+    for s in range(6):
+        table["h/sim0.9"]["cold"][s] = base * 10.0 ** (2 * s)
+        table["h/sim0.9"]["prior"][s] = np.full(50, base[39] * 10.0 ** (2 * s) * 0.5)
+        table["h/far"]["cold"][s] = base
+        table["h/far"]["prior"][s] = np.full(50, base[39] * 2.0)
+    rows = R.matched_rows(table, ["cold", "prior"], 10, 40, [("related", ["h/sim0.9"]), ("adversarial", ["h/far"])])
+    assert [(r[1], r[3]) for r in rows] == [("related", (6, 0, 0)), ("adversarial", (0, 0, 6))]
+    lines = R.matched_table(table, ["cold", "prior"], 10, 40, [("related", ["h/sim0.9"]), ("adversarial", ["h/far"])], "band")
+    p, holm = zip(*((float(line.split(" | ")[8]), float(line.split(" | ")[9].rstrip(" *"))) for line in lines[1:]))
+    assert p == pytest.approx((0.03125, 0.03125), rel=1e-2)  # six pairs, all one way
+    assert holm == pytest.approx((0.0625, 0.0625), rel=1e-2)  # Holm over the table's two rows
