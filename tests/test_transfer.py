@@ -280,3 +280,59 @@ def test_guard_decides_by_leave_one_out_ranking():
     assert guard(-y, y, y).use_transfer is False
     assert guard(y, y, y).use_transfer  # ties go to transfer
     assert guard(y[:2], -y[:2], y[:2]) == (True, None, None)  # too few points to judge
+
+
+def test_stacked_loo_predictions_hold_out_each_target_row_of_the_top_level(x64):
+    """The stack's leave-one-out moments at the target's rows, brute force: the parent level
+    predicts there, the top level is conditioned (same hyperparameters) without the row and
+    predicts at it (noise included, as gp.loo_predictions), blended as stacked.predict."""
+    rng = np.random.default_rng(13)
+    x0, x1 = rng.random((25, 2)), rng.random((9, 2))
+    y0, y1 = normalize(-branin_like(x0)), normalize(-branin_like(x1, shift=0.5))
+    stack = stacked.fit([Task(x0, y0), Task(x1, y1)], CAT, gp.default_priors(2), seed=0, dtype=jnp.float64)
+    mean, var = (np.asarray(a)[:9] for a in stacked.loo_predictions(stack))
+    p0, p1 = (lvl.params for lvl in stack.levels)
+    m0, v0 = dense_gp(x0, y0, p0, x1)
+    residual = y1 - m0
+    beta = float(stack.betas[1])
+    for i in range(9):
+        keep = np.arange(9) != i
+        m1, v1 = dense_gp(x1[keep], residual[keep], p1, x1[i : i + 1])
+        v1 = v1 + float(np.exp(p1.log_noise_variance))
+        np.testing.assert_allclose(mean[i], m0[i] + m1[0], rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(var[i], v0[i] ** beta * v1[0] ** (1 - beta), rtol=1e-6)
+    assert np.all(np.isnan(np.asarray(stacked.loo_predictions(stack)[0])[9:]))
+
+
+def test_rgpe_loo_predictions_weigh_parents_predictions_and_the_targets_held_out_ones(x64):
+    rng = np.random.default_rng(14)
+    xp, xt = rng.random((20, 2)), rng.random((7, 2))
+    parent = fit_posterior(xp, normalize(-branin_like(xp)), CAT, gp.default_priors(2), 0)
+    target = fit_posterior(xt, normalize(-branin_like(xt, scale=2.0)), CAT, gp.default_priors(2), 1, capacity=16)
+    w = np.array([0.3, 0.7])
+    mean, var = (np.asarray(a)[:7] for a in rgpe.loo_predictions(rgpe.EnsemblePosterior((parent, target), jnp.asarray(w))))
+    pm, pv = dense_gp(xp, np.asarray(parent.data.y)[:20], parent.params, xt)
+    tm, tv = (np.asarray(a)[:7] for a in gp.loo_predictions(target))
+    np.testing.assert_allclose(mean, w[0] * pm + w[1] * tm, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(var, w[0] ** 2 * pv + w[1] ** 2 * tv, rtol=1e-6, atol=1e-12)
+
+
+def test_selection_takes_the_fewest_misordered_pairs_then_the_larger_loo_density():
+    from warmstart_bo.transfer import select
+    from warmstart_bo.transfer.selection import log_predictive_density
+
+    y = np.array([0.1, 0.5, 0.9, 1.3, -0.4])
+    ones = np.ones(5)
+    mean, var = y + 0.05, 0.5 * ones
+    np.testing.assert_allclose(log_predictive_density(mean, var, y), np.sum(norm.logpdf(y, mean, np.sqrt(var))), rtol=1e-12)
+    backwards = (-y, 0.01 * ones)  # misorders every pair, however confident
+    close, far = (y + 0.01, 0.1 * ones), (y + 1.0, 0.1 * ones)  # the same ranking, unequal density
+    chosen = select({"icm": backwards, "stacked": far, "rgpe": close}, y)
+    assert chosen.choice == "rgpe" and chosen.losses == {"icm": 20, "stacked": 0, "rgpe": 0}
+    assert chosen.log_densities["rgpe"] > chosen.log_densities["stacked"]
+    assert select({"icm": backwards, "stacked": far}, y).choice == "stacked"
+    # Equal evidence: the first candidate in order; a non-finite moment is never chosen.
+    assert select({"stacked": close, "rgpe": close}, y).choice == "stacked"
+    assert select({"icm": (np.full(5, np.nan), ones), "rgpe": backwards}, y).choice == "rgpe"
+    with pytest.raises(ValueError, match="at least one candidate"):
+        select({}, y)

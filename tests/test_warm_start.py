@@ -158,7 +158,7 @@ def test_transfer_groups_jobs_linked_by_identical_warm_starts(store):
     assert len(pooled) == 1 and len(pooled[0].values) == 12
 
 
-@pytest.mark.parametrize("prior", ["stacked", "icm", "rgpe", "hyperprior", "best-first"])
+@pytest.mark.parametrize("prior", ["stacked", "icm", "rgpe", "select", "hyperprior", "best-first"])
 def test_transfer_job_runs_with_each_prior_and_starts_near_the_parents_best(store, prior):
     run_job(store, "source", max_jobs=20, space=BRANIN_SPACE, fn=branin)
     related = lambda hp: 3.0 * branin(hp) + 7.0
@@ -246,6 +246,39 @@ def test_transfer_guard_falls_back_to_the_target_only_gp_when_transfer_ranks_wor
         (p,) = unguarded.ask()
         unguarded.tell([p], [branin(p)])
         assert unguarded.last_transfer["used"]
+
+
+def test_select_takes_the_model_with_the_best_loo_evidence_at_each_step_and_guards_it():
+    """Under ``"select"`` each step records every candidate's leave-one-out evidence and
+    takes the one :func:`transfer.select` picks from it; with a related parent a model of
+    the parents is used, with a sign-flipped one the guard rejects the chosen model (the
+    target-only GP ranks better) on some steps, as with a single prior."""
+    from warmstart_bo.transfer import select
+
+    space = SearchSpace(BRANIN_SPACE)
+    pts = space.decode_many(np.random.default_rng(0).random((30, 2)))
+    for sign, caught in ((1.0, False), (-1.0, True)):
+        parent = ParentHistory("p", pts, [sign * (2.0 * branin({"x1": p["x1"] + 0.5, "x2": p["x2"]}) + 3.0) for p in pts])
+        opt = Optimizer(BRANIN_SPACE, objective_type="Minimize", random_seed=0, parents=[parent], warm_start_type=TRANSFER, transfer_prior="select")
+        decisions = []
+        for _ in range(10):
+            (p,) = opt.ask()
+            opt.tell([p], [branin(p)])
+            decisions.append(dict(opt.last_transfer))
+        judged = [d for d in decisions if "losses" in d]
+        assert len(judged) == 9  # every ask after the first
+        chosen = set()
+        for d in judged:
+            assert set(d["losses"]) <= {"icm", "stacked", "rgpe"} and {"icm", "stacked"} <= set(d["losses"])
+            best = min(d["losses"].values())
+            tied = [k for k in d["losses"] if d["losses"][k] == best]
+            assert d["chosen"] == max(tied, key=lambda k: d["log_densities"][k])
+            if "loo_ranking_loss" in d:
+                assert d["loo_ranking_loss"] == best and d["used"] == (best <= d["target_only_loss"])
+            chosen.add(d["chosen"])
+        assert any(not d["used"] for d in judged) == caught, sign
+        if not caught:
+            assert all(d["used"] for d in judged)
 
 
 def test_the_guard_interleaves_cold_starts_design_and_takes_it_on_rejected_steps():

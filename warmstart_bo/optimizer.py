@@ -22,7 +22,7 @@ from scipy.stats import qmc
 
 from warmstart_bo import gp, optimize, runtime, transfer
 from warmstart_bo.space import Parameter, SearchSpace
-from warmstart_bo.transfer import hyperprior, icm, rgpe, stacked
+from warmstart_bo.transfer import hyperprior, icm, rgpe, selection, stacked
 from warmstart_bo.transfer.common import Task
 from warmstart_bo.transfer.histories import ParentHistory, encode_history
 from warmstart_bo.warmstart import WarmStartTypes
@@ -34,6 +34,8 @@ _refine = runtime.Program(gp.refine, static_argnames=("max_iter", "tol", "min_st
 _extend = runtime.Program(gp.extend)
 _condition = runtime.Program(gp.condition)
 _loo = runtime.Program(gp.loo_predictions)
+_stacked_loo = runtime.Program(stacked.loo_predictions)
+_rgpe_loo = runtime.Program(rgpe.loo_predictions)
 _icm_fit = runtime.Program(icm.fit_posterior, static_argnames=("target", "max_iter", "tol"))
 
 
@@ -235,9 +237,11 @@ class Optimizer:
         ``WarmStartTypes.TRANSFER_LEARNING`` (each parent is a related task under
         ``transfer_prior``).
       transfer_prior: ``"best-first"`` (the default, ``transfer.DEFAULT_PRIOR``),
-        ``"stacked"``, ``"icm"``, ``"rgpe"`` or ``"hyperprior"``. The stacked, ICM and
-        RGPE priors model the parents' values and have no initial design: the first point
-        is the parents' predicted best. ``"hyperprior"`` is a cold
+        ``"stacked"``, ``"icm"``, ``"rgpe"``, ``"select"`` or ``"hyperprior"``. The
+        stacked, ICM and RGPE priors model the parents' values and have no initial design:
+        the first point is the parents' predicted best. ``"select"`` builds all three at
+        every step and takes the one whose leave-one-out predictions rank the target's
+        points best (:mod:`warmstart_bo.transfer.selection`; ``last_transfer["chosen"]``). ``"hyperprior"`` is a cold
         start whose hyperparameter priors are fitted to the parents and whose design opens
         with their best points (:mod:`warmstart_bo.transfer.hyperprior`); guarded, it checks
         the parents once after its opening and four design points and becomes a cold start
@@ -811,18 +815,19 @@ class Optimizer:
             if self.transfer_guard and not np.any(weights[:-1] > 0):
                 self.last_transfer.update(used=False, reason="RGPE dropped every parent")
             return model
-        if kind == "stacked":
-            below = self._fit_parent_stack(dtype)
-            residual = y_std - stacked.stack_mean(below, x_obs, dtype)
-            top = self._gp_posterior("stacked", x_obs, residual, capacity, dtype)
-            model = stacked.add_level(below, top)
-            # The top level saw residuals r = y - (mean below); its LOO mean of r plus that mean.
-            loo_mean = y_std - residual + np.asarray(_loo(top)[0])[: len(y_std)]
+        if kind == "select":
+            candidates = {k: self._prior_model(k, x_obs, y_std, capacity, dtype, target) for k in selection.CANDIDATES}
+            if not np.any(np.asarray(candidates["rgpe"][0].weights)[:-1] > 0):
+                del candidates["rgpe"]  # every parent dropped: the target-only GP, which the guard weighs
+            chosen = transfer.select({k: c[1:] for k, c in candidates.items()}, y_std)
+            model, loo_mean, _ = candidates[chosen.choice]
+            for other, *_ in candidates.values():
+                self._compile_proposals(other)
+            self.last_transfer = {"prior": kind, "used": True, "chosen": chosen.choice, "losses": chosen.losses, "log_densities": chosen.log_densities}
+            kind = chosen.choice
         else:
-            model = self._icm_model(x_obs, y_std, dtype, capacity - len(y_std))
-            # The joint model is a GP on (x, task): its leave-one-out means are gp's.
-            loo_mean = np.asarray(_loo(model.posterior)[0])[icm.task_rows(model.data, int(model.target))]
-        self.last_transfer = {"prior": kind, "used": True}
+            model, loo_mean, _ = self._prior_model(kind, x_obs, y_std, capacity, dtype, target)
+            self.last_transfer = {"prior": kind, "used": True}
         if kind == "icm":
             self.last_transfer["fit"] = self._icm_fit_info
         if self.transfer_guard:
@@ -833,6 +838,36 @@ class Optimizer:
                 self.last_transfer.update(used=False, reason="target-only GP ranks the target's points better")
                 return target
         return model
+
+    def _compile_proposals(self, model) -> None:
+        """Compiles what proposing from ``model`` runs (acquisition, one-row fantasies) for
+        its shapes, once per padding bucket: a selecting job may switch models within a
+        bucket, and the switch should not compile."""
+        for part in optimize.precompile_parts(model, self.space.dim, self.space.n_choices, self.acquisition, **acquisition_budget(model)):
+            part()
+        transfer.precompile_fantasize(model, self.space.dim)
+
+    def _prior_model(self, kind: str, x_obs: np.ndarray, y_std: np.ndarray, capacity: int, dtype, target: gp.Posterior):
+        """One prior's model of the target and its leave-one-out means and variances at the
+        target's points (n,), the evidence the guard and the per-step selection weigh."""
+        n = len(y_std)
+        if kind == "rgpe":
+            model = rgpe.ensemble(self._fit_parent_gps(dtype), target, self._rng(3))
+            mean, var = _rgpe_loo(model)
+            return model, np.asarray(mean)[:n], np.asarray(var)[:n]
+        if kind == "stacked":
+            below = self._fit_parent_stack(dtype)
+            residual = y_std - stacked.stack_mean(below, x_obs, dtype)
+            top = self._gp_posterior("stacked", x_obs, residual, capacity, dtype)
+            model = stacked.add_level(below, top)
+            # The top level saw residuals r = y - (mean below); its LOO mean of r plus that mean.
+            mean, var = _stacked_loo(model)
+            return model, np.asarray(mean)[:n], np.asarray(var)[:n]
+        model = self._icm_model(x_obs, y_std, dtype, capacity - n)
+        # The joint model is a GP on (x, task): its leave-one-out moments are gp's.
+        rows = icm.task_rows(model.data, int(model.target))
+        mean, var = _loo(model.posterior)
+        return model, np.asarray(mean)[rows], np.asarray(var)[rows]
 
     def _icm_model(self, x_obs: np.ndarray, y_std: np.ndarray, dtype, spare: int) -> icm.ICMPosterior:
         """The ICM model of the parents (subsampled to ``ICM_MAX_ROWS`` rows in all, room for

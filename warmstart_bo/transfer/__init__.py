@@ -6,6 +6,9 @@
 - ``"hyperprior"``: a cold start whose hyperparameter priors and opening points come from
   the parents (:mod:`.hyperprior`); the parents' values never enter its model, and a job
   whose target refutes the parents' best points becomes a cold start.
+- ``"select"``: the stacked, ICM or RGPE model, chosen afresh at every step by
+  leave-one-out evidence on the target's points (:mod:`.selection`), then guarded as any
+  prior is;
 - ``"best-first"`` (the default, :data:`DEFAULT_PRIOR`): no model of the parents at all:
   their best points replace the first points of cold start's design, and the job is a
   cold start (Feurer et al. 2015's initialization; the ``best-first`` baseline of
@@ -24,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from warmstart_bo import gp, runtime
-from warmstart_bo.transfer import hyperprior, icm, rgpe, stacked
+from warmstart_bo.transfer import hyperprior, icm, rgpe, selection, stacked
 from warmstart_bo.transfer.common import (
     NORMALIZATIONS,
     Task,
@@ -36,8 +39,9 @@ from warmstart_bo.transfer.common import (
 )
 from warmstart_bo.transfer.guard import GuardDecision, guard
 from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
+from warmstart_bo.transfer.selection import Selection, select
 
-PRIORS = ("stacked", "icm", "rgpe", "hyperprior", "best-first")
+PRIORS = ("stacked", "icm", "rgpe", "select", "hyperprior", "best-first")
 # Chosen by the transfer protocol's paired tests (README, "Why the default"): ahead of
 # stacked on both suites, best average rank on model tuning, and its worst seed with
 # adversarial parents within 1.15x of cold start's over 30 seeds.
@@ -62,6 +66,9 @@ __all__ = [
     "precompile_fantasize",
     "ranking_loss",
     "rgpe",
+    "select",
+    "selection",
+    "Selection",
     "stacked",
     "subsample",
 ]
@@ -86,11 +93,17 @@ _fantasize_gp = runtime.Program(gp.fantasize)
 _fantasize_icm = runtime.Program(icm.fantasize)
 
 
-def precompile_fantasize(post, dim: int, prepare: bool = False) -> None:
-    """Compiles one-row fantasies for a GP posterior of ``post``'s shapes (see
-    :func:`warmstart_bo.optimize.precompile_parts`), and with ``prepare`` runs one."""
-    dtype = post.data.x.dtype
-    (_fantasize_gp.prepare if prepare else _fantasize_gp.precompile)(post, jax.ShapeDtypeStruct((1, dim), dtype))
+def precompile_fantasize(model, dim: int, prepare: bool = False) -> None:
+    """Compiles one-row fantasies (:func:`fantasize`) for a model of ``model``'s shapes, a
+    GP posterior or any prior's model (see :func:`warmstart_bo.optimize.precompile_parts`),
+    and with ``prepare`` runs one."""
+    if isinstance(model, (stacked.StackedPosterior, rgpe.EnsemblePosterior)):
+        for member in model.levels if isinstance(model, stacked.StackedPosterior) else model.members:
+            precompile_fantasize(member, dim, prepare)
+        return
+    program = _fantasize_icm if isinstance(model, icm.ICMPosterior) else _fantasize_gp
+    dtype = model.data.x.dtype
+    (program.prepare if prepare else program.precompile)(model, jax.ShapeDtypeStruct((1, dim), dtype))
 
 
 def fantasize(model, fx: np.ndarray):

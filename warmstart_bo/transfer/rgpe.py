@@ -45,6 +45,20 @@ def predict(ensemble: EnsemblePosterior, x: jax.Array) -> tuple[jax.Array, jax.A
     return mean, var
 
 
+def loo_predictions(ensemble: EnsemblePosterior) -> tuple[jax.Array, jax.Array]:
+    """Leave-one-out moments at the target member's rows: the parents' members predict
+    there (they never saw them), the target's holds each row out
+    (:func:`gp.loo_predictions`), combined with the ensemble's weights. Padded rows get NaN."""
+    target = ensemble.members[-1]
+    mean = jnp.zeros(target.data.y.shape[0], target.data.y.dtype)
+    var = jnp.zeros_like(mean)
+    for i, (w, member) in enumerate(zip(ensemble.weights, ensemble.members)):
+        m, v = gp.loo_predictions(member) if i == len(ensemble.members) - 1 else gp.predict(member, target.data.x)
+        mean = mean + w * m
+        var = var + w**2 * v
+    return mean, var
+
+
 def _joint_samples(rng: np.random.Generator, mean: np.ndarray, cov: np.ndarray, num: int) -> np.ndarray:
     n = len(mean)
     jitter = 1e-9 * max(1.0, float(np.mean(np.diag(cov))))

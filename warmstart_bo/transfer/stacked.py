@@ -48,6 +48,21 @@ def predict(stack: StackedPosterior, x: jax.Array) -> tuple[jax.Array, jax.Array
     return mean, std**2
 
 
+def loo_predictions(stack: StackedPosterior) -> tuple[jax.Array, jax.Array]:
+    """Leave-one-out moments at the top level's rows (the target's): the levels below
+    predict there (they never saw those rows), the top level holds each row out
+    (:func:`gp.loo_predictions`), blended as :func:`predict` blends. Padded rows get NaN."""
+    top = stack.levels[-1]
+    mean = jnp.zeros(top.data.y.shape[0], top.data.y.dtype)
+    std = None
+    for i, level in enumerate(stack.levels):
+        m, v = gp.loo_predictions(level) if i == len(stack.levels) - 1 else gp.predict(level, top.data.x)
+        mean = mean + m
+        s = jnp.sqrt(jnp.maximum(v, 1e-30))
+        std = s if std is None else std ** stack.betas[i] * s ** (1.0 - stack.betas[i])
+    return mean, std**2
+
+
 _predict = runtime.Program(predict)
 
 
