@@ -7,7 +7,7 @@ at 25 and 50 (and 100) trials with paired Wilcoxon p-values (Holm-corrected over
 table), win/tie/loss and median [IQR] regret; and the worst case per problem (worst seed's
 regret at 25 over cold start's worst seed); and matched budgets, each method after 10 trials
 against cold start after 40 and after 25 against 50 (issue 13's "TRANSFER@10 no worse than
-cold@40").
+cold@40"); and, for transfer priors, the share of asks whose model passed the guard.
 
 ``--baseline`` adds runs of the same units on other code, their methods renamed, and
 ``--compare METHOD REFERENCE`` pairs two methods directly (by band, and on model tuning
@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -209,6 +210,37 @@ def matched_table(table: dict, methods: list[str], short: int, long: int, groups
     return out
 
 
+def used_table(runs: list[dict], groups: list[tuple[str, list[str]]], compare: list[tuple[str, str]] = ()) -> list[str]:
+    """The share of each run's own asks whose transfer model passed the guard
+    (``transfer_used``, recorded for transfer priors), per method and group: mean, median
+    [IQR]. For each compared pair that both record it, the paired difference per group:
+    mean, seeds where the method used transfer more / as often / less, and the Wilcoxon p
+    of the paired differences (uncorrected: a description of how the methods behave)."""
+    used: dict[str, dict[tuple, float]] = {}
+    for r in runs:
+        if "transfer_used" in r:
+            used.setdefault(r["method"], {})[(r["problem"], r["seed"])] = float(r["transfer_used"])
+    out = ["method | group | n | share of asks using transfer: mean | median [IQR]"]
+    for m, shares in used.items():
+        for name, probs in groups:
+            x = [v for (p, _), v in shares.items() if p in probs]
+            if x:
+                med, q25, q75 = M.summary(x)
+                out.append(f"{m} | {name} | {len(x)} | {np.mean(x):.3f} | {med:.3f} [{q25:.3f}, {q75:.3f}]")
+    pairs = [(m, ref) for m, ref in compare if m in used and ref in used]
+    if pairs:
+        out += ["", "method - reference | group | n | mean difference | more/same/less | p (Wilcoxon)"]
+    for m, ref in pairs:
+        for name, probs in groups:
+            keys = sorted(k for k in used[m] if k in used[ref] and k[0] in probs)
+            if not keys:
+                continue
+            d = np.array([used[m][k] - used[ref][k] for k in keys])
+            p = 1.0 if np.all(d == 0) else float(stats.wilcoxon(d, zero_method="zsplit").pvalue)
+            out.append(f"{m} - {ref} | {name} | {len(d)} | {np.mean(d):+.3f} | {int(np.sum(d > 0))}/{int(np.sum(d == 0))}/{int(np.sum(d < 0))} | {p:.3g}")
+    return out
+
+
 def similarity(problem: str) -> float | None:
     """The similarity of a ``family/simS`` problem, None for adversaries and model tuning."""
     m = re.fullmatch(r"[^/]+/sim([0-9.]+)", problem)
@@ -282,6 +314,10 @@ def report(paths: list[str], baselines: list[str] = (), compare: list[tuple[str,
             if families:
                 # A table of its own, so that its Holm correction leaves the pooled one's alone.
                 out += ["", f"# {method} against {reference} at {t} trials, paired, per model family"] + savings_table(table, [method], t, families, charged, "family", reference)
+    if any("transfer_used" in r for r in runs):
+        by_band = bands(list(table))
+        out += ["", "# Asks that used the transfer model (not rejected by the guard), by band"]
+        out += used_table(runs, [("all", list(table))] + (by_band if len(by_band) > 1 else []), compare)
     return "\n".join(out)
 
 

@@ -315,3 +315,34 @@ def test_matched_budgets_pair_each_seed_with_its_own_cold_start_and_holm_correct
     p, holm = zip(*((float(line.split(" | ")[8]), float(line.split(" | ")[9].rstrip(" *"))) for line in lines[1:]))
     assert p == pytest.approx((0.03125, 0.03125), rel=1e-2)  # six pairs, all one way
     assert holm == pytest.approx((0.0625, 0.0625), rel=1e-2)  # Holm over the table's two rows
+
+
+def test_the_report_gives_the_share_of_asks_that_used_transfer_and_pairs_it(tmp_path):
+    """Each run's ``transfer_used`` (share of its asks whose model passed the guard) is
+    summarized per method and band, and a compared pair's differences are taken seed by
+    seed (a method that always uses transfer more is 'more' on every seed)."""
+    import json
+
+    from benchmarks import transfer_report as R
+
+    header = {"config": {"name": "t", "suite": "synthetic", "budget": 30, "n_parents": 1, "parent_trials": 2, "top_k": 1, "seeds": [0, 1, 2, 3]},
+              "methods_run": [], "machine": {"cpu": "cpu", "cores": 1}}
+    curve = list(np.geomspace(1.0, 1e-3, 30))
+    rows = [header]
+    for s in range(4):
+        for problem in ("h/sim0.9", "h/far"):
+            rows.append({"problem": problem, "seed": s, "parents": {"trials": [2], "target_at_best": [0.5]}})
+            rows.append({"problem": problem, "seed": s, "method": "cold", "optimum": 0.0, "values": curve})
+            base = 0.2 * s + (0.1 if problem == "h/far" else 0.0)
+            rows.append({"problem": problem, "seed": s, "method": "a", "optimum": 0.0, "values": curve, "transfer_used": base})
+            rows.append({"problem": problem, "seed": s, "method": "b", "optimum": 0.0, "values": curve, "transfer_used": base + 0.25})
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    section = R.report([str(path)], compare=[("b", "a")]).split("# Asks that used the transfer model")[1].splitlines()
+    a_related = next(line for line in section if line.startswith("a | related")).split(" | ")
+    assert a_related[2] == "4" and float(a_related[3]) == pytest.approx(0.3)
+    b_all = next(line for line in section if line.startswith("b | all")).split(" | ")
+    assert b_all[2] == "8" and float(b_all[3]) == pytest.approx(0.6)
+    paired = next(line for line in section if line.startswith("b - a | adversarial")).split(" | ")
+    assert paired[2] == "4" and float(paired[3]) == pytest.approx(0.25) and paired[4] == "4/0/0"
+    assert not any(line.startswith("cold |") for line in section)
