@@ -44,7 +44,8 @@ from warmstart_bo.transfer.selection import Selection, select
 PRIORS = ("stacked", "icm", "rgpe", "select", "hyperprior", "best-first")
 # Chosen by the transfer protocol's paired tests (README, "Why the default"): ahead of
 # stacked on both suites, best average rank on model tuning, and its worst seed with
-# adversarial parents within 1.15x of cold start's over 30 seeds.
+# adversarial parents within 1.15x of cold start's over 30 seeds. Choosing among the
+# model priors per step ("select") lost to it on both suites (experiments/results/select-probe/).
 DEFAULT_PRIOR = "best-first"
 
 __all__ = [
