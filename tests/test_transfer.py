@@ -315,6 +315,7 @@ def test_rgpe_loo_predictions_weigh_parents_predictions_and_the_targets_held_out
     tm, tv = (np.asarray(a)[:7] for a in gp.loo_predictions(target))
     np.testing.assert_allclose(mean, w[0] * pm + w[1] * tm, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(var, w[0] ** 2 * pv + w[1] ** 2 * tv, rtol=1e-6, atol=1e-12)
+    assert np.all(np.isnan(np.asarray(rgpe.loo_predictions(rgpe.EnsemblePosterior((parent, target), jnp.asarray(w)))[0])[7:]))
 
 
 def test_selection_takes_the_fewest_misordered_pairs_then_the_larger_loo_density():
@@ -331,6 +332,10 @@ def test_selection_takes_the_fewest_misordered_pairs_then_the_larger_loo_density
     assert chosen.choice == "rgpe" and chosen.losses == {"icm": 20, "stacked": 0, "rgpe": 0}
     assert chosen.log_densities["rgpe"] > chosen.log_densities["stacked"]
     assert select({"icm": backwards, "stacked": far}, y).choice == "stacked"
+    # Ranking first: one misordered pair loses to none, however much denser its predictions.
+    swapped = (y[[1, 0, 2, 3, 4]] + 0.0, 1.0 * ones)
+    assert select({"icm": swapped, "stacked": far}, y).choice == "stacked"
+    assert log_predictive_density(*swapped, y) > log_predictive_density(*far, y)
     # Equal evidence: the first candidate in order; a non-finite moment is never chosen.
     assert select({"stacked": close, "rgpe": close}, y).choice == "stacked"
     assert select({"icm": (np.full(5, np.nan), ones), "rgpe": backwards}, y).choice == "rgpe"

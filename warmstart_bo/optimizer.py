@@ -841,8 +841,8 @@ class Optimizer:
 
     def _compile_proposals(self, model) -> None:
         """Compiles what proposing from ``model`` runs (acquisition, one-row fantasies) for
-        its shapes, once per padding bucket: a selecting job may switch models within a
-        bucket, and the switch should not compile."""
+        its shapes, unless already compiled (then a cache lookup): a selecting job may
+        switch models within a bucket, and the switch should not compile."""
         for part in optimize.precompile_parts(model, self.space.dim, self.space.n_choices, self.acquisition, **acquisition_budget(model)):
             part()
         transfer.precompile_fantasize(model, self.space.dim)

@@ -5,9 +5,15 @@ target's own points, each held out in turn (closed form, hyperparameters fixed).
 that misorders the fewest pairs of them is chosen (the guard's criterion: Bayesian
 optimization needs the ranking right, not the scale); among models that rank equally well,
 the one with the larger leave-one-out log predictive density. The chosen model then faces
-the guard against the target-only GP (:func:`warmstart_bo.transfer.guard.guard`) as a
-single prior does. Issue 13 asked whether choosing per step beats any fixed prior; the
-transfer benchmark answers it (``transfer-select`` in ``experiments/transfer_bench.py``).
+the guard against the target-only GP (:func:`warmstart_bo.transfer.guard.guard`) as the
+stacked and ICM priors do (RGPE, chosen here, is judged so too; alone it relies on its
+weights). Issue 13 asked whether choosing per step beats any fixed prior; the transfer
+benchmark says it does not (``experiments/results/select-probe/``).
+
+Known limits of the evidence: the tie-break's densities are not on one footing (the held-out
+level's variance includes the noise, the parents' levels and members predict without it,
+and RGPE shrinks its variance by the squared weights as its predictions do), and RGPE's
+weights were fitted by ranking the same target points, so its evidence is partly in-sample.
 """
 
 from __future__ import annotations
