@@ -860,7 +860,6 @@ class Optimizer:
             residual = y_std - stacked.stack_mean(below, x_obs, dtype)
             top = self._gp_posterior("stacked", x_obs, residual, capacity, dtype)
             model = stacked.add_level(below, top)
-            # The top level saw residuals r = y - (mean below); its LOO mean of r plus that mean.
             mean, var = _stacked_loo(model)
             return model, np.asarray(mean)[:n], np.asarray(var)[:n]
         model = self._icm_model(x_obs, y_std, dtype, capacity - n)

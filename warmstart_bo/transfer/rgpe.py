@@ -35,14 +35,18 @@ class EnsemblePosterior(NamedTuple):
         return predict(self, x)
 
 
-def predict(ensemble: EnsemblePosterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    mean = jnp.zeros(x.shape[0], x.dtype)
-    var = jnp.zeros(x.shape[0], x.dtype)
-    for w, member in zip(ensemble.weights, ensemble.members):
-        m, v = gp.predict(member, x)
+def _weigh(moments: list[tuple[jax.Array, jax.Array]], weights: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Members' (mean, variance) as one: ``sum_i w_i mu_i`` and ``sum_i w_i^2 var_i``."""
+    mean = jnp.zeros_like(moments[0][0])
+    var = jnp.zeros_like(mean)
+    for w, (m, v) in zip(weights, moments):
         mean = mean + w * m
         var = var + w**2 * v
     return mean, var
+
+
+def predict(ensemble: EnsemblePosterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return _weigh([gp.predict(member, x) for member in ensemble.members], ensemble.weights)
 
 
 def loo_predictions(ensemble: EnsemblePosterior) -> tuple[jax.Array, jax.Array]:
@@ -50,13 +54,8 @@ def loo_predictions(ensemble: EnsemblePosterior) -> tuple[jax.Array, jax.Array]:
     there (they never saw them), the target's holds each row out
     (:func:`gp.loo_predictions`), combined with the ensemble's weights. Padded rows get NaN."""
     target = ensemble.members[-1]
-    mean = jnp.zeros(target.data.y.shape[0], target.data.y.dtype)
-    var = jnp.zeros_like(mean)
-    for i, (w, member) in enumerate(zip(ensemble.weights, ensemble.members)):
-        m, v = gp.loo_predictions(member) if i == len(ensemble.members) - 1 else gp.predict(member, target.data.x)
-        mean = mean + w * m
-        var = var + w**2 * v
-    return mean, var
+    parents = [gp.predict(member, target.data.x) for member in ensemble.members[:-1]]
+    return _weigh(parents + [gp.loo_predictions(target)], ensemble.weights)
 
 
 def _joint_samples(rng: np.random.Generator, mean: np.ndarray, cov: np.ndarray, num: int) -> np.ndarray:

@@ -36,16 +36,21 @@ class StackedPosterior(NamedTuple):
         return predict(self, x)
 
 
-def predict(stack: StackedPosterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Mean and variance at x (m, d): summed means, blended standard deviations."""
-    mean = jnp.zeros(x.shape[0], x.dtype)
+def _blend(moments: list[tuple[jax.Array, jax.Array]], betas: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Levels' (mean, variance), bottom to top, as one: summed means, blended standard
+    deviations."""
+    mean = jnp.zeros_like(moments[0][0])
     std = None
-    for i, level in enumerate(stack.levels):
-        m, v = gp.predict(level, x)
+    for i, (m, v) in enumerate(moments):
         mean = mean + m
         s = jnp.sqrt(jnp.maximum(v, 1e-30))
-        std = s if std is None else std ** stack.betas[i] * s ** (1.0 - stack.betas[i])
+        std = s if std is None else std ** betas[i] * s ** (1.0 - betas[i])
     return mean, std**2
+
+
+def predict(stack: StackedPosterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Mean and variance at x (m, d): summed means, blended standard deviations."""
+    return _blend([gp.predict(level, x) for level in stack.levels], stack.betas)
 
 
 def loo_predictions(stack: StackedPosterior) -> tuple[jax.Array, jax.Array]:
@@ -53,14 +58,8 @@ def loo_predictions(stack: StackedPosterior) -> tuple[jax.Array, jax.Array]:
     predict there (they never saw those rows), the top level holds each row out
     (:func:`gp.loo_predictions`), blended as :func:`predict` blends. Padded rows get NaN."""
     top = stack.levels[-1]
-    mean = jnp.zeros(top.data.y.shape[0], top.data.y.dtype)
-    std = None
-    for i, level in enumerate(stack.levels):
-        m, v = gp.loo_predictions(level) if i == len(stack.levels) - 1 else gp.predict(level, top.data.x)
-        mean = mean + m
-        s = jnp.sqrt(jnp.maximum(v, 1e-30))
-        std = s if std is None else std ** stack.betas[i] * s ** (1.0 - stack.betas[i])
-    return mean, std**2
+    below = [gp.predict(level, top.data.x) for level in stack.levels[:-1]]
+    return _blend(below + [gp.loo_predictions(top)], stack.betas)
 
 
 _predict = runtime.Program(predict)
