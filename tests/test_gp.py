@@ -39,13 +39,15 @@ def test_padding_does_not_change_results(x64):
     params = fixed_params([0.3, 0.5, 0.9], 1.2, 1e-3, 0.4)
     a = gp.pad_data(x, y, np.zeros(3, bool), 11, jnp.float64)
     b = gp.pad_data(x, y, np.zeros(3, bool), 64, jnp.float64)
-    np.testing.assert_allclose(gp.log_marginal_likelihood(params, a), gp.log_marginal_likelihood(params, b), rtol=1e-12)
-    ga = jax.grad(gp.log_marginal_likelihood)(params, a)
-    gb = jax.grad(gp.log_marginal_likelihood)(params, b)
+    # Compiled, as the optimizer calls them (dispatched op by op they took 9 s here).
+    value_and_grad = jax.jit(jax.value_and_grad(gp.log_marginal_likelihood))
+    (va, ga), (vb, gb) = value_and_grad(params, a), value_and_grad(params, b)
+    np.testing.assert_allclose(va, vb, rtol=1e-12)
     for u, v in zip(ga, gb):
         np.testing.assert_allclose(u, v, rtol=1e-9)
     xs = jnp.asarray(rng.random((5, 3)))
-    for u, v in zip(gp.predict(gp.condition(params, a), xs), gp.predict(gp.condition(params, b), xs)):
+    conditioned_predict = jax.jit(lambda data: gp.predict(gp.condition(params, data), xs))
+    for u, v in zip(conditioned_predict(a), conditioned_predict(b)):
         np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-12)
 
 
@@ -55,7 +57,7 @@ def test_hand_written_gradient_matches_finite_differences(x64):
     data = gp.pad_data(x, y, np.array([False, True]), 16, jnp.float64)
     params = fixed_params([0.4, 0.8], 0.9, 0.05, 0.1)
     flat, unravel = jax.flatten_util.ravel_pytree(params)
-    f = lambda v: gp.log_marginal_likelihood(unravel(v), data)
+    f = jax.jit(lambda v: gp.log_marginal_likelihood(unravel(v), data))
     g = jax.grad(f)(flat)
     eps = 1e-6
     fd = np.array([(f(flat.at[i].add(eps)) - f(flat.at[i].add(-eps))) / (2 * eps) for i in range(flat.size)])
@@ -90,6 +92,11 @@ def test_cholesky_escalates_jitter_for_singular_matrix(x64):
     np.testing.assert_allclose(chol @ chol.T, a, atol=1e-8)
 
 
+# Compiled once for the four cases below (same shapes), as the optimizer calls them.
+_fit = jax.jit(gp.fit, static_argnames=("max_iter", "tol"))
+_condition_and_predict = jax.jit(lambda params, data, x: gp.predict(gp.condition(params, data), x))
+
+
 @pytest.mark.parametrize(
     "case",
     ["duplicates", "one_point", "constant", "corners"],
@@ -109,10 +116,10 @@ def test_fit_survives_adversarial_data(x64, case):
     priors = gp.default_priors(2)
     data = gp.pad_data(x, y, np.zeros(2, bool), 32, jnp.float64)
     starts = gp.sample_prior(jax.random.key(0), 2, priors, 4, jnp.float64)
-    params, loss = gp.fit(data, priors, starts)
+    params, loss = _fit(data, priors, starts)
     assert np.isfinite(loss)
     assert all(np.all(np.isfinite(p)) for p in params)
-    mean, var = gp.predict(gp.condition(params, data), jnp.asarray(rng.random((8, 2))))
+    mean, var = _condition_and_predict(params, data, jnp.asarray(rng.random((8, 2))))
     assert np.all(np.isfinite(mean)) and np.all(var >= 0)
 
 
@@ -138,11 +145,12 @@ def test_fast_gram_matches_pairwise_kernel(x64):
     x[:, categorical] = (rng.integers(0, 3, (20, 2)) + 0.5) / 3
     x[5] = x[3]  # a duplicate: zero distance
     ls, s2 = jnp.asarray(rng.uniform(0.1, 2.0, 4)), jnp.asarray(1.3)
-    slow = kernels.gram(kernels.mixed, x, x, ls, s2, categorical)
-    fast = kernels.mixed_gram(jnp.asarray(x), jnp.asarray(x), ls, s2, jnp.asarray(categorical))
+    slow_gram = jax.jit(lambda l: kernels.gram(kernels.mixed, x, x, l, s2, categorical))
+    fast_gram = jax.jit(lambda l: kernels.mixed_gram(jnp.asarray(x), jnp.asarray(x), l, s2, jnp.asarray(categorical)))
+    slow, fast = slow_gram(ls), fast_gram(ls)
     np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-13)
-    g_slow = jax.grad(lambda l: jnp.sum(kernels.gram(kernels.mixed, x, x, l, s2, categorical) ** 2))(ls)
-    g_fast = jax.grad(lambda l: jnp.sum(kernels.mixed_gram(jnp.asarray(x), jnp.asarray(x), l, s2, jnp.asarray(categorical)) ** 2))(ls)
+    g_slow = jax.jit(jax.grad(lambda l: jnp.sum(slow_gram(l) ** 2)))(ls)
+    g_fast = jax.jit(jax.grad(lambda l: jnp.sum(fast_gram(l) ** 2)))(ls)
     assert np.all(np.isfinite(g_fast))
     np.testing.assert_allclose(g_fast, g_slow, rtol=1e-7)
 
@@ -274,16 +282,19 @@ def test_refine_without_new_information_takes_no_step(x64):
     x, y = rng.random((30, 2)), rng.standard_normal(30)
     priors = gp.default_priors(2)
     data = gp.pad_data(x, y, np.zeros(2, bool), 32, jnp.float64)
-    fitted = gp.fit_posterior(data, priors, gp.sample_prior(jax.random.key(0), 2, priors, 3, jnp.float64), tol=1e-8)
-    again = gp.refine(fitted.posterior, priors, fitted.hess_inv, tol=1e-3)
+    # Compiled, as the optimizer calls them (op by op these took 12 s).
+    fit_posterior = jax.jit(gp.fit_posterior, static_argnames=("max_iter", "tol"))
+    refine = jax.jit(gp.refine, static_argnames=("max_iter", "tol", "min_steps"))
+    fitted = fit_posterior(data, priors, gp.sample_prior(jax.random.key(0), 2, priors, 3, jnp.float64), tol=1e-8)
+    again = refine(fitted.posterior, priors, fitted.hess_inv, tol=1e-6)
     assert int(again.steps) == 0
     np.testing.assert_array_equal(np.asarray(again.posterior.kinv), np.asarray(fitted.posterior.kinv))
     # One more, surprising observation: the refinement moves, and lands at a lower loss
     # than the old hyperparameters have on the new data.
     x2, y2 = np.concatenate([x, [[0.5, 0.5]]]), np.concatenate([y, [8.0]])
     data2 = gp.pad_data(x2, y2, np.zeros(2, bool), 32, jnp.float64)
-    grown = gp.extend(fitted.posterior, data2, 30)
-    moved = gp.refine(grown, priors, fitted.hess_inv, tol=1e-6)
+    grown = jax.jit(gp.extend)(fitted.posterior, data2, 30)
+    moved = refine(grown, priors, fitted.hess_inv, tol=1e-6)
     assert int(moved.steps) > 0
     assert float(moved.loss) < float(gp.neg_log_posterior(fitted.posterior.params, data2, priors)) - 1e-3
     np.testing.assert_allclose(gp.neg_log_posterior(moved.posterior.params, data2, priors), moved.loss, rtol=1e-9)

@@ -1,5 +1,6 @@
 """The Flax image-classifier harness on CPU: tiny epochs, learning, augmentations, data errors."""
 
+import functools
 import json
 import os
 import subprocess
@@ -204,12 +205,16 @@ def test_population_networks_are_their_members_stacked(formulation, depth, shape
     c, h, w = (int(v) for v in shape.split(","))
     x = jax.random.uniform(jax.random.key(0), (3, 4, h, w, c))
     single, together = ResNet(depth, 10), ResNet(depth, 10, population=formulation)
-    members = [single.init(jax.random.key(i), x[i], train=False) for i in range(3)]
+    # Compiled, as training runs them (op-by-op dispatch took four times as long here).
+    init_one = jax.jit(functools.partial(single.init, train=False))
+    members = [init_one(jax.random.key(i), x[i]) for i in range(3)]
     stacked = jax.tree.map(lambda *a: jnp.stack(a), *members)
-    assert jax.tree.map(jnp.shape, together.init(jax.random.key(0), x, train=False)) == jax.tree.map(jnp.shape, stacked)
-    logits, stats = together.apply(stacked, x, train=True, mutable=["batch_stats"])
+    together_shapes = jax.eval_shape(functools.partial(together.init, train=False), jax.random.key(0), x)
+    assert jax.tree.map(jnp.shape, together_shapes) == jax.tree.map(jnp.shape, stacked)
+    logits, stats = jax.jit(functools.partial(together.apply, train=True, mutable=["batch_stats"]))(stacked, x)
+    apply_one = jax.jit(functools.partial(single.apply, train=True, mutable=["batch_stats"]))
     for i, variables in enumerate(members):
-        alone, alone_stats = single.apply(variables, x[i], train=True, mutable=["batch_stats"])
+        alone, alone_stats = apply_one(variables, x[i])
         np.testing.assert_allclose(logits[i], alone, atol=1e-4)
         jax.tree.map(lambda a, b, i=i: np.testing.assert_allclose(a, b[i], atol=1e-5), alone_stats, stats)
 
