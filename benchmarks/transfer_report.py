@@ -1,7 +1,8 @@
 """Tables of the transfer benchmark from its JSONL results (``experiments/transfer_bench.py``).
 
 Prints, for the files given (suites may be mixed): what ran; the parents (optimum distance,
-target's regret at the parents' best points); the average rank of every method at trials
+target's regret at the parents' best points, and how often that alone matches cold start
+after 10, 25 and 50 trials); the average rank of every method at trials
 5, 10, 25, 50 (and 100 where the budget reaches it); the paired savings against cold start
 at 25 and 50 (and 100) trials with paired Wilcoxon p-values (Holm-corrected over the
 table), win/tie/loss and median [IQR] regret; and the worst case per problem (worst seed's
@@ -99,6 +100,28 @@ def parents_table(parents: list[dict], table: dict, runs: list[dict]) -> list[st
         c10 = np.median([c[min(9, len(c) - 1)] for c in cold.values()]) if cold else np.nan
         c25 = np.median([c[min(24, len(c) - 1)] for c in cold.values()]) if cold else np.nan
         out.append(f"{prob} | {len(ps)} | {'+'.join(map(str, ps[0]['parents']['trials']))} | {d} | {fmt(np.median(regret))} | {fmt(c10)} / {fmt(c25)}")
+    return out
+
+
+def headroom_table(parents: list[dict], table: dict, runs: list[dict], groups: list[tuple[str, list[str]]], budget: int) -> list[str]:
+    """How often the target's regret at the best of the parents' best points is already at
+    most cold start's regret after t trials, seed by seed, per group: what a method gets
+    from the parents' points alone, before any model. A median saving of 4x at 25 trials
+    needs most units to reach cold start's regret there within a few trials."""
+    ts = [t for t in (10, 25, 50) if t <= budget]
+    out = ["group | units | " + " | ".join(f"parents' best <= cold@{t}" for t in ts)]
+    for name, probs in groups:
+        hits, n = dict.fromkeys(ts, 0), 0
+        for p in parents:
+            cold = table.get(p["problem"], {}).get("cold", {}).get(p["seed"])
+            if p["problem"] not in probs or cold is None or len(cold) < ts[-1]:
+                continue
+            n += 1
+            at_best = max(min(p["parents"]["target_at_best"]) - M.reference(runs, p["problem"], p["seed"]), M.FLOOR)
+            for t in ts:
+                hits[t] += bool(at_best <= cold[t - 1] * (1 + 1e-9))
+        if n:
+            out.append(f"{name} | {n} | " + " | ".join(f"{hits[t]} ({hits[t] / n:.0%})" for t in ts))
     return out
 
 
@@ -256,7 +279,7 @@ def bands(problems: list[str]) -> list[tuple[str, list[str]]]:
         if s is not None:
             key = "related (similarity >= 0.75)" if s >= 0.75 else "similarity 0" if s == 0 else "similarity 0.25-0.5"
         else:
-            key = "adversarial parents" if p.split("/")[1] in ADVERSARIES else "model tuning"
+            key = "adversarial parents" if p.split("/")[-1] in ADVERSARIES else "model tuning"
         groups[key].append(p)
     return [(k, v) for k, v in groups.items() if v]
 
@@ -288,6 +311,10 @@ def report(paths: list[str], baselines: list[str] = (), compare: list[tuple[str,
     out.append(f"(problem, seed) units finished: {len({(r['problem'], r['seed']) for r in parents})}; regret floor {M.FLOOR:g}; "
                "problems without a known optimum use the best value any run found")
     out += ["", "# Parents"] + parents_table(parents, table, runs)
+    if budget >= 10:
+        by_band = bands(list(table))
+        out += ["", "# What the parents' best points alone reach: units where the best of them is at most cold start's regret after t trials"]
+        out += headroom_table(parents, table, runs, [("all", list(table))] + (by_band if len(by_band) > 1 else []), budget)
     out += ["", "# Average rank (lower is better)"] + rank_table(table, methods, budget)
     for t in (25, 50, 100):
         if t > budget:

@@ -346,3 +346,30 @@ def test_the_report_gives_the_share_of_asks_that_used_transfer_and_pairs_it(tmp_
     paired = next(line for line in section if line.startswith("b - a | adversarial")).split(" | ")
     assert paired[2] == "4" and float(paired[3]) == pytest.approx(0.25) and paired[4] == "4/0/0"
     assert not any(line.startswith("cold |") for line in section)
+
+
+def test_the_report_counts_the_units_where_the_parents_best_point_alone_matches_cold_start(tmp_path):
+    """Seed by seed, the target's regret at the best of the parents' best points against
+    cold start's regret after 10, 25 and 50 trials, per band."""
+    import json
+
+    from benchmarks import transfer_report as R
+
+    header = {"config": {"name": "t", "suite": "synthetic", "budget": 50, "n_parents": 2, "parent_trials": 2, "top_k": 1, "seeds": [0, 1, 2]},
+              "methods_run": [], "machine": {"cpu": "cpu", "cores": 1}}
+    cold = list(np.geomspace(1.0, 1e-4, 50))  # regret after 10 / 25 / 50 trials: 0.18, 0.011, 1e-4
+    # Target values (optimum 0) at each parent's best point; the best of them counts, and
+    # equal to cold start's regret counts as reaching it (seed 1 at 25 trials).
+    at_best = {("h/sim0.9", 0): [0.5, 0.1], ("h/sim0.9", 1): [cold[24], 0.3], ("h/sim0.9", 2): [1e-5, 0.9],
+               ("h/far", 0): [0.9, 0.8], ("h/far", 1): [0.4, 0.2], ("h/far", 2): [0.3, 0.19]}
+    rows = [header]
+    for (problem, s), values in at_best.items():
+        rows.append({"problem": problem, "seed": s, "parents": {"trials": [2, 2], "target_at_best": values}})
+        rows.append({"problem": problem, "seed": s, "method": "cold", "optimum": 0.0, "parent_trials": 0, "values": cold})
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    section = R.report([str(path)]).split("# What the parents' best points alone reach")[1].split("\n\n")[0].splitlines()
+    cells = {line.split(" | ")[0]: line.split(" | ")[1:] for line in section[2:]}
+    assert cells["related (similarity >= 0.75)"] == ["3", "3 (100%)", "2 (67%)", "1 (33%)"]
+    assert cells["adversarial parents"] == ["3", "0 (0%)", "0 (0%)", "0 (0%)"]
+    assert cells["all"] == ["6", "3 (50%)", "2 (33%)", "1 (17%)"]
