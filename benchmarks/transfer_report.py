@@ -75,6 +75,11 @@ def load(paths: list[str], baselines: list[str] = ()) -> tuple[list[dict], list[
     return headers, runs, parents
 
 
+def budget_of(runs: list[dict]) -> int:
+    """The trials every run reached: the budget the tables can use."""
+    return min(len(r["values"]) for r in runs)
+
+
 def fmt(x: float) -> str:
     return "inf" if not np.isfinite(x) else f"{x:.3g}"
 
@@ -302,7 +307,7 @@ def report(paths: list[str], baselines: list[str] = (), compare: list[tuple[str,
     table = M.curves(runs)
     charged = {(r["problem"], r["method"]): r.get("parent_trials", 0) for r in runs}
     methods = methods_of(runs)
-    budget = min(len(r["values"]) for r in runs)
+    budget = budget_of(runs)
     out = ["# What ran"]
     for h in headers:
         c = h["config"]

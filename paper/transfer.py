@@ -260,6 +260,21 @@ def matched_budget_table(suites: dict[str, dict], budgets=R.MATCHED) -> str:
     return markdown(lines)
 
 
+def headroom_table(files: dict[str, tuple[list[dict], list[dict]]]) -> str:
+    """What the parents' best points alone reach (``transfer_report.headroom_table``): for
+    each results file (label -> its runs and parents' records), per band, the units where
+    the target's regret at the best of the parents' best points is at most cold start's
+    after 10, 25 and 50 trials."""
+    lines = ["suite | band | units | parents' best at most cold start's regret after 10 trials | after 25 | after 50"]
+    for label, (runs, parents) in files.items():
+        table = M.curves(runs)
+        by_band = R.bands(list(table))
+        groups = by_band if len(by_band) > 1 else [("all", list(table))]
+        for row in R.headroom_table(parents, table, runs, groups, R.budget_of(runs))[1:]:
+            lines.append(f"{label} | {row}")
+    return markdown(lines)
+
+
 def candidate_ranks(suites: dict[str, dict], budget: int) -> str:
     """Each suite's average rank of every candidate and cold start (the methods that ran on
     all its units) at trials 5 / 10 / 25 / 50 within ``budget``: one row per method, one
