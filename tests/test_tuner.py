@@ -116,6 +116,31 @@ def test_failed_and_nan_trials_are_recorded_and_never_told_to_the_gp(store, monk
     assert sorted(told) == sorted(completed) and all(math.isfinite(v) for v in told)
 
 
+@pytest.mark.parametrize("executor", ["threads", "processes"])
+def test_a_trial_that_exits_or_interrupts_itself_fails_and_the_job_goes_on(store, executor):
+    """``sys.exit`` in a trial (argparse rejecting an argument, say) and a KeyboardInterrupt
+    raised by the trial's own code fail that trial; before, the trial's thread ended without
+    a result and the job waited for it forever."""
+    done = threading.Event()
+    job = threading.Thread(target=lambda: (tuner(_exits_or_interrupts, store, max_jobs=6, strategy="Random", random_seed=3, executor=executor).fit(job_name="exits"), done.set()), daemon=True)
+    job.start()
+    assert done.wait(120), "the job waited for a trial that had ended"
+    reasons = sorted(tr.failure_reason or "" for tr in store.trials("exits"))
+    assert store.job("exits").status == "Completed" and len(reasons) == 6
+    assert "SystemExit: 2" in reasons and "" in reasons
+    assert ("KeyboardInterrupt: " in reasons) == (executor == "threads")
+
+
+def _exits_or_interrupts(hp):
+    """Exits above 0.6, interrupts itself below 0.1 (a process trial runs only the former:
+    a KeyboardInterrupt in a trial's own process is that process's business)."""
+    if hp["x"] > 0.6:
+        sys.exit(2)
+    if hp["x"] < 0.1 and threading.current_thread() is not threading.main_thread():
+        raise KeyboardInterrupt
+    return hp["x"]
+
+
 def test_retries_rerun_the_same_hyperparameters(store):
     calls = {}
 

@@ -395,7 +395,7 @@ def run_population(estimator: FitEstimator, hyperparameters: list[dict[str, Any]
 
     try:
         outputs = estimator.obj.fit_population(hyperparameters, report=member_report)
-    except Exception as e:  # the trials' own error: recorded, never raised
+    except (Exception, SystemExit) as e:  # the trials' own error: recorded, never raised
         return [failed_result(f"{type(e).__name__}: {e}"[:2000], r) for r in reports]
     results = []
     for i, (out, report) in enumerate(zip(outputs, reports)):
@@ -423,6 +423,6 @@ def run_trial(estimator: Any, hyperparameters: dict[str, Any], report: Reporter)
         return failed_result(str(e), report)
     except TrialStopped as e:
         return _stopped(report, str(e))
-    except Exception as e:  # the trial's own error: recorded, never raised
+    except (Exception, SystemExit) as e:  # the trial's own error (sys.exit too, argparse's say): recorded, never raised
         return failed_result(f"{type(e).__name__}: {e}"[:2000], report)
     return _result(metrics, report)

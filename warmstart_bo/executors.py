@@ -44,6 +44,13 @@ from warmstart_bo.estimators import (
 EXECUTORS = ("threads", "processes", "population", "ray")
 
 
+def _raised(e: BaseException, report: Reporter) -> dict[str, Any]:
+    """The Failed result of a trial whose thread raised past :func:`run_trial` (a
+    KeyboardInterrupt from the trial's own code, say): its thread still reports, so the
+    tuner never waits for a thread that has ended."""
+    return failed_result(f"{type(e).__name__}: {e}"[:2000], report)
+
+
 class ThreadExecutor:
     """Runs each trial in a daemon thread."""
 
@@ -61,7 +68,11 @@ class ThreadExecutor:
         thread.start()
 
     def _work(self, key: Any, estimator: Any, hyperparameters: dict[str, Any], report: Reporter) -> None:
-        self._results.put((key, report, run_trial(estimator, hyperparameters, report)))
+        try:
+            result = run_trial(estimator, hyperparameters, report)
+        except BaseException as e:
+            result = _raised(e, report)
+        self._results.put((key, report, result))
 
     def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
         """Results of trials that finished within ``timeout`` seconds (maybe none)."""
@@ -118,7 +129,11 @@ class PopulationExecutor(ThreadExecutor):
 
     def _work_population(self, items) -> None:
         keys = [k for k, _, _, _ in items]
-        results = run_population(items[0][1], [hp for _, _, hp, _ in items], [r for _, _, _, r in items])
+        reports = [r for _, _, _, r in items]
+        try:
+            results = run_population(items[0][1], [hp for _, _, hp, _ in items], reports)
+        except BaseException as e:
+            results = [_raised(e, r) for r in reports]
         for key, (_, _, _, report), result in zip(keys, items, results):
             self._results.put((key, report, result))
 
