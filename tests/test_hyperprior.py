@@ -172,3 +172,16 @@ def test_parents_with_too_few_or_constant_outcomes_leave_cold_starts_priors():
     constant = ParentHistory("flat", SearchSpace(SPACE).decode_many(x), [3.0] * 10, SPACE)
     opt = Optimizer(SPACE, "Minimize", random_seed=0, parents=[constant], warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior="hyperprior")
     assert opt.priors == base and len(opt._initial_design) >= 3
+
+
+@pytest.mark.parametrize("prior", ["best-first", "hyperprior"])
+def test_an_opening_never_proposes_a_parent_point_outside_a_narrowed_range(prior):
+    """A parent tuned x over [0, 10], the target over [0, 1]: its trials at x = 4.1, 7.5 and
+    5.6 lie outside the target's box and are never proposed (clipped, each was x = 1 again);
+    its trial at 0.4, inside, opens the job, and no point is asked twice."""
+    parent = ParentHistory("wide", [{"x": 4.1}, {"x": 7.54}, {"x": 5.6}, {"x": 0.4}, {"x": 1.53}], [-4.1, -7.54, -5.6, -0.4, -1.53])
+    opt = Optimizer({"x": ContinuousParameter(0.0, 1.0)}, "Minimize", random_seed=0, parents=[parent],
+                    warm_start_type=WarmStartTypes.TRANSFER_LEARNING, transfer_prior=prior)
+    assert opt.last_transfer["opening_points"] == 1
+    asked = [p["x"] for p in opt.ask(4)]
+    assert asked[0] == pytest.approx(0.4) and len(set(asked)) == 4 and all(0.0 <= x <= 1.0 for x in asked)

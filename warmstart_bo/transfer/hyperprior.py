@@ -78,8 +78,13 @@ def opening_points(tasks: list[Task], k: int = OPENING_POINTS, stable: bool = Tr
     """Up to ``k`` distinct encoded points: each parent's best in turn, then each one's
     second best, and so on (larger y is better). Tied outcomes keep the parent's order, or
     with ``stable=False`` NumPy's default sort's order (the transfer benchmark's
-    ``best-first`` baseline ranks so, and the ``"best-first"`` prior reproduces it)."""
+    ``best-first`` baseline ranks so, and the ``"best-first"`` prior reproduces it).
+
+    Only points inside the unit box are taken: a parent trial outside the target's ranges
+    (a narrowed range) informs a model but is never proposed, and clipping it into the box
+    would propose one boundary point again and again."""
     ranked = [t.x[np.argsort(-t.y, kind="stable" if stable else None)] for t in tasks]
+    ranked = [r[np.all((r >= 0.0) & (r <= 1.0), axis=1)] for r in ranked]
     out: list[np.ndarray] = []
     for depth in range(max((len(r) for r in ranked), default=0)):
         for r in ranked:
