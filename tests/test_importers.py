@@ -121,3 +121,33 @@ def test_a_job_name_with_a_trailing_newline_is_refused(tmp_path):
     with pytest.raises(ValueError, match="invalid job name"):
         import_dataframe(frame, "ok-name\n", store)
     assert store.jobs() == []
+
+
+def test_a_numeric_categorical_and_a_hyperparameter_named_objective_survive_export_and_import(tmp_path):
+    """A categorical of numeric strings ("16", "32") comes back a categorical of those
+    strings (the export quotes categorical values, as SageMaker's does), also from a table
+    whose cells are unquoted when the ranges are given; a tuned hyperparameter named
+    ``objective`` (XGBoost's) is a hyperparameter, not a column to skip. An imported job can
+    be attached and read, and refuses to run."""
+    from warmstart_bo.integrations.exporters import export_csv
+
+    store = Store(tmp_path / "s.db")
+    ranges = {"eta": ContinuousParameter(0.01, 0.3), "objective": CategoricalParameter(["reg:squarederror", "reg:pseudohubererror"]),
+              "bs": CategoricalParameter(["16", "32"])}
+    HyperparameterTuner(lambda hp: {"rmse": hp["eta"] + int(hp["bs"]) / 100}, "rmse", ranges, objective_type="Minimize", max_jobs=6,
+                        strategy="Random", random_seed=0, progress=False, store=store).fit(job_name="xgb")
+    import_csv(export_csv("xgb", tmp_path / "xgb.csv", store=store), "back", store, objective_metric_name="rmse")
+    assert store.job("back").config["hyperparameter_ranges"]["objective"] == {"type": "Categorical", "values": ["reg:pseudohubererror", "reg:squarederror"]}
+    assert store.job("back").config["hyperparameter_ranges"]["bs"] == {"type": "Categorical", "values": ["16", "32"]}
+    assert [t.hyperparameters for t in store.trials("back")] == [t.hyperparameters for t in store.trials("xgb")]
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text("eta,objective,bs,FinalObjectiveValue\n0.1,reg:squarederror,32,0.42\n0.2,reg:squarederror,16,0.36\n")
+    import_csv(str(plain), "given", store, objective_metric_name="rmse", hyperparameter_ranges=ranges)
+    assert [t.hyperparameters["bs"] for t in store.trials("given")] == ["32", "16"]
+
+    attached = HyperparameterTuner.attach("back", store=store)
+    best = min(store.trials("xgb"), key=lambda t: t.objective)
+    assert attached.best_training_job() == f"back-{best.index:03d}"
+    with pytest.raises(ValueError, match="job 'back' was imported: its trials ran elsewhere"):
+        attached.resume()

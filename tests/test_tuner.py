@@ -59,7 +59,7 @@ def statuses(store, name):
         ({"executor": "gpu"}, "executor must be one of"),
         ({"completion_criteria": {"TargetObjectiveMetricValue": float("nan")}}, "target_objective_value must be a finite number"),
         ({"completion_criteria": {"patience": 3}}, "unknown completion_criteria key 'patience'"),
-        ({"random_seed": -3}, "random_seed must be an integer >= 0"),
+        ({"random_seed": -3}, r"random_seed must be an integer in \[0, 2\*\*63\), got -3"),
     ],
 )
 def test_bad_arguments_are_named(store, kwargs, match):
@@ -475,11 +475,12 @@ def test_numpy_values_are_converted_and_non_finite_settings_refused(store):
     import numpy as np
 
     space = {"n": IntegerParameter(np.int64(1), np.int64(4)), "c": CategoricalParameter([np.float32(0.5), np.int64(2)])}
-    t = tuner(lambda hp: float(hp["n"]) + hp["c"] + hp["w"], store, space, max_jobs=3, strategy="Random", random_seed=0,
+    t = tuner(lambda hp: float(hp["n"]) + hp["c"] + hp["w"], store, space, max_jobs=3, strategy="Random", random_seed=np.int64(5),
               static_hyperparameters={"w": np.float64(0.25), "k": np.int64(7)}, max_runtime_in_seconds=np.float32(30))
     t.fit(job_name="numpy")
     c = store.job("numpy").config
     assert c["static_hyperparameters"] == {"w": 0.25, "k": 7} and c["max_runtime_in_seconds"] == 30.0
+    assert c["random_seed"] == 5 and store.job("numpy").random_seed == 5
     assert c["hyperparameter_ranges"]["c"]["values"] == [0.5, 2]
     assert [tr.status for tr in store.trials("numpy")] == ["Completed"] * 3
     with pytest.raises(ValueError, match="static hyperparameter 'w' must be finite, got nan"):
@@ -490,6 +491,12 @@ def test_numpy_values_are_converted_and_non_finite_settings_refused(store):
         tuner(lambda hp: 0.0, store, max_runtime_in_seconds=float("inf"))
     with pytest.raises(ValueError, match="max_runtime_in_seconds must be a positive finite number, got True"):
         tuner(lambda hp: 0.0, store, max_runtime_in_seconds=True)
+    # The store keeps seeds as signed 64-bit integers and settings as JSON (string keys): a
+    # larger seed or a non-string name was accepted here and failed at fit(), or on resume.
+    with pytest.raises(ValueError, match=r"random_seed must be an integer in \[0, 2\*\*63\), got 9223372036854775808"):
+        tuner(lambda hp: 0.0, store, random_seed=2**63)
+    with pytest.raises(ValueError, match="static hyperparameter names must be strings, got 1"):
+        tuner(lambda hp: 0.0, store, static_hyperparameters={1: 2})
 
 
 def test_a_second_run_of_a_job_running_in_this_process_is_refused(store):

@@ -158,8 +158,14 @@ class HyperparameterTuningJobAnalytics:
         return frame.reindex(columns=names + extra + fixed)
 
     def export_csv(self, path: str | os.PathLike, include_parents: bool = False) -> str:
-        """Writes :meth:`dataframe` as CSV and returns the path."""
-        self.dataframe(include_parents).to_csv(path, index=False)
+        """Writes :meth:`dataframe` as CSV and returns the path. Categorical values are
+        quoted, as SageMaker's analytics export quotes them (``"adam"``), so that
+        ``import_csv`` reads a value such as ``"32"`` back as the string it was."""
+        frame = self.dataframe(include_parents)
+        for name, spec in self.store.job(self.name).config["hyperparameter_ranges"].items():
+            if spec["type"] == "Categorical" and name in frame.columns:
+                frame[name] = frame[name].map(lambda v: f'"{v}"' if isinstance(v, str) else v)
+        frame.to_csv(path, index=False)
         return os.fspath(path)
 
     def plot(self, path: str | os.PathLike, include_parents: bool = True, compare: Sequence[str] = ()) -> str:

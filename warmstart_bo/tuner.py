@@ -50,7 +50,7 @@ from warmstart_bo.store import (
     TrialRecord,
     validate_job_name,
 )
-from warmstart_bo.strategies import STRATEGIES, GridStrategy, make_strategy
+from warmstart_bo.strategies import IMPORTED, STRATEGIES, GridStrategy, make_strategy
 from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
 from warmstart_bo.warmstart import WarmStartConfig, WarmStartTypes
 
@@ -108,10 +108,11 @@ class CompletionCriteria:
         return {"target_objective_value": self.target_objective_value, "max_trials_not_improving": self.max_trials_not_improving}
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
+def _check_int(name: str, value: Any, minimum: int, below: int | None = None) -> int:
     value = plain_value(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (below is not None and value >= below):
+        bound = f">= {minimum}" if below is None else f"in [{minimum}, 2**{below.bit_length() - 1})"
+        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
     return value
 
 
@@ -120,6 +121,10 @@ def _check_static(static: Mapping[str, Any], space: SearchSpace) -> dict[str, An
     out = {}
     for k, v in static.items():
         v = plain_value(v)
+        if not isinstance(k, str):
+            # Stored as JSON, whose keys are strings: {1: 2} would come back as {"1": 2}, and
+            # the job could never be resumed with the configuration that started it.
+            raise ValueError(f"static hyperparameter names must be strings, got {k!r}")
         if k in space.ranges:
             raise ValueError(f"hyperparameter {k!r} is both tuned and static; remove it from static_hyperparameters")
         if v is not None and not isinstance(v, (str, bool, int, float)):
@@ -226,9 +231,8 @@ class HyperparameterTuner:
         if strategy == "Grid":
             GridStrategy(self.space)  # checks the space is categorical-only
         self.strategy = strategy
-        if random_seed is not None:
-            _check_int("random_seed", random_seed, 0)
-        self.random_seed = random_seed
+        # Stored as an SQLite INTEGER (signed 64-bit), as a plain int (not NumPy's).
+        self.random_seed = None if random_seed is None else _check_int("random_seed", random_seed, 0, 2**63)
         if early_stopping_type not in EARLY_STOPPING_TYPES:
             raise ValueError(f"early_stopping_type must be one of {EARLY_STOPPING_TYPES}, got {early_stopping_type!r}")
         self.early_stopping_type = early_stopping_type
@@ -288,6 +292,10 @@ class HyperparameterTuner:
                 estimator = estimator_from_description(c["estimator"])
             except ValueError:
                 estimator = None
+        imported = c["strategy"] == IMPORTED
+        # An imported job (finished trials from elsewhere) records no strategy or executor of
+        # ours: it is read, never run (resume() refuses it).
+        run = {"strategy": "Random", "executor": "threads"} if imported else {"strategy": c["strategy"], "executor": c["executor"]}
         tuner = cls(
             estimator if estimator is not None else _NotStored(c["estimator"]),
             c["objective_metric_name"],
@@ -295,7 +303,7 @@ class HyperparameterTuner:
             objective_type=c["objective_type"],
             max_jobs=c["max_jobs"],
             max_parallel_jobs=c["max_parallel_jobs"],
-            strategy=c["strategy"],
+            strategy=run["strategy"],
             store=store,
             random_seed=c["random_seed"],
             early_stopping_type=c["early_stopping_type"],
@@ -304,10 +312,12 @@ class HyperparameterTuner:
             max_retry_attempts=c["max_retry_attempts"],
             static_hyperparameters=c["static_hyperparameters"],
             max_runtime_in_seconds=c["max_runtime_in_seconds"],
-            executor=c["executor"],
+            executor=run["executor"],
             progress=progress,
         )
         tuner.tuning_job_name = tuning_job_name
+        if imported:
+            tuner.strategy = IMPORTED
         return tuner
 
     def resume(self, wait: bool = True) -> None:
@@ -332,6 +342,11 @@ class HyperparameterTuner:
     def _start(self, name: str, wait: bool, resuming: bool) -> None:
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError(f"tuning job {self.tuning_job_name!r} is still running; wait() or stop() it first")
+        if self.strategy == IMPORTED:
+            raise ValueError(
+                f"job {self.tuning_job_name!r} was imported: its trials ran elsewhere, so it cannot run more; "
+                "read it (best_training_job(), analytics()) or use it as a warm-start parent"
+            )
         if isinstance(getattr(self.estimator, "fn", None), _NotStored):
             raise ValueError(
                 f"job {self.tuning_job_name!r} ran a Python estimator ({self.estimator.fn.description.get('name')}), "

@@ -25,22 +25,25 @@ from warmstart_bo.space import (
     ranges_to_json,
 )
 from warmstart_bo.store import Store, validate_job_name
+from warmstart_bo.strategies import IMPORTED
 
 # Columns of a SageMaker analytics export (and of ours) that are not hyperparameters.
 SAGEMAKER_COLUMNS = (
     "TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue", "TrainingStartTime", "TrainingEndTime",
-    "TrainingElapsedTimeSeconds", "TuningJobName", "FailureReason", "TrainingJobDefinitionName", "objective",
+    "TrainingElapsedTimeSeconds", "TuningJobName", "FailureReason", "TrainingJobDefinitionName",
 )
 
 
 def _clean(value: Any) -> Any:
-    """A cell as a plain JSON value: SageMaker quotes string hyperparameters ('"adam"')."""
+    """A cell as a plain JSON value: SageMaker quotes string hyperparameters ('"adam"'), so
+    a quoted cell stays a string ('"32"' is the categorical value "32"), and an unquoted
+    one that reads as a number is that number."""
     if hasattr(value, "item") and not isinstance(value, str):
         value = value.item()
     if isinstance(value, str):
         v = value.strip()
         if len(v) >= 2 and v[0] == v[-1] == '"':
-            v = v[1:-1]
+            return v[1:-1]
         for cast in (int, float):
             try:
                 return cast(v)
@@ -91,7 +94,7 @@ def _store_job(
         "static_hyperparameters": static,
         "max_jobs": len(rows),
         "max_parallel_jobs": 1,
-        "strategy": "Imported",
+        "strategy": IMPORTED,
         "random_seed": None,
         "early_stopping_type": "Off",
         "completion_criteria": None,
@@ -163,6 +166,9 @@ def import_dataframe(
             )
     else:
         ranges = dict(hyperparameter_ranges)
+        for n, r in ranges.items():
+            if isinstance(r, CategoricalParameter):
+                columns[n] = [_categorical_value(v, r.values) for v in columns[n]]
     space = SearchSpace(ranges)
     rows = []
     for i in range(len(frame)):
@@ -179,6 +185,15 @@ def import_dataframe(
         end = _seconds(frame["TrainingEndTime"].iloc[i]) if "TrainingEndTime" in frame.columns else None
         rows.append({"hyperparameters": hp, "objective": objective, "status": status, "reason": reason, "start": start, "end": end})
     return _store_job(store, job_name, ranges, static, objective_metric_name, objective_type, rows, {"type": "table", "rows": len(rows)})
+
+
+def _categorical_value(value: Any, values: list[Any]) -> Any:
+    """``value`` as one of a categorical range's ``values``, matched by its text where it
+    is not one of them as it is: a CSV cell "32" reads as the number 32, and the range's
+    value is the string "32". Unmatched, the value as it is (refused by the range)."""
+    if value in values:
+        return value
+    return next((c for c in values if str(c) == str(value)), value)
 
 
 def _is_number(v: Any) -> bool:
