@@ -132,6 +132,8 @@ def test_plot_draws_each_jobs_own_best_and_parents_apart(store, tmp_path):
     assert len(alone) == 1 and _best_lines_of(alone[0]) == [[100.0, 90.0, 90.0]]
     with pytest.raises(JobNotFoundError):
         analytics.figure(compare=["nope"])
+    # One name as a string is that job, not its letters (it raised "no tuning job named 'c'").
+    assert _best_lines_of(analytics.figure(include_parents=False, compare="cold").axes[0]) == [[100.0, 90.0, 90.0], [300.0, 200.0]]
     assert Path(analytics.plot(tmp_path / "warm.png", compare=["cold"])).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

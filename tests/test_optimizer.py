@@ -62,6 +62,12 @@ def test_bad_tell_arguments_are_named():
         opt.tell([{"x": 1.5, "y": 0.2}], [1.0])
     with pytest.raises(ValueError, match="objective_type"):
         Optimizer(SPACE_2D, objective_type="Minimise")
+    for single in (1.0, np.float64(1.0), np.array(1.0), "1.0"):
+        with pytest.raises(ValueError, match="takes a list of values, one per parameter dict; got .*wrap a single value in a list"):
+            opt.tell([{"x": 0.1, "y": 0.2}], single)
+    assert opt.num_observations == 0
+    opt.tell([{"x": 0.1, "y": 0.2}], [np.array(1.5)])  # a 0-d array is a number, as a tuner's objective may return
+    assert opt.num_observations == 1 and opt.best()[1] == 1.5
 
 
 def test_mixed_space_proposals_are_valid_points():
@@ -125,6 +131,27 @@ def test_adversarial_histories_still_propose_valid_points(name, values):
         opt.tell(ps, [1e-9 * (1 + quadratic(p)) for p in ps])
         run(opt, lambda p: 1e-9 * (1 + quadratic(p)), 4)
         assert opt.best()[1] < 1e-9 * 1.01
+
+
+@pytest.mark.parametrize("scale", [1e-13, 1e150])
+def test_proposals_do_not_depend_on_the_objectives_scale(scale):
+    """Outcomes of order 1e-13 were taken for a constant (an absolute spread threshold) and
+    the GP steps alternated between the box's bounds; near 1e150 the variance overflowed.
+    Standardizing relative to the outcomes' own size proposes what scale 1 proposes."""
+    from warmstart_bo.optimizer import standardize
+
+    y = np.array([3.0, 1.0, 2.0, 2.0 + 1e-6])
+    for s in (1e-13, 1e150, 1e300):
+        np.testing.assert_allclose(standardize(s * y)[0], standardize(y)[0], rtol=1e-9, atol=1e-9)
+        assert np.max(np.abs(standardize(np.full(3, s))[0])) < 1e-12  # a constant stays one
+    rng = np.random.default_rng(4)
+    xs = [{"x": float(a), "y": float(b)} for a, b in rng.random((8, 2))]
+    asked = []
+    for s in (1.0, scale):
+        opt = Optimizer(SPACE_2D, random_seed=0, n_initial_points=2)
+        opt.tell(xs, [s * (1.0 + quadratic(p)) for p in xs])
+        asked.append(opt.ask(1)[0])
+    assert asked[1] == pytest.approx(asked[0], abs=1e-6)
 
 
 def test_single_observation():

@@ -188,6 +188,7 @@ class HyperparameterTuningJobAnalytics:
         from matplotlib.ticker import MaxNLocator
 
         config = self.store.job(self.name).config
+        compare = [compare] if isinstance(compare, str) else list(compare)  # one name, not its letters
         sign = 1.0 if config["objective_type"] == "Maximize" else -1.0
         parents = self._jobs(True)[:-1] if include_parents else []
         fig = Figure(figsize=(11 if parents else 7, 4.8), dpi=120)

@@ -23,7 +23,7 @@ from scipy.stats import qmc
 from warmstart_bo import gp, optimize, runtime, transfer
 from warmstart_bo.space import Parameter, SearchSpace
 from warmstart_bo.transfer import hyperprior, icm, rgpe, selection, stacked
-from warmstart_bo.transfer.common import Task
+from warmstart_bo.transfer.common import Task, standardize
 from warmstart_bo.transfer.histories import ParentHistory, encode_history
 from warmstart_bo.warmstart import WarmStartTypes
 
@@ -173,15 +173,6 @@ def _same_point(a: np.ndarray, b: np.ndarray) -> bool:
 def default_initial_points(dim: int) -> int:
     """Size of the quasi-random initial design: 2 (d + 1), between 4 and 10."""
     return int(min(10, max(4, 2 * (dim + 1))))
-
-
-def standardize(y: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """``(y - mean) / std``; a constant (or single) outcome gets std 1."""
-    mu = float(np.mean(y))
-    sd = float(np.std(y))
-    if not sd > 1e-12 * max(1.0, abs(mu)):
-        sd = 1.0
-    return (y - mu) / sd, mu, sd
 
 
 OUTPUT_TRANSFORMS = ("standardize", "yeo-johnson", "copula")
@@ -444,7 +435,9 @@ class Optimizer:
         """
         if isinstance(params_list, Mapping):
             raise ValueError("tell() takes a list of parameter dicts and a list of values; wrap a single point in lists")
-        params_list, values = list(params_list), list(values)
+        if isinstance(values, (str, bytes)) or np.ndim(values) == 0:
+            raise ValueError(f"tell() takes a list of values, one per parameter dict; got {values!r}: wrap a single value in a list")
+        params_list, values = list(params_list), [v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v for v in values]
         if len(params_list) != len(values):
             raise ValueError(f"tell() got {len(params_list)} parameter dicts but {len(values)} values")
         encoded = self.space.encode_many(params_list)

@@ -76,8 +76,26 @@ def normalize(y: np.ndarray, how: str = "standardize") -> np.ndarray:
         return gaussian_copula(y)
     if how != "standardize":
         raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {how!r}")
-    sd = float(np.std(y)) if len(y) else 1.0
-    return (y - float(np.mean(y))) / (sd if sd > 1e-12 * max(1.0, abs(float(np.mean(y)))) else 1.0) if len(y) else y
+    return standardize(y)[0]
+
+
+def standardize(y: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """``((y - mean) / std, mean, std)``; a constant (or single) outcome gets std 1.
+
+    Constant means a spread within 1e-12 of the mean's size, whatever the outcomes' scale: a
+    loss of order 1e-13 is modelled, not taken for a constant. Outcomes beyond 1e100 in size
+    (or below 1e-100) are divided by their largest first, so that the variance's squares
+    neither overflow nor underflow; others are used as they are, to the last bit."""
+    y = np.asarray(y, dtype=np.float64)
+    if not len(y):
+        return y, 0.0, 1.0
+    big = float(np.max(np.abs(y)))
+    scale = big if np.isfinite(big) and (big > 1e100 or 0.0 < big < 1e-100) else 1.0
+    u = y / scale
+    mu, sd = float(np.mean(u)), float(np.std(u))
+    if not sd > 1e-12 * abs(mu):
+        return u - mu, mu * scale, 1.0
+    return (u - mu) / sd, mu * scale, sd * scale
 
 
 def subsample(task: Task, size: int, rng: np.random.Generator) -> Task:
