@@ -582,3 +582,21 @@ def test_resuming_a_completed_job_does_nothing_and_says_so(store, caplog):
     assert "tuning job 'done' is already Completed" in caplog.text
     assert "choose another job_name" not in caplog.text
     assert store.trials("done") == before and store.job("done").status == "Completed"
+
+
+def test_a_script_without_a_main_guard_does_not_start_a_job_from_each_process_trial(tmp_path):
+    """executor="processes" starts each trial by importing the main script; one that runs
+    the tuner at import started a job from every trial, each a new job in the store. The
+    trial's process now stops with the idiom to use, and the store holds the one job."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from warmstart_bo import ContinuousParameter, HyperparameterTuner\n"
+        "def f(hp):\n    return hp['x']\n"
+        f"HyperparameterTuner(f, 'obj', {{'x': ContinuousParameter(0, 1)}}, max_jobs=1, strategy='Random', random_seed=0, progress=False,\n"
+        f"                    store={str(tmp_path / 's.db')!r}, executor='processes').fit()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(TESTS.parent)}
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert 'put the tuning code under if __name__ == "__main__":' in out.stderr
+    jobs = Store(tmp_path / "s.db").jobs()
+    assert len(jobs) == 1 and [t.status for t in Store(tmp_path / "s.db").trials(jobs[0].name)] == ["Failed"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import multiprocessing
 import secrets
 import sys
 import threading
@@ -340,6 +341,15 @@ class HyperparameterTuner:
         self._start(name, wait, resuming=False)
 
     def _start(self, name: str, wait: bool, resuming: bool) -> None:
+        if getattr(multiprocessing.current_process(), "_inheriting", False):
+            # A spawned process (a trial of executor="processes") is importing the main
+            # script (multiprocessing's own check reads the same flag); a script that runs the
+            # tuner at import would start a job from every trial, creating jobs in the store,
+            # so it stops here before touching the store.
+            raise RuntimeError(
+                "a tuning job was started while a trial's process imported the script that runs it: "
+                "put the tuning code under if __name__ == \"__main__\": (executor='processes' starts each trial this way)"
+            )
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError(f"tuning job {self.tuning_job_name!r} is still running; wait() or stop() it first")
         if self.strategy == IMPORTED:
