@@ -85,6 +85,12 @@ def test_tune_a_command_line_end_to_end(project, capsys):
 
 def test_cli_errors_are_one_line(project, capsys, tmp_path):
     db = str(tmp_path / "s.db")
+    typo = tmp_path / "s.bd"
+    for command in (["jobs", "list"], ["jobs", "describe", "x"], ["analytics", "x"]):
+        assert cli.main(["--store", str(typo), *command]) == 2
+        assert f"no store at {str(typo)!r}: '{command[0]}' reads an existing store" in capsys.readouterr().err
+    assert not typo.exists()  # a mistyped --store creates nothing
+    Store(db)
     assert cli.main(["--store", db, "jobs", "describe", "missing"]) == 2
     assert "no tuning job named 'missing'" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
@@ -225,6 +231,7 @@ def test_a_store_damaged_after_opening_is_one_line(tmp_path, capsys, monkeypatch
     def malformed(self):
         raise sqlite3.DatabaseError("database disk image is malformed")
 
+    Store(tmp_path / "s.db")
     monkeypatch.setattr(Store, "jobs", malformed)
     assert cli.main(["--store", str(tmp_path / "s.db"), "jobs", "list"]) == 2
     err = capsys.readouterr().err

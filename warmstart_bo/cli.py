@@ -46,7 +46,7 @@ from warmstart_bo.analytics import (
     best_trial,
     describe_job,
 )
-from warmstart_bo.store import Store, StoreError
+from warmstart_bo.store import STORE_ENV, Store, StoreError, resolve_path
 
 if TYPE_CHECKING:
     from warmstart_bo.tuner import HyperparameterTuner
@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plot", default=None)
     args = parser.parse_args(argv)
     try:
+        if args.command in ("jobs", "analytics") and not resolve_path(args.store).exists():
+            # These read an existing store: a mistyped --store must not create an empty one.
+            raise StoreError(f"no store at {str(resolve_path(args.store))!r}: '{args.command}' reads an existing store (check --store or ${STORE_ENV})")
         store = Store(args.store)
         if args.command == "tune":
             return cmd_tune(args, store)
