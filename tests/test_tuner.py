@@ -47,6 +47,7 @@ def statuses(store, name):
         ({"hyperparameter_ranges": {"lr": ContinuousParameter(1.0, 0.1)}}, "hyperparameter 'lr': min_value must be less than max_value"),
         ({"hyperparameter_ranges": {"n": IntegerParameter(1, 5, "ReverseLogarithmic")}}, "hyperparameter 'n': ReverseLogarithmic"),
         ({"hyperparameter_ranges": {"c": CategoricalParameter([])}}, "hyperparameter 'c': CategoricalParameter needs at least one value"),
+        ({"hyperparameter_ranges": {"FinalObjectiveValue": ContinuousParameter(0.0, 1.0)}}, "hyperparameter 'FinalObjectiveValue' has the name of an analytics column"),
         ({"objective_type": "Max"}, "objective_type must be one of"),
         ({"max_jobs": 0}, "max_jobs must be an integer >= 1"),
         ({"max_parallel_jobs": 1.5}, "max_parallel_jobs must be an integer >= 1"),

@@ -14,6 +14,11 @@ from typing import Any
 
 from warmstart_bo.store import Store, TrialRecord
 
+# The dataframe's columns besides the hyperparameters (TuningJobName with parents only): no
+# hyperparameter may take one of these names.
+COLUMNS = ("TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue", "TrainingStartTime", "TrainingEndTime",
+           "TrainingElapsedTimeSeconds", "FailureReason", "TuningJobName")
+
 STATUSES = ("Completed", "InProgress", "Failed", "Stopped")
 
 
@@ -150,9 +155,7 @@ class HyperparameterTuningJobAnalytics:
                     row["TuningJobName"] = job
                 rows.append(row)
         names = list(self.store.job(self.name).config["hyperparameter_ranges"])
-        fixed = ["TrainingJobName", "TrainingJobStatus", "FinalObjectiveValue", "TrainingStartTime", "TrainingEndTime", "TrainingElapsedTimeSeconds", "FailureReason"]
-        if include_parents:
-            fixed.append("TuningJobName")
+        fixed = list(COLUMNS) if include_parents else [c for c in COLUMNS if c != "TuningJobName"]
         frame = pd.DataFrame(rows)
         extra = [c for c in frame.columns if c not in names and c not in fixed]
         return frame.reindex(columns=names + extra + fixed)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from warmstart_bo.analytics import COLUMNS as analytics_columns
 from warmstart_bo.estimators import (
     CommandLineEstimator,
     as_estimator,
@@ -221,6 +222,9 @@ class HyperparameterTuner:
             raise ValueError(f"unknown objective metric {objective_metric_name!r}: metric_definitions define {self.estimator.metric_names}")
         self.objective_metric_name = objective_metric_name
         self.space = SearchSpace(hyperparameter_ranges)
+        clash = next((n for n in hyperparameter_ranges if n in analytics_columns), None)
+        if clash is not None:
+            raise ValueError(f"hyperparameter {clash!r} has the name of an analytics column ({', '.join(analytics_columns)}); rename it")
         self.hyperparameter_ranges = dict(hyperparameter_ranges)
         if objective_type not in OBJECTIVE_TYPES:
             raise ValueError(f"objective_type must be one of {OBJECTIVE_TYPES}, got {objective_type!r}")
