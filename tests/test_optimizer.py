@@ -154,6 +154,21 @@ def test_proposals_do_not_depend_on_the_objectives_scale(scale):
     assert asked[1] == pytest.approx(asked[0], abs=1e-6)
 
 
+def test_a_batch_and_pending_points_are_never_proposed_twice_even_at_a_boundary_optimum():
+    """f = x + y, minimized at the corner (0, 0): the kriging believer's fantasy there kept
+    its improvement (the incumbent did not rise to it) and every member of a batch, and
+    each ask while one was pending, was the corner again. The incumbent now rises to each
+    fantasy's value, and a point in flight is never proposed again."""
+    opt = Optimizer(SPACE_2D, random_seed=0, n_initial_points=4)
+    for _ in range(5):
+        batch = opt.ask(4)
+        pts = np.array([[p["x"], p["y"]] for p in batch])
+        assert np.min(np.linalg.norm(pts[:, None] - pts[None], axis=-1)[np.triu_indices(4, 1)]) > 1e-3, batch  # not even near twins
+        opt.tell(batch, [p["x"] + p["y"] for p in batch])
+    first, second = opt.ask(1)[0], opt.ask(1)[0]  # the first still pending
+    assert first != second and len(opt.pending) == 2
+
+
 def test_single_observation():
     opt = Optimizer(SPACE_2D, random_seed=0, n_initial_points=1)
     opt.tell([{"x": 0.5, "y": 0.5}], [3.0])

@@ -179,6 +179,7 @@ def propose(
     num_restarts: int = 8,
     num_steps: int = 60,
     screen_in_float32: bool = False,
+    exclude: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """One point maximizing the acquisition among valid points of the space.
 
@@ -193,6 +194,9 @@ def propose(
       n_choices: (d,) number of values of each categorical coordinate, 0 for ordered ones.
       screen_in_float32: score the candidates and ascend with :func:`low_precision`'s
         model; the final scores, which choose the point, are exact.
+      exclude: (k, d) encoded points not to propose (a batch's earlier members, pending
+        trials): the best point found elsewhere is taken instead; when every point the
+        ascent reached is one of them, the best of as many quasi-random valid points.
 
     Returns:
       The encoded point (d,) and its acquisition value.
@@ -217,5 +221,21 @@ def propose(
         sweep_values = np.asarray(_score(post, np.asarray(padded, dtype), np.asarray(best, dtype), np.asarray(beta, dtype), name=name))
         points, values = np.concatenate([points, padded]), np.concatenate([values, sweep_values])
     values = np.where(np.isfinite(values), values, -np.inf)
+    excluded = _among(points, exclude)
+    if np.all(excluded):
+        # Every ascent converged onto an excluded point: as many fresh points as the ascent
+        # had ends (one compiled shape), scored, excluded ones aside.
+        points = snap(rng.random((2 * num_restarts, dim)))
+        values = np.asarray(_score(post, np.asarray(points, dtype), np.asarray(best, dtype), np.asarray(beta, dtype), name=name))
+        values = np.where(np.isfinite(values), values, -np.inf)
+        excluded = _among(points, exclude)
+    values = np.where(excluded, -np.inf, values)
     i = int(np.argmax(values))
     return points[i], float(values[i])
+
+
+def _among(points: np.ndarray, exclude: np.ndarray | None) -> np.ndarray:
+    """Which rows of points (m, d) equal a row of exclude (k, d), to 1e-12."""
+    if exclude is None or not len(exclude):
+        return np.zeros(len(points), bool)
+    return np.any(np.all(np.abs(points[:, None, :] - np.asarray(exclude)[None, :, :]) <= 1e-12, axis=-1), axis=1)

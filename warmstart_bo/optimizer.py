@@ -591,7 +591,9 @@ class Optimizer:
         out: list[np.ndarray] = []
         post = model
         for f in fantasies:
-            # One row at a time: one compiled shape, however many are pending.
+            # One row at a time: one compiled shape, however many are pending. The incumbent
+            # rises to each fantasy's believed value, as the kriging believer's data would.
+            best = max(best, transfer.believed_value(post, f))
             post = transfer.fantasize(post, f[None])
         for _ in range(n):
             if no_target_data:
@@ -604,7 +606,7 @@ class Optimizer:
                     name, beta = "ucb", 0.0
             x, value = optimize.propose(
                 post, best, rng, incumbents, snap=self.space.snap, n_choices=self.space.n_choices,
-                name=name, beta=beta, **acquisition_budget(model),
+                name=name, beta=beta, exclude=np.array(fantasies).reshape(-1, self.space.dim), **acquisition_budget(model),
             )
             if not np.isfinite(value):
                 warnings.warn("the acquisition is not finite anywhere: proposing a quasi-random point", RuntimeWarning, stacklevel=3)
@@ -613,6 +615,7 @@ class Optimizer:
             out.append(x)
             fantasies.append(x)
             if len(out) < n:
+                best = max(best, transfer.believed_value(post, x))
                 post = transfer.fantasize(post, x[None])
         return design + out
 

@@ -56,6 +56,7 @@ __all__ = [
     "ParentHistory",
     "Task",
     "encode_history",
+    "believed_value",
     "fantasize",
     "fit_posterior",
     "gaussian_copula",
@@ -94,13 +95,34 @@ _fantasize_gp = runtime.Program(gp.fantasize)
 _fantasize_icm = runtime.Program(icm.fantasize)
 
 
+def _mean(model, x):
+    return model.predict(x)[0]
+
+
+_predicted_mean = runtime.Program(_mean)
+
+
+def believed_value(model, fx: np.ndarray) -> float:
+    """The value a kriging-believer fantasy at one point fx (d,) is observed at: the
+    model's mean there. A batch's incumbent rises to it, or the point it was proposed for
+    would keep its improvement (mean - best, now with no variance) and be proposed again."""
+    dtype = jax.tree.leaves(model)[0].dtype
+    return float(np.asarray(_predicted_mean(model, np.asarray(fx, dtype)[None]))[0])
+
+
 def precompile_fantasize(model, dim: int, prepare: bool = False) -> None:
     """Compiles one-row fantasies (:func:`fantasize`) for a model of ``model``'s shapes, a
     GP posterior or any prior's model (see :func:`warmstart_bo.optimize.precompile_parts`),
-    and with ``prepare`` runs one."""
+    and with ``prepare`` runs one; also the believed value (:func:`believed_value`)."""
+    dtype = next(leaf.dtype for leaf in jax.tree.leaves(model) if jnp.issubdtype(leaf.dtype, jnp.floating))
+    (_predicted_mean.prepare if prepare else _predicted_mean.precompile)(model, jax.ShapeDtypeStruct((1, dim), dtype))
+    _precompile_member_fantasies(model, dim, prepare)
+
+
+def _precompile_member_fantasies(model, dim: int, prepare: bool) -> None:
     if isinstance(model, (stacked.StackedPosterior, rgpe.EnsemblePosterior)):
         for member in model.levels if isinstance(model, stacked.StackedPosterior) else model.members:
-            precompile_fantasize(member, dim, prepare)
+            _precompile_member_fantasies(member, dim, prepare)
         return
     program = _fantasize_icm if isinstance(model, icm.ICMPosterior) else _fantasize_gp
     dtype = model.data.x.dtype
