@@ -224,6 +224,16 @@ def test_optimizer_rules_for_parents():
     assert opt.n_initial_points == 5  # six by default, one covered by the parent
     with pytest.raises(ValueError, match="transfer_guard must be True, False or 'ranking'"):
         Optimizer(BRANIN_SPACE, parents=[hist], warm_start_type=TRANSFER, transfer_guard="strict")
+    # A failed trial's missing value (None) is dropped like NaN; a value that is not a
+    # number names the parent and the trial (it was a bare TypeError); a parent none of whose
+    # trials can be used says so, instead of a silent cold start.
+    points = [{"x1": 0.0, "x2": 1.0}, {"x1": 2.0, "x2": 3.0}]
+    assert Optimizer(BRANIN_SPACE, parents=[ParentHistory("p", points, [3.0, None])], warm_start_type=TRANSFER).dropped_parent_trials == {"p": 1}
+    for bad in ("abc", True):
+        with pytest.raises(ParentError, match=f"parent 'p': the value of the trial at .*'x1': 2.0.* must be a number, got {bad!r}"):
+            Optimizer(BRANIN_SPACE, parents=[ParentHistory("p", points, [3.0, bad])], warm_start_type=TRANSFER)
+    with pytest.warns(RuntimeWarning, match="parent 'csv': none of its 2 trials can warm-start this job"):
+        Optimizer(BRANIN_SPACE, parents=[ParentHistory("csv", points, [None, float("nan")])], warm_start_type=TRANSFER)
 
 
 def _decisions(opt, steps: int) -> list[dict]:

@@ -20,6 +20,7 @@ parent trial (see :func:`encode_history`):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from warmstart_bo.space import (
     IntegerParameter,
     Parameter,
     SearchSpace,
+    plain_value,
 )
 
 
@@ -92,6 +94,12 @@ def encode_history(space: SearchSpace, parent: ParentHistory) -> tuple[np.ndarra
     xs, ys, dropped = [], [], 0
     for params, value in zip(parent.params, parent.values):
         point = {n: params[n] if n in params and n not in missing else parent.static_hyperparameters.get(n) for n in space.names}
+        value = plain_value(value)
+        if value is None:  # a failed trial's missing objective: dropped like NaN
+            dropped += 1
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParentError(f"parent {parent.name!r}: the value of the trial at {dict(params)!r} must be a number, got {value!r}")
         value = float(value)
         if not np.isfinite(value):
             dropped += 1
@@ -104,6 +112,14 @@ def encode_history(space: SearchSpace, parent: ParentHistory) -> tuple[np.ndarra
         ys.append(value)
     x = np.array(xs).reshape(-1, space.dim)
     y = np.array(ys)
+    if dropped and not len(y):
+        # Not an error (a parent whose trials all failed teaches nothing), but the job is a
+        # cold start for it, which the caller should hear of.
+        warnings.warn(
+            f"parent {parent.name!r}: none of its {dropped} trials can warm-start this job (no finite value, or values "
+            "this job's ranges cannot place, such as a removed categorical value or a number given as a string)",
+            RuntimeWarning, stacklevel=4,  # the Optimizer's caller
+        )
     removed = tuned is not None and bool(tuned - set(space.names))
     if removed and len(x) > 1 and np.all(np.ptp(x, axis=0) == 0):
         raise ParentError(
