@@ -92,6 +92,20 @@ def test_evaluated_rewards_and_a_stored_parent(tmp_path):
         WarmStartSearcher({"g": tune.grid_search([1, 2]), "x": tune.uniform(0, 1)})
 
 
+def test_a_parents_choice_values_are_the_searchers_choices():
+    """With a ``tune.choice`` domain the searcher works on the choices' indices; a parent's
+    trials hold the choices themselves ("sgd"), and every one of them was dropped: the job
+    was a cold start. Its first suggestion is now the parents' best point."""
+    from warmstart_bo.transfer import ParentHistory
+
+    params = [{"lr": 10 ** (-1 - i * 0.5), "opt": ["sgd", "adam"][i % 2]} for i in range(6)]
+    parent = ParentHistory("p", params, [5.0, 0.1, 4.0, 3.0, 2.0, 1.0])
+    s = WarmStartSearcher({"lr": tune.loguniform(1e-4, 1e-1), "opt": tune.choice(["sgd", "adam"])}, metric="loss", mode="min",
+                          parents=[parent], warm_start_type="TransferLearning")
+    first = s.suggest("t0")
+    assert first["opt"] == "adam" and first["lr"] == pytest.approx(10 ** -1.5)
+
+
 @pytest.mark.slow
 def test_tune_with_the_searcher_beats_random_search_on_branin(local_ray, tmp_path):
     """8 seeds x 25 trials (2 at a time) through Tune: the searcher's best Branin value

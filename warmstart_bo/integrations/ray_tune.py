@@ -22,6 +22,7 @@ optimum, a restored one from several starts). Concurrency is Tune's business (wr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -179,13 +180,23 @@ class WarmStartSearcher(Searcher):
             raise RuntimeError("WarmStartSearcher needs a space, a metric and a mode (its own or Tune's TuneConfig's)")
         self._opt = Optimizer(
             self._ranges, "Maximize" if self._mode == "max" else "Minimize", random_seed=self._seed,
-            parents=self._parents, warm_start_type=self._warm_start_type, **self._options,
+            parents=[self._parent_in_ranges(h) for h in self._parents], warm_start_type=self._warm_start_type, **self._options,
         )
         if self._rewards is not None:
             for point, value in zip(self._points, self._rewards):
                 self._record(self._internal(point), value)
             self._points = []
         return self._opt
+
+    def _parent_in_ranges(self, parent: ParentHistory) -> ParentHistory:
+        """A parent's trials with each ``tune.choice`` value as its index, as live
+        configurations are (:meth:`_internal`); a value that is not a choice stays as it
+        is, for the parent rules to drop. Without this every parent trial was dropped."""
+        choices = {name: how["choices"] for name, how in self._how.items() if "choices" in how}
+        if not choices:
+            return parent
+        params = [{k: choices[k].index(v) if k in choices and v in choices[k] else v for k, v in p.items()} for p in parent.params]
+        return dataclasses.replace(parent, params=params)
 
     def _internal(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """A configuration (nested or flat, Tune's values) in the ranges' terms."""
