@@ -52,6 +52,25 @@ def test_a_parent_study_warm_starts_the_child():
     assert child.trials[0].value < 2.0
 
 
+def test_a_child_that_changed_a_parameters_distribution_starts_from_the_parents_where_it_can():
+    """The first trial of a warm-started study follows the parent studies' space, but the
+    child may have widened a categorical or changed a scaling: Optuna's compatibility check
+    then failed inside the child's objective. Now each of the parents' model's values is
+    used where the child's distribution holds it (here both: the parent's best point)."""
+    def old_objective(trial):
+        return abs(np.log10(trial.suggest_float("lr", 1e-4, 1e-1)) + 2) + (trial.suggest_categorical("opt", ["sgd", "adam"]) == "sgd")
+
+    def new_objective(trial):
+        return abs(np.log10(trial.suggest_float("lr", 1e-4, 1e-1, log=True)) + 2) + (trial.suggest_categorical("opt", ["sgd", "adam", "rmsprop"]) == "sgd")
+
+    old = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    old.optimize(old_objective, n_trials=8)
+    child = optuna.create_study(sampler=WarmStartSampler(seed=0, parents=[old], warm_start_type="TransferLearning"))
+    child.optimize(new_objective, n_trials=3)
+    assert [t.state for t in child.trials] == [optuna.trial.TrialState.COMPLETE] * 3
+    assert child.trials[0].params == old.best_params
+
+
 def test_a_stored_job_is_a_parent(tmp_path):
     store = Store(tmp_path / "s.db")
     ranges = {"x1": ContinuousParameter(-5, 10), "x2": ContinuousParameter(0, 15)}
@@ -93,3 +112,13 @@ def test_bad_parents_are_named():
     with pytest.raises(ValueError, match="parent study 'empty': no finished trial"):
         child.optimize(_branin, n_trials=1)
     assert np.isfinite(child.trials[0].value)
+
+
+def test_a_misspelled_option_is_refused_when_the_sampler_is_made():
+    """Options go to the Optimizer of every Bayesian trial: a typo surfaced only there,
+    after whole trials had run."""
+    with pytest.raises(TypeError, match="n_initial_point"):
+        WarmStartSampler(seed=0, n_initial_point=3)
+    with pytest.raises(ValueError, match="transfer_prior must be one of"):
+        WarmStartSampler(seed=0, transfer_prior="Stacked")
+    WarmStartSampler(seed=0, n_initial_points=3, transfer_prior="stacked")

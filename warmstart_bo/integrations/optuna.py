@@ -144,6 +144,9 @@ class WarmStartSampler(BaseSampler):
         self._independent = independent_sampler or RandomSampler(seed=seed)
         self._search_space = IntersectionSearchSpace()
         self._options = dict(optimizer_options)
+        # Checked now, on a one-parameter space: a misspelled option surfaced only when the
+        # first Bayesian trial began, after whole trials had run.
+        Optimizer({"x": ContinuousParameter(0.0, 1.0)}, **self._options)
         parents = list(parents)
         if len(parents) > MAX_PARENTS:
             raise ValueError(f"parents: at most {MAX_PARENTS} parents, got {len(parents)}")
@@ -165,6 +168,7 @@ class WarmStartSampler(BaseSampler):
             store = store if isinstance(store, Store) else Store(store)
             self._stored = parent_histories(store, WarmStartConfig(warm_start_type, names))
         self._warm_start_type = warm_start_type if parents else None
+        self._first: tuple[int, dict[str, Any]] | None = None
 
     def reseed_rng(self) -> None:
         self._independent.reseed_rng()
@@ -172,13 +176,24 @@ class WarmStartSampler(BaseSampler):
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         _single_objective(study)
-        space = self._search_space.calculate(study)
-        if not space and self._studies:
-            # A warm-started study's first trial: its own trials define no joint space yet,
-            # the parent studies' do, so the first proposal is already the parents' model's.
-            spaces = [IntersectionSearchSpace().calculate(s) for s in self._studies]
-            space = {n: d for n, d in spaces[0].items() if all(other.get(n) == d for other in spaces[1:])}
-        return {n: d for n, d in space.items() if not d.single()}
+        return {n: d for n, d in self._search_space.calculate(study).items() if not d.single()}
+
+    def _parents_space(self) -> dict[str, BaseDistribution]:
+        """The parent studies' joint space (distributions all of them share)."""
+        spaces = [IntersectionSearchSpace().calculate(s) for s in self._studies]
+        return {n: d for n, d in spaces[0].items() if all(other.get(n) == d for other in spaces[1:]) and not d.single()}
+
+    def _first_proposal(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
+        """A warm-started study's first trial, before its own trials define a joint space:
+        the parents' model's proposal over the parent studies' space (once per trial).
+        Each value is used only where the trial asks for a distribution that holds it
+        (:meth:`sample_independent`): the child may have changed a parameter's range,
+        scaling or choices, and a relative proposal under the parents' distribution would
+        then fail Optuna's compatibility check inside the objective."""
+        if self._first is None or self._first[0] != trial.number:
+            space = self._parents_space()
+            self._first = (trial.number, self.sample_relative(study, trial, space) if space else {})
+        return self._first[1]
 
     def _parents(self, direction: StudyDirection, space: Mapping[str, BaseDistribution]) -> list[ParentHistory]:
         out = []
@@ -239,6 +254,10 @@ class WarmStartSampler(BaseSampler):
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution) -> Any:
         _single_objective(study)
+        if self._studies and not self._search_space.calculate(study):
+            value = self._first_proposal(study, trial).get(param_name, _NONE)
+            if value is not _NONE and _holds(param_distribution, value):
+                return value
         return self._independent.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
@@ -246,6 +265,18 @@ class WarmStartSampler(BaseSampler):
 
     def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
         self._independent.after_trial(study, trial, state, values)
+
+
+_NONE = object()
+
+
+def _holds(distribution: BaseDistribution, value: Any) -> bool:
+    """Whether ``value`` is a valid value of ``distribution`` (in its range, on its step,
+    one of its choices)."""
+    try:
+        return bool(distribution._contains(distribution.to_internal_repr(value)))
+    except (ValueError, TypeError):
+        return False
 
 
 def _single_objective(study: optuna.Study, what: str = "study") -> None:
