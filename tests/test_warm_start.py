@@ -234,6 +234,10 @@ def test_optimizer_rules_for_parents():
             Optimizer(BRANIN_SPACE, parents=[ParentHistory("p", points, [3.0, bad])], warm_start_type=TRANSFER)
     with pytest.warns(RuntimeWarning, match="parent 'csv': none of its 2 trials can warm-start this job"):
         Optimizer(BRANIN_SPACE, parents=[ParentHistory("csv", points, [None, float("nan")])], warm_start_type=TRANSFER)
+    with pytest.raises(TypeError, match="wrap a single parent in a list"):
+        Optimizer(BRANIN_SPACE, parents=hist, warm_start_type=TRANSFER)
+    with pytest.raises(TypeError, match="parents must be ParentHistory objects .*got dict"):
+        Optimizer(BRANIN_SPACE, parents=[{"name": "p", "params": points, "values": [1.0, 2.0]}], warm_start_type=TRANSFER)
 
 
 def _decisions(opt, steps: int) -> list[dict]:

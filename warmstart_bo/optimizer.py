@@ -321,6 +321,8 @@ class Optimizer:
         self._multistarts: dict[str, tuple[_Background, int]] = {}
         self.last_fit: dict[str, Any] = {}
         self.parent_normalization = parent_normalization
+        if isinstance(parents, ParentHistory):
+            raise TypeError("parents takes a list of ParentHistory objects: wrap a single parent in a list")
         self._setup_warm_start(list(parents), warm_start_type, transfer_prior, transfer_guard, n_initial_points is None)
         fallback = self._cold_design if self._hyperprior_check else self._fallback_design
         # The best-first opening takes the place of the design's first points; the others'
@@ -331,6 +333,9 @@ class Optimizer:
         self._initial_design = np.concatenate([self._opening, self.space.snap(sobol)[replaced:]])
 
     def _setup_warm_start(self, parents: list[ParentHistory], kind: str | None, prior: str | None, guard: bool | str, default_design: bool) -> None:
+        bad = next((p for p in parents if not isinstance(p, ParentHistory)), None)
+        if bad is not None:
+            raise TypeError(f"parents must be ParentHistory objects (warmstart_bo.transfer.ParentHistory), got {type(bad).__name__}: {bad!r:.200}")
         if parents and kind is None:
             raise ValueError("parents need a warm_start_type (WarmStartTypes.IDENTICAL_DATA_AND_ALGORITHM or TRANSFER_LEARNING)")
         if kind is not None and kind not in WarmStartTypes.ALL:
