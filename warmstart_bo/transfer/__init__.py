@@ -106,16 +106,19 @@ def believed_value(model, fx: np.ndarray) -> float:
     """The value a kriging-believer fantasy at one point fx (d,) is observed at: the
     model's mean there. A batch's incumbent rises to it, or the point it was proposed for
     would keep its improvement (mean - best, now with no variance) and be proposed again."""
-    dtype = jax.tree.leaves(model)[0].dtype
-    return float(np.asarray(_predicted_mean(model, np.asarray(fx, dtype)[None]))[0])
+    return float(np.asarray(_predicted_mean(model, np.asarray(fx, _float_dtype(model))[None]))[0])
+
+
+def _float_dtype(model):
+    """The model's floating dtype (its first leaves may be masks or indices)."""
+    return next(leaf.dtype for leaf in jax.tree.leaves(model) if jnp.issubdtype(leaf.dtype, jnp.floating))
 
 
 def precompile_fantasize(model, dim: int, prepare: bool = False) -> None:
     """Compiles one-row fantasies (:func:`fantasize`) for a model of ``model``'s shapes, a
     GP posterior or any prior's model (see :func:`warmstart_bo.optimize.precompile_parts`),
     and with ``prepare`` runs one; also the believed value (:func:`believed_value`)."""
-    dtype = next(leaf.dtype for leaf in jax.tree.leaves(model) if jnp.issubdtype(leaf.dtype, jnp.floating))
-    (_predicted_mean.prepare if prepare else _predicted_mean.precompile)(model, jax.ShapeDtypeStruct((1, dim), dtype))
+    (_predicted_mean.prepare if prepare else _predicted_mean.precompile)(model, jax.ShapeDtypeStruct((1, dim), _float_dtype(model)))
     _precompile_member_fantasies(model, dim, prepare)
 
 
