@@ -68,6 +68,9 @@ def test_bad_tell_arguments_are_named():
     assert opt.num_observations == 0
     opt.tell([{"x": 0.1, "y": 0.2}], [np.array(1.5)])  # a 0-d array is a number, as a tuner's objective may return
     assert opt.num_observations == 1 and opt.best()[1] == 1.5
+    points = [{"x": 0.3, "y": 0.2}, {"x": 0.5, "y": 0.2}]
+    opt.tell(points, (quadratic(p) for p in points))  # any iterable of values, a generator too
+    assert opt.num_observations == 3
 
 
 def test_mixed_space_proposals_are_valid_points():

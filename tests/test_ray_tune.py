@@ -104,6 +104,11 @@ def test_a_parents_choice_values_are_the_searchers_choices():
                           parents=[parent], warm_start_type="TransferLearning")
     first = s.suggest("t0")
     assert first["opt"] == "adam" and first["lr"] == pytest.approx(10 ** -1.5)
+    # A parent's value that is not a choice is dropped, never read as the index it equals:
+    # here its trials at 1 layer, which as index 1 would be 3 layers.
+    layers = ParentHistory("layers", [{"n": n} for n in (1, 1, 2, 3)], [0.1, 0.2, 0.5, 0.9])
+    s = WarmStartSearcher({"n": tune.choice([2, 3, 4])}, metric="loss", mode="min", parents=[layers], warm_start_type="TransferLearning")
+    assert s.suggest("t0") == {"n": 2}  # the best of its trials that are choices
 
 
 @pytest.mark.slow

@@ -229,6 +229,8 @@ def test_optimizer_rules_for_parents():
     # trials can be used says so, instead of a silent cold start.
     points = [{"x1": 0.0, "x2": 1.0}, {"x1": 2.0, "x2": 3.0}]
     assert Optimizer(BRANIN_SPACE, parents=[ParentHistory("p", points, [3.0, None])], warm_start_type=TRANSFER).dropped_parent_trials == {"p": 1}
+    import jax.numpy as jnp  # 0-d arrays are numbers
+    assert Optimizer(BRANIN_SPACE, parents=[ParentHistory("p", points, [np.array(3.0), jnp.asarray(2.0)])], warm_start_type=TRANSFER).dropped_parent_trials == {"p": 0}
     for bad in ("abc", True):
         with pytest.raises(ParentError, match=f"parent 'p': the value of the trial at .*'x1': 2.0.* must be a number, got {bad!r}"):
             Optimizer(BRANIN_SPACE, parents=[ParentHistory("p", points, [3.0, bad])], warm_start_type=TRANSFER)

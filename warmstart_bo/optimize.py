@@ -213,23 +213,20 @@ def propose(
     )
     points = snap(np.asarray(points))
     values = np.asarray(_score(post, np.asarray(points, dtype), np.asarray(best, dtype), np.asarray(beta, dtype), name=name))
-    winner = points[np.nanargmax(np.where(np.isfinite(values), values, -np.inf))]
+    if np.all(_among(points, exclude)):
+        # Every ascent converged onto an excluded point: as many fresh points as the ascent
+        # had ends (one compiled shape), scored.
+        points = snap(rng.random((2 * num_restarts, dim)))
+        values = np.asarray(_score(post, np.asarray(points, dtype), np.asarray(best, dtype), np.asarray(beta, dtype), name=name))
+    values = np.where(np.isfinite(values) & ~_among(points, exclude), values, -np.inf)
+    winner = points[int(np.argmax(values))]
     if np.any(n_choices > 0):
         sweep = categorical_neighbours(winner, n_choices)
         # Pad to a fixed count so the jitted scorer sees one shape per space.
         padded = np.concatenate([sweep, np.repeat(winner[None], int(n_choices.sum()) + 1 - len(sweep), 0)])
         sweep_values = np.asarray(_score(post, np.asarray(padded, dtype), np.asarray(best, dtype), np.asarray(beta, dtype), name=name))
         points, values = np.concatenate([points, padded]), np.concatenate([values, sweep_values])
-    values = np.where(np.isfinite(values), values, -np.inf)
-    excluded = _among(points, exclude)
-    if np.all(excluded):
-        # Every ascent converged onto an excluded point: as many fresh points as the ascent
-        # had ends (one compiled shape), scored, excluded ones aside.
-        points = snap(rng.random((2 * num_restarts, dim)))
-        values = np.asarray(_score(post, np.asarray(points, dtype), np.asarray(best, dtype), np.asarray(beta, dtype), name=name))
-        values = np.where(np.isfinite(values), values, -np.inf)
-        excluded = _among(points, exclude)
-    values = np.where(excluded, -np.inf, values)
+    values = np.where(np.isfinite(values) & ~_among(points, exclude), values, -np.inf)
     i = int(np.argmax(values))
     return points[i], float(values[i])
 

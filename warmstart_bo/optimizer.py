@@ -440,7 +440,7 @@ class Optimizer:
         """
         if isinstance(params_list, Mapping):
             raise ValueError("tell() takes a list of parameter dicts and a list of values; wrap a single point in lists")
-        if isinstance(values, (str, bytes)) or np.ndim(values) == 0:
+        if isinstance(values, (str, bytes, int, float, np.generic)) or getattr(values, "ndim", None) == 0:
             raise ValueError(f"tell() takes a list of values, one per parameter dict; got {values!r}: wrap a single value in a list")
         params_list, values = list(params_list), [v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v for v in values]
         if len(params_list) != len(values):
@@ -614,8 +614,8 @@ class Optimizer:
                 name=name, beta=beta, exclude=np.array(fantasies).reshape(-1, self.space.dim), **acquisition_budget(model),
             )
             if not np.isfinite(value):
-                warnings.warn("the acquisition is not finite anywhere: proposing a quasi-random point", RuntimeWarning, stacklevel=3)
-                self.last_fit["fallback"] = "acquisition not finite: quasi-random point"
+                warnings.warn("the acquisition is not finite at any point not already pending or in this batch: proposing a quasi-random point", RuntimeWarning, stacklevel=3)
+                self.last_fit["fallback"] = "acquisition not finite away from pending and batch points: quasi-random point"
                 x = self.space.snap(rng.random(self.space.dim))
             out.append(x)
             fantasies.append(x)

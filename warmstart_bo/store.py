@@ -41,6 +41,8 @@ from typing import Any
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x57534230  # "WSB0"
 STORE_ENV = "WARMSTART_BO_STORE"
+# The strategy a job imported from elsewhere records (``integrations.importers``): read, never run.
+IMPORTED = "Imported"
 BUSY_TIMEOUT_S = 60.0
 
 JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopped")

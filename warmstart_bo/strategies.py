@@ -25,8 +25,6 @@ from warmstart_bo.optimizer import Optimizer
 from warmstart_bo.space import CategoricalParameter, SearchSpace
 
 STRATEGIES = ("Bayesian", "Random", "Grid")
-# The strategy a job imported from elsewhere records (``integrations.importers``): read, never run.
-IMPORTED = "Imported"
 
 
 class BayesianStrategy:

@@ -44,6 +44,7 @@ from warmstart_bo.optimizer import OBJECTIVE_TYPES
 from warmstart_bo.space import Parameter, SearchSpace, plain_value, ranges_from_json, ranges_to_json
 from warmstart_bo.store import (
     FINISHED,
+    IMPORTED,
     JobExistsError,
     JobNotFoundError,
     JobRecord,
@@ -52,7 +53,7 @@ from warmstart_bo.store import (
     TrialRecord,
     validate_job_name,
 )
-from warmstart_bo.strategies import IMPORTED, STRATEGIES, GridStrategy, make_strategy
+from warmstart_bo.strategies import STRATEGIES, GridStrategy, make_strategy
 from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
 from warmstart_bo.warmstart import WarmStartConfig, WarmStartTypes
 

@@ -24,8 +24,7 @@ from warmstart_bo.space import (
     SearchSpace,
     ranges_to_json,
 )
-from warmstart_bo.store import Store, validate_job_name
-from warmstart_bo.strategies import IMPORTED
+from warmstart_bo.store import IMPORTED, Store, validate_job_name
 
 # Columns of a SageMaker analytics export (and of ours) that are not hyperparameters.
 SAGEMAKER_COLUMNS = (

@@ -31,6 +31,7 @@ again, running ones as pending. Single-objective only.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -168,7 +169,8 @@ class WarmStartSampler(BaseSampler):
             store = store if isinstance(store, Store) else Store(store)
             self._stored = parent_histories(store, WarmStartConfig(warm_start_type, names))
         self._warm_start_type = warm_start_type if parents else None
-        self._first: tuple[int, dict[str, Any]] | None = None
+        self._first: dict[tuple[int, int], dict[str, Any]] = {}
+        self._first_lock = threading.Lock()
 
     def reseed_rng(self) -> None:
         self._independent.reseed_rng()
@@ -190,10 +192,12 @@ class WarmStartSampler(BaseSampler):
         (:meth:`sample_independent`): the child may have changed a parameter's range,
         scaling or choices, and a relative proposal under the parents' distribution would
         then fail Optuna's compatibility check inside the objective."""
-        if self._first is None or self._first[0] != trial.number:
-            space = self._parents_space()
-            self._first = (trial.number, self.sample_relative(study, trial, space) if space else {})
-        return self._first[1]
+        key = (study._study_id, trial.number)
+        with self._first_lock:  # trials of one study may run in threads (n_jobs > 1)
+            if key not in self._first:
+                space = self._parents_space()
+                self._first[key] = self.sample_relative(study, trial, space) if space else {}
+            return self._first[key]
 
     def _parents(self, direction: StudyDirection, space: Mapping[str, BaseDistribution]) -> list[ParentHistory]:
         out = []

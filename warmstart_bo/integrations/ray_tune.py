@@ -190,12 +190,13 @@ class WarmStartSearcher(Searcher):
 
     def _parent_in_ranges(self, parent: ParentHistory) -> ParentHistory:
         """A parent's trials with each ``tune.choice`` value as its index, as live
-        configurations are (:meth:`_internal`); a value that is not a choice stays as it
-        is, for the parent rules to drop. Without this every parent trial was dropped."""
+        configurations are (:meth:`_internal`); a value that is not a choice becomes one no
+        index equals, for the parent rules to drop (kept as it was, a parent's 1 would read
+        as index 1). Without this every parent trial was dropped."""
         choices = {name: how["choices"] for name, how in self._how.items() if "choices" in how}
         if not choices:
             return parent
-        params = [{k: choices[k].index(v) if k in choices and v in choices[k] else v for k, v in p.items()} for p in parent.params]
+        params = [{k: (choices[k].index(v) if v in choices[k] else f"not a choice: {v!r}") if k in choices else v for k, v in p.items()} for p in parent.params]
         return dataclasses.replace(parent, params=params)
 
     def _internal(self, config: Mapping[str, Any]) -> dict[str, Any]:

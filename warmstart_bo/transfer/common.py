@@ -83,9 +83,11 @@ def standardize(y: np.ndarray) -> tuple[np.ndarray, float, float]:
     """``((y - mean) / std, mean, std)``; a constant (or single) outcome gets std 1.
 
     Constant means a spread within 1e-12 of the mean's size, whatever the outcomes' scale: a
-    loss of order 1e-13 is modelled, not taken for a constant. Outcomes beyond 1e100 in size
+    loss of order 1e-13 is modelled, not taken for a constant (so are values that differ
+    from 0 by rounding alone: [0, 0, 1e-17] is not constant). Outcomes beyond 1e100 in size
     (or below 1e-100) are divided by their largest first, so that the variance's squares
-    neither overflow nor underflow; others are used as they are, to the last bit."""
+    neither overflow nor underflow; others are used as they are, and where the spread
+    exceeds 1e-12 (or the mean's size is 1 or more) the result is the same to the last bit."""
     y = np.asarray(y, dtype=np.float64)
     if not len(y):
         return y, 0.0, 1.0

@@ -98,9 +98,12 @@ def encode_history(space: SearchSpace, parent: ParentHistory) -> tuple[np.ndarra
         if value is None:  # a failed trial's missing objective: dropped like NaN
             dropped += 1
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParentError(f"parent {parent.name!r}: the value of the trial at {dict(params)!r} must be a number, got {value!r}")
-        value = float(value)
+        try:
+            if isinstance(value, (bool, str, bytes)):
+                raise TypeError
+            value = float(value)  # NumPy and JAX 0-d arrays, Decimal, ... too
+        except (TypeError, ValueError):
+            raise ParentError(f"parent {parent.name!r}: the value of the trial at {dict(params)!r} must be a number, got {value!r}") from None
         if not np.isfinite(value):
             dropped += 1
             continue
