@@ -10,6 +10,9 @@ Comparisons are paired: a warm-started run and the cold start of the same proble
 - :func:`average_ranks`: the mean rank of each method over all (problem, seed) at trial t.
 - :func:`wilcoxon_vs_cold` and :func:`holm`: the paired signed-rank test on log-regret and
   Holm's step-down correction.
+- :func:`paced_trials` and :func:`endgame_trials`: what an opening at the parents' best
+  points followed by cold start's own pace would need, and how many trials a run spends
+  between the parents' level and cold start's regret at ``t``.
 - :func:`win_tie_loss`, :func:`worst_case_ratio`, :func:`summary`.
 """
 
@@ -68,6 +71,35 @@ def paired_trials(warm: np.ndarray, cold: np.ndarray, t: int) -> tuple[float, fl
     cold_needed = trials_to_reach(cold[:t], level)
     warm_needed = trials_to_reach(warm, level)
     return cold_needed, min(warm_needed, len(warm) + 1.0)
+
+
+def paced_trials(cold: np.ndarray, parent_regrets: Sequence[float], t: int) -> tuple[float, float]:
+    """(trials cold needs to reach its own regret at trial t, trials a run needs that
+    evaluates the parents' best points first, in order, and then improves at cold start's
+    pace from the best of them). The second is the best point's position when it already
+    reaches that regret; otherwise all of the parents' points, then the trials cold start
+    took from its first regret at or below the best of them to its regret at t (at least
+    one: a run still above that regret needs another trial, even where cold start passed
+    both levels in one step). Cold
+    start's pace there comes with the points it had by then, so this is what the parents'
+    points give a model that learns no faster than cold start, not a bound on every method."""
+    level = cold[t - 1]
+    cold_needed = trials_to_reach(cold[:t], level)
+    regrets = np.asarray(parent_regrets, dtype=float)
+    best = float(regrets.min())
+    if best <= level * (1 + 1e-9):
+        return cold_needed, float(np.argmin(regrets) + 1)
+    return cold_needed, float(len(regrets) + max(cold_needed - trials_to_reach(cold, best), 1.0))
+
+
+def endgame_trials(curve: np.ndarray, start: float, level: float) -> float:
+    """Trials a run takes from its first regret at or below ``start`` to its first at or
+    below ``level`` (censored at the run's length + 1 when it never gets there); NaN when it
+    never reaches ``start``."""
+    begin = trials_to_reach(curve, start)
+    if not np.isfinite(begin):
+        return np.nan
+    return min(trials_to_reach(curve, level), len(curve) + 1.0) - begin
 
 
 def summary(x: Sequence[float]) -> tuple[float, float, float]:

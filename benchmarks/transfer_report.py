@@ -1,8 +1,10 @@
 """Tables of the transfer benchmark from its JSONL results (``experiments/transfer_bench.py``).
 
 Prints, for the files given (suites may be mixed): what ran; the parents (optimum distance,
-target's regret at the parents' best points, and how often that alone matches cold start
-after 10, 25 and 50 trials); the average rank of every method at trials
+target's regret at the parents' best points, how often that alone matches cold start
+after 10, 25 and 50 trials, what the parents' points followed by cold start's own pace
+would save, and how fast each method goes from the parents' level to cold start's regret
+at 25 trials against cold start's own pace there); the average rank of every method at trials
 5, 10, 25, 50 (and 100 where the budget reaches it); the paired savings against cold start
 at 25 and 50 (and 100) trials with paired Wilcoxon p-values (Holm-corrected over the
 table), win/tie/loss and median [IQR] regret; and the worst case per problem (worst seed's
@@ -122,12 +124,79 @@ def headroom_table(parents: list[dict], table: dict, runs: list[dict], groups: l
             if p["problem"] not in probs or cold is None or len(cold) < ts[-1]:
                 continue
             n += 1
-            at_best = max(min(p["parents"]["target_at_best"]) - M.reference(runs, p["problem"], p["seed"]), M.FLOOR)
+            at_best = min(_parent_regrets(p, runs))
             for t in ts:
                 hits[t] += bool(at_best <= cold[t - 1] * (1 + 1e-9))
         if n:
             out.append(f"{name} | {n} | " + " | ".join(f"{hits[t]} ({hits[t] / n:.0%})" for t in ts))
     return out
+
+
+def pace_table(parents: list[dict], table: dict, runs: list[dict], groups: list[tuple[str, list[str]]], budget: int) -> list[str]:
+    """Per group, the saving of a run that evaluates the parents' best points first and then
+    improves at cold start's own pace from the best of them (:func:`M.paced_trials`), seed
+    by seed: what the parents' points give without a model better than cold start's."""
+    ts = [t for t in (25, 50) if t <= budget]
+    out = ["group | units | " + " | ".join(f"paced saving at {t}: median [IQR] | >= 2x | >= 4x" for t in ts)]
+    for name, probs in groups:
+        ratios: dict[int, list[float]] = {t: [] for t in ts}
+        for p in parents:
+            cold = table.get(p["problem"], {}).get("cold", {}).get(p["seed"])
+            if p["problem"] not in probs or cold is None or len(cold) < ts[-1]:
+                continue
+            regrets = _parent_regrets(p, runs)
+            for t in ts:
+                cold_n, paced = M.paced_trials(cold, regrets, t)
+                ratios[t].append(cold_n / paced)
+        if ratios[ts[0]]:
+            cells = []
+            for t in ts:
+                r = np.asarray(ratios[t])
+                med, q25, q75 = M.summary(r)
+                cells.append(f"{med:.2f}x [{q25:.2f}, {q75:.2f}] | {np.mean(r >= 2):.0%} | {np.mean(r >= 4):.0%}")
+            out.append(f"{name} | {len(ratios[ts[0]])} | " + " | ".join(cells))
+    return out
+
+
+def endgame_table(parents: list[dict], table: dict, runs: list[dict], methods: list[str], groups: list[tuple[str, list[str]]], t: int) -> list[str]:
+    """Per method and group, on the units where the best of the parents' best points is
+    above cold start's regret at t: trials from a run's first regret at or below the
+    parents' level to cold start's regret at t (:func:`M.endgame_trials`), the method's
+    against cold start's own, seed by seed. Where a method is slower than cold start here,
+    its model after the opening learns less than cold start's had at the same regret."""
+    out = ["method | group | units | cold start's trials: median [IQR] | method's: median [IQR] | fewer / same / more | never at the parents' level | not there by the budget"]
+    for m in methods:
+        if m == "cold":
+            continue
+        for name, probs in groups:
+            cold_e, warm_e, never, censored = [], [], 0, 0
+            for p in parents:
+                by_method = table.get(p["problem"], {})
+                cold, warm = by_method.get("cold", {}).get(p["seed"]), by_method.get(m, {}).get(p["seed"])
+                if p["problem"] not in probs or cold is None or warm is None or len(cold) < t:
+                    continue
+                best, level = min(_parent_regrets(p, runs)), cold[t - 1]
+                if best <= level * (1 + 1e-9):
+                    continue
+                e = M.endgame_trials(warm, best, level)
+                if np.isnan(e):
+                    never += 1
+                    continue
+                censored += bool(not np.isfinite(M.trials_to_reach(warm, level)))
+                cold_e.append(M.endgame_trials(cold, best, level))
+                warm_e.append(e)
+            if not cold_e and not never:
+                continue
+            c, w = np.asarray(cold_e), np.asarray(warm_e)
+            cells = " | ".join("{:.1f} [{:.1f}, {:.1f}]".format(*M.summary(v)) if len(v) else "-" for v in (c, w))
+            out.append(f"{m} | {name} | {len(c)} | {cells} | {int(np.sum(w < c))} / {int(np.sum(w == c))} / {int(np.sum(w > c))} | {never} | {censored}")
+    return out
+
+
+def _parent_regrets(p: dict, runs: list[dict]) -> list[float]:
+    """The target's regret at each parent's best point, in the parents' order."""
+    ref = M.reference(runs, p["problem"], p["seed"])
+    return [max(v - ref, M.FLOOR) for v in p["parents"]["target_at_best"]]
 
 
 def rank_table(table: dict, methods: list[str], budget: int, by_rank: bool = True) -> list[str]:
@@ -320,6 +389,12 @@ def report(paths: list[str], baselines: list[str] = (), compare: list[tuple[str,
         by_band = bands(list(table))
         out += ["", "# What the parents' best points alone reach: units where the best of them is at most cold start's regret after t trials"]
         out += headroom_table(parents, table, runs, [("all", list(table))] + (by_band if len(by_band) > 1 else []), budget)
+    if budget >= 25:
+        pooled = [("all", list(table))] + (by_band if len(by_band) > 1 else [])
+        out += ["", "# Cold start's pace from the parents' level: the parents' best points first, then cold start's own trials from the best of them to its regret at t"]
+        out += pace_table(parents, table, runs, pooled, budget)
+        out += ["", "# From the parents' level to cold start's regret at 25 trials: each method's trials against cold start's, units where the parents' best point is above it"]
+        out += endgame_table(parents, table, runs, methods, pooled, 25)
     out += ["", "# Average rank (lower is better)"] + rank_table(table, methods, budget)
     for t in (25, 50, 100):
         if t > budget:

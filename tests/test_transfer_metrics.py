@@ -373,3 +373,56 @@ def test_the_report_counts_the_units_where_the_parents_best_point_alone_matches_
     assert cells["related (similarity >= 0.75)"] == ["3", "3 (100%)", "2 (67%)", "1 (33%)"]
     assert cells["adversarial parents"] == ["3", "0 (0%)", "0 (0%)", "0 (0%)"]
     assert cells["all"] == ["6", "3 (50%)", "2 (33%)", "1 (17%)"]
+
+
+def test_paced_trials_open_with_the_parents_points_then_take_cold_starts_own_pace():
+    """The parents' points first; if the best is not yet at cold start's regret after t
+    trials, then the trials cold start took from that level to its regret at t."""
+    cold = np.array([1.0, 0.5, 0.3, 0.3, 0.1, 0.1, 0.05, 0.05, 0.02, 0.02])  # regret at 8: 0.05, first at 7
+    assert M.paced_trials(cold, [0.4, 0.2, 0.9], 8) == (7.0, 3 + (7 - 5))  # 0.2 first reached at trial 5
+    assert M.paced_trials(cold, [0.4, 0.05, 0.9], 8) == (7.0, 2.0)  # the second point already reaches it (a tie)
+    assert M.paced_trials(cold, [2.0, 3.0], 8) == (7.0, 2 + 7 - 1)  # worse than cold's first point
+    # Cold start passes 0.04 and its regret at 10 (0.02) in one step, at trial 9: a run still
+    # at 0.04 needs one more trial.
+    assert M.paced_trials(cold, [0.04], 10) == (9.0, 1 + 1)
+
+
+def test_endgame_trials_count_from_the_parents_level_and_censor_at_the_budget():
+    curve = np.array([0.9, 0.4, 0.2, 0.2, 0.05, 0.01])
+    assert M.endgame_trials(curve, 0.2, 0.05) == 5 - 3
+    assert M.endgame_trials(curve, 0.5, 0.2) == 3 - 2
+    assert M.endgame_trials(curve, 0.2, 0.001) == 7 - 3  # never gets there: censored at length + 1
+    assert np.isnan(M.endgame_trials(curve, 0.001, 0.0001))
+
+
+def test_the_report_gives_the_paced_saving_and_each_methods_trials_from_the_parents_level(tmp_path):
+    """Per band: the saving of the parents' points followed by cold start's own pace, and
+    each method's trials from the parents' level to cold start's regret at 25 trials against
+    cold start's, on the units where the parents' best point is above it."""
+    import json
+
+    from benchmarks import transfer_report as R
+
+    header = {"config": {"name": "t", "suite": "synthetic", "budget": 50, "n_parents": 2, "parent_trials": 2, "top_k": 1, "seeds": [0, 1, 2]},
+              "methods_run": [], "machine": {"cpu": "cpu", "cores": 1}}
+    cold = np.geomspace(1.0, 1e-4, 50)  # regret 10^(-4 i / 49) at trial i + 1: 0.0111 at 25, first <= 0.1 at 14
+    at_best = {0: [0.5, 0.1], 1: [cold[24], 0.3], 2: [1e-5, 0.9]}
+    rows = [header]
+    for s, values in at_best.items():
+        rows.append({"problem": "h/sim0.9", "seed": s, "parents": {"trials": [2, 2], "target_at_best": values}})
+        rows.append({"problem": "h/sim0.9", "seed": s, "method": "cold", "optimum": 0.0, "parent_trials": 0, "values": list(cold)})
+        rows.append({"problem": "h/sim0.9", "seed": s, "method": "quick", "optimum": 0.0, "parent_trials": 4, "values": list(cold**2)})
+        rows.append({"problem": "h/sim0.9", "seed": s, "method": "stuck", "optimum": 0.0, "parent_trials": 4, "values": [0.9] * 50})
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    text = R.report([str(path)])
+    pace = text.split("# Cold start's pace from the parents' level")[1].split("\n\n")[0].splitlines()
+    related = next(line for line in pace if line.startswith("all")).split(" | ")  # one band: pooled only
+    # Seed 0: both parents' points, then cold start's 25 - 14 trials: 25 / 13; seeds 1 and 2
+    # reach it with their first point: 25 / 1.
+    assert related[1] == "3" and related[2] == "25.00x [13.46, 25.00]" and related[3:5] == ["67%", "67%"]
+    endgame = text.split("# From the parents' level to cold start's regret at 25 trials")[1].split("\n\n")[0].splitlines()
+    cells = {tuple(line.split(" | ")[:2]): line.split(" | ")[2:] for line in endgame[2:]}
+    # Only seed 0 is above the level. cold**2 is at 0.1 from trial 8 and at 0.0111 from trial 13.
+    assert cells[("quick", "all")] == ["1", "11.0 [11.0, 11.0]", "5.0 [5.0, 5.0]", "1 / 0 / 0", "0", "0"]
+    assert cells[("stuck", "all")] == ["0", "-", "-", "0 / 0 / 0", "1", "0"]
