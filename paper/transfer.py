@@ -275,6 +275,37 @@ def headroom_table(files: dict[str, tuple[list[dict], list[dict]]]) -> str:
     return markdown(lines)
 
 
+def pace_table(files: dict[str, tuple[list[dict], list[dict]]]) -> str:
+    """The parents' best points followed by cold start's own pace
+    (``transfer_report.pace_table``): for each results file (label -> its runs and parents'
+    records), per band, the median [IQR] paced saving at 25 and 50 trials and the share of
+    units at 2x and 4x."""
+    lines = ["suite | band | units | paced saving at 25 trials: median [IQR] | >= 2x | >= 4x | at 50: median [IQR] | >= 2x | >= 4x"]
+    for label, (runs, parents) in files.items():
+        table = M.curves(runs)
+        by_band = R.bands(list(table))
+        groups = by_band if len(by_band) > 1 else [("all", list(table))]
+        for row in R.pace_table(parents, table, runs, groups, R.budget_of(runs))[1:]:
+            lines.append(f"{label} | {row}")
+    return markdown(lines)
+
+
+def endgame_table(files: dict[str, tuple[list[dict], list[dict]]], band: str) -> str:
+    """Each method's trials from the parents' level to cold start's regret at 25 trials
+    against cold start's own (``transfer_report.endgame_table``), on one band of each file
+    (``"all"`` where a file has no bands)."""
+    lines = ["suite | method | units | cold start's trials: median [IQR] | the method's: median [IQR] | fewer / same / more | never at the parents' level | not there by trial 50"]
+    for label, (runs, parents) in files.items():
+        table = M.curves(runs)
+        by_band = R.bands(list(table))
+        groups = [g for g in by_band if g[0].startswith(band)] if len(by_band) > 1 else [("all", list(table))]
+        methods = ranked({m for b in table.values() for m in b})
+        for row in R.endgame_table(parents, table, runs, methods, groups, 25)[1:]:
+            cells = row.split(" | ")
+            lines.append(" | ".join([label, cells[0]] + cells[2:]))
+    return markdown(lines)
+
+
 def candidate_ranks(suites: dict[str, dict], budget: int) -> str:
     """Each suite's average rank of every candidate and cold start (the methods that ran on
     all its units) at trials 5 / 10 / 25 / 50 within ``budget``: one row per method, one

@@ -320,3 +320,40 @@ def test_the_matched_budget_tables_read_the_held_out_icm_rgpe_files_each_on_its_
     row = next(line for line in values["table_matched_budget_heldout"].splitlines() if "10 vs 40" in line)
     assert row.startswith("| synthetic | related (similarity >= 0.75) | 10 vs 40 | 6 | 0/0/6, ")
     assert make_figures.matched_budget_values("small")["table_matched_budget_heldout"].startswith("(the suites have not run")
+
+
+def test_the_pace_tables_read_the_suites_with_icm_and_rgpe_beside_them(tmp_path, monkeypatch):
+    """``table_pace`` gives each file's paced saving per band and ``table_endgame`` each
+    method's trials from the parents' level on related parents, the two files of a suite
+    read together; a suite whose files have not all run is left out, and with none the
+    tables say so."""
+    from paper import make_figures
+
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setattr(make_figures, "RESULTS", results)
+    assert all(v.startswith("(the transfer suites have not run") for v in make_figures.pace_values("full").values())
+    cold = np.geomspace(1.0, 1e-4, 50)  # 0.0111 after 25 trials, first <= 0.1 at trial 14
+    config = {"name": "x", "suite": "synthetic", "budget": 50, "n_parents": 2, "parent_trials": 4, "top_k": 2, "seeds": [0, 1]}
+    header = {"config": config, "methods_run": [], "machine": {"cpu": "test CPU", "cores": 2}}
+
+    def write(stem, methods):
+        rows = [header]
+        for seed, at_best in ((0, [0.5, 0.1]), (1, [1e-5, 0.9])):
+            rows.append({"problem": "hartmann3/sim0.9", "seed": seed, "parents": {"trials": [4, 4], "target_at_best": at_best}})
+            rows += [{"problem": "hartmann3/sim0.9", "seed": seed, "method": m, "optimum": 0.0, "values": list(v), "parent_trials": 8} for m, v in methods.items()]
+        (results / f"{stem}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    write("transfer-synthetic-hyperprior", {"cold": cold, "best-first": cold})
+    assert make_figures.pace_values("full")["table_pace"].startswith("(the transfer suites have not run")  # its ICM / RGPE file is missing
+    write("transfer-synthetic-icm-rgpe", {"cold": cold, "transfer-icm": cold**2})
+    values = make_figures.pace_values("full")
+    rows = [line for line in values["table_pace"].splitlines() if line.startswith("| synthetic")]
+    # One band, so pooled. At 25 trials seed 0 takes both parents' points, then cold start's
+    # 25 - 14 trials (25 / 13 = 1.92x), seed 1 its first point (25x); at 50, 50 / (2 + 50 - 14)
+    # and 50x.
+    assert rows == ["| synthetic, seeds 0-19 | all | 2 | 13.46x [7.69, 19.23] | 50% | 50% | 25.66x [13.49, 37.83] | 50% | 50% |"]
+    endgame = {line.split(" | ")[1]: line.split(" | ")[2:] for line in values["table_endgame"].splitlines()[2:]}
+    assert endgame["best-first"][:4] == ["1", "11.0 [11.0, 11.0]", "11.0 [11.0, 11.0]", "0 / 1 / 0"]
+    assert endgame["transfer-icm"][:4] == ["1", "11.0 [11.0, 11.0]", "5.0 [5.0, 5.0]", "1 / 0 / 0"]
+    assert make_figures.pace_values("small")["table_endgame"].startswith("(the transfer suites have not run")
