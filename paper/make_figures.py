@@ -373,11 +373,12 @@ def headroom_values(config: str = "full") -> dict[str, str]:
     return {"table_headroom": transfer.headroom_table({label: transfer.R.load([str(p)])[1:] for label, p in paths.items()})}
 
 
-# The files the pace tables read: the hyperprior suites with ICM and RGPE beside them (the
-# default's selection seeds), and the held-out seeds' ICM / RGPE files.
-PACE_FILES = (("synthetic, seeds 0-19", ("transfer-synthetic-hyperprior", "transfer-synthetic-icm-rgpe")),
+# The files the pace tables read: the hyperprior suites with ICM and RGPE and the cold-start
+# control (another seed) beside them (the default's selection seeds), and the held-out
+# seeds' ICM / RGPE files.
+PACE_FILES = (("synthetic, seeds 0-19", ("transfer-synthetic-hyperprior", "transfer-synthetic-icm-rgpe", "transfer-synthetic-coldcontrol")),
               ("synthetic, held out 20-39", ("transfer-synthetic-heldout-icm-rgpe",)),
-              ("model tuning, seeds 0-9", ("transfer-tuning-hyperprior", "transfer-tuning-icm-rgpe")),
+              ("model tuning, seeds 0-9", ("transfer-tuning-hyperprior", "transfer-tuning-icm-rgpe", "transfer-tuning-coldcontrol")),
               ("model tuning, held out 10-15", ("transfer-tuning-heldout-icm-rgpe",)))
 
 

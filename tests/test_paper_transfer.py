@@ -324,9 +324,9 @@ def test_the_matched_budget_tables_read_the_held_out_icm_rgpe_files_each_on_its_
 
 def test_the_pace_tables_read_the_suites_with_icm_and_rgpe_beside_them(tmp_path, monkeypatch):
     """``table_pace`` gives each file's paced saving per band and ``table_endgame`` each
-    method's trials from the parents' level on related parents, the two files of a suite
-    read together; a suite whose files have not all run is left out, and with none the
-    tables say so."""
+    method's trials from the parents' level on related parents, a suite's three files (the
+    candidates, ICM / RGPE, the cold-start control) read together; a suite whose files have
+    not all run is left out, and with none the tables say so."""
     from paper import make_figures
 
     results = tmp_path / "results"
@@ -347,6 +347,8 @@ def test_the_pace_tables_read_the_suites_with_icm_and_rgpe_beside_them(tmp_path,
     write("transfer-synthetic-hyperprior", {"cold": cold, "best-first": cold})
     assert make_figures.pace_values("full")["table_pace"].startswith("(the transfer suites have not run")  # its ICM / RGPE file is missing
     write("transfer-synthetic-icm-rgpe", {"cold": cold, "transfer-icm": cold**2})
+    assert make_figures.pace_values("full")["table_pace"].startswith("(the transfer suites have not run")  # nor its control
+    write("transfer-synthetic-coldcontrol", {"cold": cold, "cold-reseeded": np.r_[cold[3:], [cold[-1]] * 3]})
     values = make_figures.pace_values("full")
     rows = [line for line in values["table_pace"].splitlines() if line.startswith("| synthetic")]
     # One band, so pooled. At 25 trials seed 0 takes both parents' points, then cold start's
@@ -356,4 +358,6 @@ def test_the_pace_tables_read_the_suites_with_icm_and_rgpe_beside_them(tmp_path,
     endgame = {line.split(" | ")[1]: line.split(" | ")[2:] for line in values["table_endgame"].splitlines()[2:]}
     assert endgame["best-first"][:4] == ["1", "11.0 [11.0, 11.0]", "11.0 [11.0, 11.0]", "0 / 1 / 0"]
     assert endgame["transfer-icm"][:4] == ["1", "11.0 [11.0, 11.0]", "5.0 [5.0, 5.0]", "1 / 0 / 0"]
+    # The control (cold start on another seed, here three trials ahead) is listed after the candidates.
+    assert list(endgame)[-1] == "cold-reseeded" and endgame["cold-reseeded"][:4] == ["1", "11.0 [11.0, 11.0]", "11.0 [11.0, 11.0]", "0 / 1 / 0"]
     assert make_figures.pace_values("small")["table_endgame"].startswith("(the transfer suites have not run")

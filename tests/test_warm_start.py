@@ -158,7 +158,7 @@ def test_transfer_groups_jobs_linked_by_identical_warm_starts(store):
     assert len(pooled) == 1 and len(pooled[0].values) == 12
 
 
-@pytest.mark.parametrize("prior", ["stacked", "icm", "rgpe", "select", "hyperprior", "best-first"])
+@pytest.mark.parametrize("prior", ["stacked", "icm", "rgpe", "select", "hyperprior", "best-first", "shifted"])
 def test_transfer_job_runs_with_each_prior_and_starts_near_the_parents_best(store, prior):
     run_job(store, "source", max_jobs=20, space=BRANIN_SPACE, fn=branin)
     related = lambda hp: 3.0 * branin(hp) + 7.0

@@ -22,7 +22,7 @@ from scipy.stats import qmc
 
 from warmstart_bo import gp, optimize, runtime, transfer
 from warmstart_bo.space import Parameter, SearchSpace
-from warmstart_bo.transfer import hyperprior, icm, rgpe, selection, stacked
+from warmstart_bo.transfer import hyperprior, icm, rgpe, selection, shifted, stacked
 from warmstart_bo.transfer.common import Task, standardize
 from warmstart_bo.transfer.histories import ParentHistory, encode_history
 from warmstart_bo.warmstart import WarmStartTypes
@@ -36,6 +36,7 @@ _condition = runtime.Program(gp.condition)
 _loo = runtime.Program(gp.loo_predictions)
 _stacked_loo = runtime.Program(stacked.loo_predictions)
 _rgpe_loo = runtime.Program(rgpe.loo_predictions)
+_shifted_loo = runtime.Program(shifted.loo_predictions)
 _icm_fit = runtime.Program(icm.fit_posterior, static_argnames=("target", "max_iter", "tol"))
 
 
@@ -228,9 +229,11 @@ class Optimizer:
         ``WarmStartTypes.TRANSFER_LEARNING`` (each parent is a related task under
         ``transfer_prior``).
       transfer_prior: ``"best-first"`` (the default, ``transfer.DEFAULT_PRIOR``),
-        ``"stacked"``, ``"icm"``, ``"rgpe"``, ``"select"`` or ``"hyperprior"``. The
-        stacked, ICM and RGPE priors model the parents' values and have no initial design:
-        the first point is the parents' predicted best. ``"select"`` builds all three at
+        ``"stacked"``, ``"icm"``, ``"rgpe"``, ``"shifted"``, ``"select"`` or ``"hyperprior"``. The
+        stacked, ICM, RGPE and shifted priors model the parents' values and have no initial design:
+        the first point is the parents' predicted best. ``"shifted"`` moves one parent's
+        landscape onto the target by an inferred shift (:mod:`warmstart_bo.transfer.shifted`;
+        ``last_transfer["shift"]``). ``"select"`` builds all three at
         every step and takes the one whose leave-one-out predictions rank the target's
         points best (:mod:`warmstart_bo.transfer.selection`; ``last_transfer["chosen"]``). ``"hyperprior"`` is a cold
         start whose hyperparameter priors are fitted to the parents and whose design opens
@@ -831,6 +834,8 @@ class Optimizer:
             self.last_transfer = {"prior": kind, "used": True}
         if kind == "icm":
             self.last_transfer["fit"] = self._icm_fit_info
+        if kind == "shifted":
+            self.last_transfer["shift"] = self._shift_info
         if self.transfer_guard:
             decision = transfer.guard(loo_mean, np.asarray(_loo(target)[0])[: len(y_std)], y_std)
             if decision.transfer_loss is not None:
@@ -862,6 +867,22 @@ class Optimizer:
             top = self._gp_posterior("stacked", x_obs, residual, capacity, dtype)
             model = stacked.add_level(below, top)
             mean, var = _stacked_loo(model)
+            return model, np.asarray(mean)[:n], np.asarray(var)[:n]
+        if kind == "shifted":
+            parents = self._fit_parent_gps(dtype)
+            best_points = np.array([t.x[np.argmax(t.y)] for t in self._tasks])
+            scale = shifted.shift_scale(best_points, ~self.space.categorical_mask)
+            # Scored first under the target-only GP's covariance, then again under the residual
+            # GP's: the residual's is smaller where the move explains the target, so the
+            # second pass tells shifts apart that the first cannot.
+            fit = shifted.fit_shift(parents, best_points, target, ~self.space.categorical_mask, scale, self._rng(7))
+            top = self._gp_posterior("shifted", x_obs, shifted.residual_targets(parents[fit.parent], fit, x_obs, y_std), capacity, dtype)
+            fit = shifted.fit_shift(parents, best_points, target, ~self.space.categorical_mask, scale, self._rng(8), covariance=top)
+            parent = parents[fit.parent]
+            top = self._gp_posterior("shifted", x_obs, shifted.residual_targets(parent, fit, x_obs, y_std), capacity, dtype)
+            model = shifted.model(parent, fit, top)
+            self._shift_info = {"parent": fit.parent, "shift": fit.shift.tolist(), "coef": fit.coef.tolist(), "scale": scale}
+            mean, var = _shifted_loo(model)
             return model, np.asarray(mean)[:n], np.asarray(var)[:n]
         model = self._icm_model(x_obs, y_std, dtype, capacity - n)
         # The joint model is a GP on (x, task): its leave-one-out moments are gp's.

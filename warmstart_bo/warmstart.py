@@ -36,7 +36,7 @@ class WarmStartConfig:
       parents: names of finished jobs in the same store.
       include_ancestors: also use the parents' own warm-start parents, recursively (the
         service this mirrors uses direct parents only).
-      transfer_prior: for TRANSFER_LEARNING, ``"stacked"``, ``"icm"``, ``"rgpe"``, ``"select"``,
+      transfer_prior: for TRANSFER_LEARNING, ``"stacked"``, ``"icm"``, ``"rgpe"``, ``"shifted"``, ``"select"``,
         ``"hyperprior"`` or ``"best-first"``; None takes the default chosen by benchmark
         (``transfer.DEFAULT_PRIOR``), which a tuning job stores as its own
         (:meth:`resolved`), so it keeps its prior when the default changes.

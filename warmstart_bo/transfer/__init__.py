@@ -6,6 +6,8 @@
 - ``"hyperprior"``: a cold start whose hyperparameter priors and opening points come from
   the parents (:mod:`.hyperprior`); the parents' values never enter its model, and a job
   whose target refutes the parents' best points becomes a cold start.
+- ``"shifted"``: a parent's landscape moved onto the target by an inferred shift, with a
+  residual GP on top (:mod:`.shifted`); guarded as any model prior is;
 - ``"select"``: the stacked, ICM or RGPE model, chosen afresh at every step by
   leave-one-out evidence on the target's points (:mod:`.selection`), then guarded as any
   prior is;
@@ -27,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from warmstart_bo import gp, runtime
-from warmstart_bo.transfer import hyperprior, icm, rgpe, selection, stacked
+from warmstart_bo.transfer import hyperprior, icm, rgpe, selection, shifted, stacked
 from warmstart_bo.transfer.common import (
     NORMALIZATIONS,
     Task,
@@ -41,7 +43,7 @@ from warmstart_bo.transfer.guard import GuardDecision, guard
 from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
 from warmstart_bo.transfer.selection import Selection, select
 
-PRIORS = ("stacked", "icm", "rgpe", "select", "hyperprior", "best-first")
+PRIORS = ("stacked", "icm", "rgpe", "select", "hyperprior", "best-first", "shifted")
 # Chosen by the transfer protocol's paired tests (README, "Why the default"): ahead of
 # stacked on both suites, best average rank on model tuning, and its worst seed with
 # adversarial parents within 1.15x of cold start's over 30 seeds. Choosing among the
@@ -71,6 +73,7 @@ __all__ = [
     "select",
     "selection",
     "Selection",
+    "shifted",
     "stacked",
     "subsample",
 ]
@@ -123,6 +126,10 @@ def precompile_fantasize(model, dim: int, prepare: bool = False) -> None:
 
 
 def _precompile_member_fantasies(model, dim: int, prepare: bool) -> None:
+    if isinstance(model, shifted.ShiftedPosterior):
+        _precompile_member_fantasies(model.parent, dim, prepare)
+        _precompile_member_fantasies(model.top, dim, prepare)
+        return
     if isinstance(model, (stacked.StackedPosterior, rgpe.EnsemblePosterior)):
         for member in model.levels if isinstance(model, stacked.StackedPosterior) else model.members:
             _precompile_member_fantasies(member, dim, prepare)
@@ -148,6 +155,9 @@ def fantasize(model, fx: np.ndarray):
     if isinstance(model, stacked.StackedPosterior):
         # Every level, parents' too: the blended deviation shrinks only if all of them do.
         return stacked.StackedPosterior(tuple(fantasize(level, fx) for level in model.levels), model.betas)
+    if isinstance(model, shifted.ShiftedPosterior):
+        # The parent sees the rows where the shift reads it, so its deviation there shrinks too.
+        return model._replace(parent=fantasize(model.parent, fx - np.asarray(model.shift)), top=fantasize(model.top, fx))
     if isinstance(model, rgpe.EnsemblePosterior):
         return rgpe.EnsemblePosterior(tuple(fantasize(m, fx) for m in model.members), model.weights)
     if isinstance(model, icm.ICMPosterior):

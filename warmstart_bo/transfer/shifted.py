@@ -1,0 +1,214 @@
+"""A parent's landscape moved onto the target: ``f(x) = a m_j(x - delta) + b + r(x)``.
+
+``m_j`` is parent j's posterior mean, ``delta`` a shift of the continuous coordinates and
+``r`` a GP on what the moved parent does not explain. Stacked and multi-task priors tie the
+target to the parents at the same point, so an optimum that has moved (a regularization
+strength that shifts with the data set's size) is learned point by point; here the move is
+one parameter, inferred from a few of the target's points.
+
+- ``delta``'s prior is a Gaussian whose scale is the spread of the parents' best points
+  (the parents are draws from the same family of tasks as the target, so the target's
+  optimum differs from a parent's by about as much as two parents' optima differ:
+  :func:`shift_scale`), mixed with a broad one (``BROAD_WEIGHT``, ``BROAD_SCALE``) so that
+  parents who agree with each other but not with the target can still be moved.
+- ``a ~ N(1, 1)`` and ``b ~ N(0, 1)`` (outcomes are normalized per task) are integrated out
+  in closed form under the target GP's covariance ``K``:
+  ``y ~ N(m, K + H B H^T)`` with ``H = [m_j(x - delta), 1]``. Each candidate's evidence
+  costs a 2x2 solve given ``K^-1`` (Woodbury), so thousands of shifts are scored at once.
+- The (parent, ``delta``) of highest posterior density is taken (:func:`fit_shift`), from
+  draws of the prior, shifts that carry the parent's best point onto the target's best
+  points, and two rounds of draws around the best so far.
+
+With ``delta = 0`` and one parent this is a stack of two levels (:mod:`.stacked`); predictions
+blend the levels' standard deviations as the stack does.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from warmstart_bo import gp, runtime
+from warmstart_bo.transfer.stacked import ALPHA
+
+# Prior of the moved parent's coefficients (a, b): mean and standard deviation of each.
+COEF_MEAN = (1.0, 0.0)
+COEF_STD = (1.0, 1.0)
+# Bounds of the shift prior's scale (unit-cube lengths), and its value with one parent.
+MIN_SCALE, MAX_SCALE, ONE_PARENT_SCALE = 0.02, 0.5, 0.15
+# The broad component of the shift prior: its weight and scale.
+BROAD_WEIGHT, BROAD_SCALE = 0.2, 0.25
+# Candidates per parent and round: draws of the prior, then around the best at 1/4 and
+# 1/16 of the prior's scale.
+NUM_CANDIDATES = 256
+REFINE = (0.25, 0.0625)
+
+
+class ShiftedPosterior(NamedTuple):
+    """The parent's posterior, the shift, the coefficients (a, b), the residual GP on top
+    and the blend weight of the parent's standard deviation."""
+
+    parent: gp.Posterior
+    shift: jax.Array  # (d,)
+    coef: jax.Array  # (2,)
+    top: gp.Posterior
+    beta: jax.Array  # ()
+
+    def predict(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return predict(self, x)
+
+
+def moved_mean(parent: gp.Posterior, shift: jax.Array, coef: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``a m_j(x - shift) + b`` and its standard deviation ``|a| s_j(x - shift)`` at x (m, d)."""
+    mean, var = gp.predict(parent, x - shift)
+    return coef[0] * mean + coef[1], jnp.abs(coef[0]) * jnp.sqrt(jnp.maximum(var, 1e-30))
+
+
+def _blend(below: tuple[jax.Array, jax.Array], mean: jax.Array, var: jax.Array, beta: jax.Array) -> tuple[jax.Array, jax.Array]:
+    std = jnp.maximum(below[1], 1e-15) ** beta * jnp.sqrt(jnp.maximum(var, 1e-30)) ** (1.0 - beta)
+    return below[0] + mean, std**2
+
+
+def predict(model: ShiftedPosterior, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Mean and variance at x (m, d): the moved parent's mean plus the residual GP's, the
+    standard deviations blended as :mod:`.stacked` blends levels."""
+    return _blend(moved_mean(model.parent, model.shift, model.coef, x), *gp.predict(model.top, x), model.beta)
+
+
+def loo_predictions(model: ShiftedPosterior) -> tuple[jax.Array, jax.Array]:
+    """Leave-one-out moments at the residual GP's rows (the target's), the shift and
+    coefficients held at their values. Padded rows get NaN."""
+    below = moved_mean(model.parent, model.shift, model.coef, model.top.data.x)
+    return _blend(below, *gp.loo_predictions(model.top), model.beta)
+
+
+def shift_scale(best_points: np.ndarray, continuous: np.ndarray) -> float:
+    """The shift prior's standard deviation per coordinate: the root mean square of the
+    differences between the parents' best points (P, d) over pairs and continuous
+    coordinates, within [MIN_SCALE, MAX_SCALE]; ONE_PARENT_SCALE with one parent."""
+    pts = np.asarray(best_points, dtype=float)[:, np.asarray(continuous, bool)]
+    if len(pts) < 2 or pts.shape[1] == 0:
+        return ONE_PARENT_SCALE
+    diffs = pts[:, None, :] - pts[None, :, :]
+    pairs = len(pts) * (len(pts) - 1)
+    return float(np.clip(np.sqrt(np.sum(diffs**2) / (pairs * pts.shape[1])), MIN_SCALE, MAX_SCALE))
+
+
+def log_evidence(parent: gp.Posterior, shifts: jax.Array, x: jax.Array, y: jax.Array, mask: jax.Array, kinv: jax.Array, scale, moved) -> jax.Array:
+    """Log posterior density (up to a constant) of each shift (K, d): ``log N(y; H c0, K + H
+    B H^T)`` plus the shift prior's (:func:`log_shift_prior`; ``moved`` coordinates may be
+    nonzero), with ``K^-1`` the target GP's inverse training covariance over x's padded
+    rows (padded rows masked out)."""
+    c0 = jnp.asarray(COEF_MEAN, y.dtype)
+    b_inv = jnp.diag(1.0 / jnp.asarray(COEF_STD, y.dtype) ** 2)
+
+    def one(shift):
+        m = jnp.where(mask, gp.predict(parent, x - shift)[0], 0.0)
+        h = jnp.stack([m, mask.astype(y.dtype)], axis=1)  # (n, 2)
+        r = jnp.where(mask, y - h @ c0, 0.0)
+        kh, kr = kinv @ h, kinv @ r
+        inner = b_inv + h.T @ kh
+        u = h.T @ kr
+        quad = r @ kr - u @ jnp.linalg.solve(inner, u)
+        return -0.5 * (quad + jnp.linalg.slogdet(inner)[1]) + log_shift_prior(shift, scale, moved)
+
+    return jax.vmap(one)(shifts)
+
+
+def log_shift_prior(shift: jax.Array, scale, moved) -> jax.Array:
+    """Log density of the shift prior (a mixture of two centred Gaussians) over the
+    ``moved`` coordinates (the others are zero in every candidate)."""
+    sq = jnp.sum(shift**2)
+
+    def component(weight, s):
+        return jnp.log(weight) - 0.5 * sq / s**2 - moved * jnp.log(s)
+
+    return jnp.logaddexp(component(1.0 - BROAD_WEIGHT, scale), component(BROAD_WEIGHT, BROAD_SCALE))
+
+
+def coefficients(parent: gp.Posterior, shift: jax.Array, x: jax.Array, y: jax.Array, mask: jax.Array, kinv: jax.Array) -> jax.Array:
+    """The posterior mean of (a, b) at ``shift``: ``(B^-1 + H^T K^-1 H)^-1 (B^-1 c0 + H^T K^-1 y)``."""
+    c0 = jnp.asarray(COEF_MEAN, y.dtype)
+    b_inv = jnp.diag(1.0 / jnp.asarray(COEF_STD, y.dtype) ** 2)
+    m = jnp.where(mask, gp.predict(parent, x - shift)[0], 0.0)
+    h = jnp.stack([m, mask.astype(y.dtype)], axis=1)
+    return jnp.linalg.solve(b_inv + h.T @ kinv @ h, b_inv @ c0 + h.T @ kinv @ jnp.where(mask, y, 0.0))
+
+
+_log_evidence = runtime.Program(log_evidence)
+_coefficients = runtime.Program(coefficients)
+
+
+class ShiftFit(NamedTuple):
+    parent: int
+    shift: np.ndarray
+    coef: np.ndarray
+    log_density: float
+
+
+def fit_shift(
+    parents: list[gp.Posterior], parent_best: np.ndarray, target: gp.Posterior, continuous: np.ndarray, scale: float, rng: np.random.Generator,
+    covariance: gp.Posterior | None = None,
+) -> ShiftFit:
+    """The (parent, shift) of highest posterior density given the target's data (``target``'s
+    rows) under the covariance of ``covariance`` (a GP on the same rows; default
+    ``target``), and the coefficients' posterior mean there.
+
+    Candidates per parent: zero, ``NUM_CANDIDATES - 1`` draws of the prior and the shifts
+    that carry the parent's best point (``parent_best`` (P, d)) onto each of the target's
+    three best points; then draws around the best at each of ``REFINE``'s fractions of
+    ``scale``. Only continuous coordinates move."""
+    data = target.data
+    kinv = (target if covariance is None else covariance).kinv
+    mask = np.asarray(data.mask)
+    n = int(mask.sum())
+    x_obs, y_obs = np.asarray(data.x)[:n], np.asarray(data.y)[:n]
+    move = np.asarray(continuous, bool).astype(float)
+    dtype = data.x.dtype
+    args = (data.x, data.y, data.mask, kinv, jnp.asarray(scale, dtype), jnp.asarray(move.sum(), dtype))
+    best = None
+    for j, parent in enumerate(parents):
+        toward = x_obs[np.argsort(-y_obs)[:3]] - parent_best[j]
+        cands = np.zeros((NUM_CANDIDATES, len(move)))
+        broad = rng.random(NUM_CANDIDATES - 1) < BROAD_WEIGHT
+        cands[1:] = rng.normal(0.0, 1.0, (NUM_CANDIDATES - 1, len(move))) * np.where(broad, BROAD_SCALE, scale)[:, None]
+        cands[1 : 1 + len(toward)] = toward
+        centre = None
+        for spread in (None,) + REFINE:
+            if spread is not None:
+                cands = centre + rng.normal(0.0, spread * scale, (NUM_CANDIDATES, len(move)))
+                cands[0] = centre
+            cands = cands * move
+            scores = np.asarray(_log_evidence(parent, jnp.asarray(cands, dtype), *args))
+            scores = np.where(np.isfinite(scores), scores, -np.inf)
+            k = int(np.argmax(scores))
+            centre, score = cands[k].copy(), float(scores[k])
+        if best is None or score > best.log_density:
+            best = ShiftFit(j, centre, np.zeros(2), score)
+    coef = np.asarray(_coefficients(parents[best.parent], jnp.asarray(best.shift, dtype), data.x, data.y, data.mask, kinv))
+    return best._replace(coef=coef)
+
+
+def model(parent: gp.Posterior, fit: ShiftFit, top: gp.Posterior) -> ShiftedPosterior:
+    """The shifted model from a fit and the residual GP fitted on top of it."""
+    dtype = top.data.y.dtype
+    n_below = int(jnp.sum(parent.data.mask))
+    n = int(jnp.sum(top.data.mask))
+    beta = ALPHA * n_below / (ALPHA * n_below + n)
+    return ShiftedPosterior(parent, jnp.asarray(fit.shift, dtype), jnp.asarray(fit.coef, dtype), top, jnp.asarray(beta, dtype))
+
+
+_moved_mean = runtime.Program(moved_mean)
+
+
+def residual_targets(parent: gp.Posterior, fit: ShiftFit, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The target's outcomes y (n,) less the moved parent's mean at x (n, d): what the
+    residual GP fits. Rows are padded to a bucket, so growing n does not recompile."""
+    dtype = parent.data.x.dtype
+    padded = np.zeros((gp.bucket_size(len(x)), x.shape[1]))
+    padded[: len(x)] = x
+    mean = np.asarray(_moved_mean(parent, jnp.asarray(fit.shift, dtype), jnp.asarray(fit.coef, dtype), jnp.asarray(padded, dtype))[0])
+    return y - mean[: len(x)]
