@@ -138,3 +138,44 @@ def test_a_shifted_job_runs_asks_batches_and_records_its_shift():
     batch = opt.ask(3)
     xs = np.array([[q["a"], q["b"]] for q in batch])
     assert min(np.linalg.norm(xs[i] - xs[j]) for i in range(3) for j in range(i)) > 1e-6
+
+
+def test_held_out_means_refit_the_shift_without_each_row_as_a_dense_computation_does(x64):
+    """For each row: the (parent, shift) among the fit's candidates of highest density given
+    the other rows, the coefficients from them, and the GP's prediction at the row, all
+    dense in SciPy / NumPy, match held_out_means."""
+    rng = np.random.default_rng(7)
+    xp1, xp2, xt = rng.random((25, 2)), rng.random((25, 2)), rng.random((6, 2))
+    priors = gp.default_priors(2)
+    parents = [fit_posterior(xp1, normalize(bowl(xp1, [0.4, 0.5])), CAT, priors, 0), fit_posterior(xp2, normalize(bowl(xp2, [0.6, 0.3])), CAT, priors, 1)]
+    yt = normalize(bowl(xt, [0.5, 0.45], 2.0, 1.0))
+    target = fit_posterior(xt, yt, CAT, priors, 2, capacity=16)
+    best = np.array([[0.4, 0.5], [0.6, 0.3]])
+    scale = 0.1
+    fit = shifted.fit_shift(parents, best, target, np.ones(2, bool), scale, np.random.default_rng(3))
+    top = fit_posterior(xt, shifted.residual_targets(parents[fit.parent], fit, xt, yt), CAT, priors, 3, capacity=16)
+    got = shifted.held_out_means(parents, fit, target, top, scale, np.ones(2, bool))
+    k = np.asarray(gp.train_covariance(top.params, top.data))[:6, :6]
+    b = np.diag(np.asarray(shifted.COEF_STD) ** 2)
+    c0 = np.asarray(shifted.COEF_MEAN)
+    m0 = float(top.params.mean)
+    y = yt
+    want = []
+    for i in range(6):
+        keep = np.arange(6) != i
+        best_density, best_mean = -np.inf, None
+        for parent, cands in zip(parents, fit.candidates):
+            for s in cands:
+                h = np.stack([np.asarray(parent.predict(jnp.asarray(xt - s))[0]), np.ones(6)], axis=1)
+                hs, ks = h[keep], k[np.ix_(keep, keep)]
+                dens = multivariate_normal(hs @ c0, ks + hs @ b @ hs.T).logpdf(y[keep])
+                narrow = np.log(1 - shifted.BROAD_WEIGHT) + multivariate_normal(np.zeros(2), scale**2 * np.eye(2)).logpdf(s)
+                broad = np.log(shifted.BROAD_WEIGHT) + multivariate_normal(np.zeros(2), shifted.BROAD_SCALE**2 * np.eye(2)).logpdf(s)
+                dens += np.logaddexp(narrow, broad)
+                if dens > best_density:
+                    kinv_s = np.linalg.inv(ks)
+                    coef = np.linalg.solve(np.linalg.inv(b) + hs.T @ kinv_s @ hs, np.linalg.inv(b) @ c0 + hs.T @ kinv_s @ y[keep])
+                    mu = h @ coef + m0
+                    best_density, best_mean = dens, mu[i] + k[i, keep] @ kinv_s @ (y[keep] - mu[keep])
+        want.append(best_mean)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)

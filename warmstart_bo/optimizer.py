@@ -840,6 +840,9 @@ class Optimizer:
             decision = transfer.guard(loo_mean, np.asarray(_loo(target)[0])[: len(y_std)], y_std)
             if decision.transfer_loss is not None:
                 self.last_transfer.update(loo_ranking_loss=decision.transfer_loss, target_only_loss=decision.target_loss)
+            if decision.transfer_loss is not None:
+                # The guard may switch between the two within a bucket: both propose without compiling.
+                self._compile_proposals(model if not decision.use_transfer else target)
             if not decision.use_transfer:
                 self.last_transfer.update(used=False, reason="target-only GP ranks the target's points better")
                 return target
@@ -882,8 +885,8 @@ class Optimizer:
             top = self._gp_posterior("shifted", x_obs, shifted.residual_targets(parent, fit, x_obs, y_std), capacity, dtype)
             model = shifted.model(parent, fit, top)
             self._shift_info = {"parent": fit.parent, "shift": fit.shift.tolist(), "coef": fit.coef.tolist(), "scale": scale}
-            mean, var = _shifted_loo(model)
-            return model, np.asarray(mean)[:n], np.asarray(var)[:n]
+            var = np.asarray(_shifted_loo(model)[1])[:n]
+            return model, shifted.held_out_means(parents, fit, target, top, scale, ~self.space.categorical_mask), var
         model = self._icm_model(x_obs, y_std, dtype, capacity - n)
         # The joint model is a GP on (x, task): its leave-one-out moments are gp's.
         rows = icm.task_rows(model.data, int(model.target))

@@ -20,7 +20,8 @@ one parameter, inferred from a few of the target's points.
   points, and two rounds of draws around the best so far.
 
 With ``delta = 0`` and one parent this is a stack of two levels (:mod:`.stacked`); predictions
-blend the levels' standard deviations as the stack does.
+blend the levels' standard deviations as the stack does. The guard judges the model on
+leave-one-out means with the shift refitted without each point (:func:`held_out_means`).
 """
 
 from __future__ import annotations
@@ -138,15 +139,74 @@ def coefficients(parent: gp.Posterior, shift: jax.Array, x: jax.Array, y: jax.Ar
     return jnp.linalg.solve(b_inv + h.T @ kinv @ h, b_inv @ c0 + h.T @ kinv @ jnp.where(mask, y, 0.0))
 
 
+def held_out(parent: gp.Posterior, shifts: jax.Array, x: jax.Array, y: jax.Array, mask: jax.Array, kinv: jax.Array, scale, moved, prior_mean) -> tuple[jax.Array, jax.Array]:
+    """For each shift (K, d) and each row i held out: the log posterior density of the shift
+    given the other rows (as :func:`log_evidence`), and the leave-one-out mean at row i of
+    the model fitted without it: coefficients from the other rows, then the GP's held-out
+    prediction ``y_i - [K^-1 (y - mu)]_i / [K^-1]_ii`` under that mean (plus the residual
+    GP's constant ``prior_mean``). Both (K, n); rows are removed from ``K^-1`` by the
+    block-inverse identity, so each costs O(1) given the shift's O(n^2) products."""
+    c0 = jnp.asarray(COEF_MEAN, y.dtype)
+    b_inv = jnp.diag(1.0 / jnp.asarray(COEF_STD, y.dtype) ** 2)
+    diag = jnp.where(mask, jnp.diag(kinv), 1.0)
+    a_one = kinv @ mask.astype(y.dtype)
+
+    def one(shift):
+        m = jnp.where(mask, gp.predict(parent, x - shift)[0], 0.0)
+        h = jnp.stack([m, mask.astype(y.dtype)], axis=1)
+        r = jnp.where(mask, y - h @ c0, 0.0)
+        ar, ah = kinv @ r, kinv @ h
+        g = ar - diag * r  # (n,): A_iS r_S
+        big_g = ah - diag[:, None] * h  # (n, 2): A_iS H_S
+        rar = r @ ar - 2 * r * ar + diag * r**2 - g**2 / diag
+        hah = (h.T @ ah)[None] - (h[:, :, None] * ah[:, None, :] + ah[:, :, None] * h[:, None, :]) + diag[:, None, None] * h[:, :, None] * h[:, None, :] - big_g[:, :, None] * big_g[:, None, :] / diag[:, None, None]
+        har = (h.T @ ar)[None] - h * ar[:, None] - ah * r[:, None] + diag[:, None] * h * r[:, None] - big_g * (g / diag)[:, None]
+        inner = b_inv[None] + hah  # (n, 2, 2)
+        d = jnp.linalg.solve(inner, har[..., None])[..., 0]  # (n, 2): c_-i - c0
+        density = -0.5 * (rar - jnp.sum(har * d, axis=1) + jnp.linalg.slogdet(inner)[1]) + log_shift_prior(shift, scale, moved)
+        loo = y - (ar - jnp.sum(ah * d, axis=1) - prior_mean * a_one) / diag
+        return density, loo
+
+    return jax.vmap(one)(shifts)
+
+
 _log_evidence = runtime.Program(log_evidence)
 _coefficients = runtime.Program(coefficients)
+_held_out = runtime.Program(held_out)
 
 
 class ShiftFit(NamedTuple):
+    """The chosen parent and shift, the coefficients' posterior mean, the log density, and
+    every candidate scored (per parent), which :func:`held_out_means` searches again."""
+
     parent: int
     shift: np.ndarray
     coef: np.ndarray
     log_density: float
+    candidates: tuple = ()
+
+
+def held_out_means(parents: list[gp.Posterior], fit: ShiftFit, target: gp.Posterior, top: gp.Posterior, scale: float, continuous: np.ndarray) -> np.ndarray:
+    """Leave-one-out means (n,) at the target's rows (``target``'s data, the outcomes the
+    shift was fitted to) with the shift refitted without each row: for row i, the (parent,
+    shift) among ``fit.candidates`` of highest density given the other rows, its
+    coefficients from them, under the residual GP's (``top``, on the same rows) covariance
+    and constant mean. The guard judges the shifted model on these; holding the shift
+    fitted to every row, the held-out row included, would flatter it."""
+    data = target.data
+    n = int(np.sum(np.asarray(data.mask)))
+    dtype = data.x.dtype
+    moved = float(np.sum(np.asarray(continuous, bool)))
+    best_density, best_mean = np.full(n, -np.inf), np.full(n, np.nan)
+    for parent, cands in zip(parents, fit.candidates):
+        density, loo = (np.asarray(a)[:, :n] for a in _held_out(parent, jnp.asarray(cands, dtype), data.x, data.y, data.mask, top.kinv,
+                                                                jnp.asarray(scale, dtype), jnp.asarray(moved, dtype), top.params.mean))
+        density = np.where(np.isfinite(density), density, -np.inf)
+        k = np.argmax(density, axis=0)
+        better = density[k, np.arange(n)] > best_density
+        best_density = np.where(better, density[k, np.arange(n)], best_density)
+        best_mean = np.where(better, loo[k, np.arange(n)], best_mean)
+    return best_mean
 
 
 def fit_shift(
@@ -169,7 +229,7 @@ def fit_shift(
     move = np.asarray(continuous, bool).astype(float)
     dtype = data.x.dtype
     args = (data.x, data.y, data.mask, kinv, jnp.asarray(scale, dtype), jnp.asarray(move.sum(), dtype))
-    best = None
+    best, scored = None, []
     for j, parent in enumerate(parents):
         toward = x_obs[np.argsort(-y_obs)[:3]] - parent_best[j]
         cands = np.zeros((NUM_CANDIDATES, len(move)))
@@ -182,6 +242,7 @@ def fit_shift(
                 cands = centre + rng.normal(0.0, spread * scale, (NUM_CANDIDATES, len(move)))
                 cands[0] = centre
             cands = cands * move
+            scored.append((j, cands))
             scores = np.asarray(_log_evidence(parent, jnp.asarray(cands, dtype), *args))
             scores = np.where(np.isfinite(scores), scores, -np.inf)
             k = int(np.argmax(scores))
@@ -189,7 +250,8 @@ def fit_shift(
         if best is None or score > best.log_density:
             best = ShiftFit(j, centre, np.zeros(2), score)
     coef = np.asarray(_coefficients(parents[best.parent], jnp.asarray(best.shift, dtype), data.x, data.y, data.mask, kinv))
-    return best._replace(coef=coef)
+    candidates = tuple(np.concatenate([c for i, c in scored if i == j]) for j in range(len(parents)))
+    return best._replace(coef=coef, candidates=candidates)
 
 
 def model(parent: gp.Posterior, fit: ShiftFit, top: gp.Posterior) -> ShiftedPosterior:
