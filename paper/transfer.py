@@ -265,14 +265,8 @@ def headroom_table(files: dict[str, tuple[list[dict], list[dict]]]) -> str:
     each results file (label -> its runs and parents' records), per band, the units where
     the target's regret at the best of the parents' best points is at most cold start's
     after 10, 25 and 50 trials."""
-    lines = ["suite | band | units | parents' best at most cold start's regret after 10 trials | after 25 | after 50"]
-    for label, (runs, parents) in files.items():
-        table = M.curves(runs)
-        by_band = R.bands(list(table))
-        groups = by_band if len(by_band) > 1 else [("all", list(table))]
-        for row in R.headroom_table(parents, table, runs, groups, R.budget_of(runs))[1:]:
-            lines.append(f"{label} | {row}")
-    return markdown(lines)
+    header = "suite | band | units | parents' best at most cold start's regret after 10 trials | after 25 | after 50"
+    return _per_band(files, header, R.headroom_table)
 
 
 def pace_table(files: dict[str, tuple[list[dict], list[dict]]]) -> str:
@@ -280,12 +274,20 @@ def pace_table(files: dict[str, tuple[list[dict], list[dict]]]) -> str:
     (``transfer_report.pace_table``): for each results file (label -> its runs and parents'
     records), per band, the median [IQR] paced saving at 25 and 50 trials and the share of
     units at 2x and 4x."""
-    lines = ["suite | band | units | paced saving at 25 trials: median [IQR] | >= 2x | >= 4x | at 50: median [IQR] | >= 2x | >= 4x"]
+    header = "suite | band | units | paced saving at 25 trials: median [IQR] | >= 2x | >= 4x | at 50: median [IQR] | >= 2x | >= 4x"
+    return _per_band(files, header, R.pace_table)
+
+
+def _per_band(files: dict[str, tuple[list[dict], list[dict]]], header: str, report_table) -> str:
+    """A report table over the parents' records (``report_table(parents, table, runs,
+    groups, budget)``) for each file, per band (pooled where a file has one), each row
+    labelled with its file."""
+    lines = [header]
     for label, (runs, parents) in files.items():
         table = M.curves(runs)
         by_band = R.bands(list(table))
         groups = by_band if len(by_band) > 1 else [("all", list(table))]
-        for row in R.pace_table(parents, table, runs, groups, R.budget_of(runs))[1:]:
+        for row in report_table(parents, table, runs, groups, R.budget_of(runs))[1:]:
             lines.append(f"{label} | {row}")
     return markdown(lines)
 
