@@ -73,23 +73,27 @@ def paired_trials(warm: np.ndarray, cold: np.ndarray, t: int) -> tuple[float, fl
     return cold_needed, min(warm_needed, len(warm) + 1.0)
 
 
-def paced_trials(cold: np.ndarray, parent_regrets: Sequence[float], t: int) -> tuple[float, float]:
+def paced_trials(cold: np.ndarray, parent_regrets: Sequence[float], t: int, pace: np.ndarray | None = None) -> tuple[float, float]:
     """(trials cold needs to reach its own regret at trial t, trials a run needs that
-    evaluates the parents' best points first, in order, and then improves at cold start's
-    pace from the best of them). The second is the best point's position when it already
-    reaches that regret; otherwise all of the parents' points, then the trials cold start
-    took from its first regret at or below the best of them to its regret at t (at least
-    one: a run still above that regret needs another trial, even where cold start passed
-    both levels in one step). Cold
+    evaluates the parents' best points first, in order, and then improves at the pace of
+    ``pace`` (cold itself by default) from the best of them). The second is the best point's
+    position when it already reaches that regret; otherwise all of the parents' points, then
+    the trials ``pace`` took from its first regret at or below the best of them to its
+    first at or below cold's regret at t (at least one: a run still above that regret needs
+    another trial, even where the pace curve passed both levels in one step; censored at
+    the curve's length + 1; NaN when the curve never reaches the parents' level). Cold
     start's pace there comes with the points it had by then, so this is what the parents'
-    points give a model that learns no faster than cold start, not a bound on every method."""
+    points give a model that learns no faster than cold start, not a bound on every method.
+    Cold start set the level at t itself, so its own pace to it is quicker than another
+    cold run's: ``pace`` = a cold run on another seed reads it without that selection."""
     level = cold[t - 1]
     cold_needed = trials_to_reach(cold[:t], level)
     regrets = np.asarray(parent_regrets, dtype=float)
     best = float(regrets.min())
     if best <= level * (1 + 1e-9):
         return cold_needed, float(np.argmin(regrets) + 1)
-    return cold_needed, float(len(regrets) + max(cold_needed - trials_to_reach(cold, best), 1.0))
+    stretch = endgame_trials(cold if pace is None else pace, best, level)
+    return cold_needed, float(len(regrets) + max(stretch, 1.0))
 
 
 def endgame_trials(curve: np.ndarray, start: float, level: float) -> float:

@@ -270,11 +270,12 @@ def headroom_table(files: dict[str, tuple[list[dict], list[dict]]]) -> str:
 
 
 def pace_table(files: dict[str, tuple[list[dict], list[dict]]]) -> str:
-    """The parents' best points followed by cold start's own pace
-    (``transfer_report.pace_table``): for each results file (label -> its runs and parents'
-    records), per band, the median [IQR] paced saving at 25 and 50 trials and the share of
-    units at 2x and 4x."""
-    header = "suite | band | units | paced saving at 25 trials: median [IQR] | >= 2x | >= 4x | at 50: median [IQR] | >= 2x | >= 4x"
+    """The parents' best points followed by cold start's own pace, and by the control's
+    where a file has it (``transfer_report.pace_table``): for each results file (label ->
+    its runs and parents' records), per band, the median [IQR] paced saving at 25 and 50
+    trials and the share of units at 2x and 4x (the control's at 25 only), and how many
+    units its pace run leaves censored or never at the parents' level."""
+    header = "suite | band | pace | units | paced saving at 25 trials: median [IQR] | >= 2x | >= 4x | at 50: median [IQR] | >= 2x | >= 4x | censored / never at 25"
     return _per_band(files, header, R.pace_table)
 
 

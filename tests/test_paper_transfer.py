@@ -353,8 +353,10 @@ def test_the_pace_tables_read_the_suites_with_icm_and_rgpe_beside_them(tmp_path,
     rows = [line for line in values["table_pace"].splitlines() if line.startswith("| synthetic")]
     # One band, so pooled. At 25 trials seed 0 takes both parents' points, then cold start's
     # 25 - 14 trials (25 / 13 = 1.92x), seed 1 its first point (25x); at 50, 50 / (2 + 50 - 14)
-    # and 50x.
-    assert rows == ["| synthetic, seeds 0-19 | all | 2 | 13.46x [7.69, 19.23] | 50% | 50% | 25.66x [13.49, 37.83] | 50% | 50% |"]
+    # and 50x. The control, cold start three trials ahead, takes the same stretch at 25 trials.
+    at_25 = "2 | 13.46x [7.69, 19.23] | 50% | 50%"
+    assert rows == [f"| synthetic, seeds 0-19 | all | cold start's own | {at_25} | 25.66x [13.49, 37.83] | 50% | 50% | 0 / 0 |",
+                    f"| synthetic, seeds 0-19 | all | the control's | {at_25} | - | - | - | 0 / 0 |"]
     endgame = {line.split(" | ")[1]: line.split(" | ")[2:] for line in values["table_endgame"].splitlines()[2:]}
     assert endgame["best-first"][:4] == ["1", "11.0 [11.0, 11.0]", "11.0 [11.0, 11.0]", "0 / 1 / 0"]
     assert endgame["transfer-icm"][:4] == ["1", "11.0 [11.0, 11.0]", "5.0 [5.0, 5.0]", "1 / 0 / 0"]

@@ -387,6 +387,39 @@ def test_paced_trials_open_with_the_parents_points_then_take_cold_starts_own_pac
     assert M.paced_trials(cold, [0.04], 10) == (9.0, 1 + 1)
 
 
+def test_paced_trials_at_another_runs_pace_count_that_runs_stretch_and_censor_it():
+    """With ``pace`` another cold run's trials from the parents' level to cold start's regret
+    at t are counted; censored where it never gets there, NaN where it never reaches the
+    parents' level."""
+    cold = np.array([1.0, 0.5, 0.3, 0.3, 0.1, 0.1, 0.05, 0.05, 0.02, 0.02])  # regret at 8: 0.05, first at 7
+    slow = np.array([1.0, 0.9, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.04, 0.04])  # 0.2 at 3, 0.05 at 9
+    assert M.paced_trials(cold, [0.4, 0.2, 0.9], 8, slow) == (7.0, 3 + (9 - 3))
+    assert M.paced_trials(cold, [0.4, 0.2, 0.9], 8, cold) == M.paced_trials(cold, [0.4, 0.2, 0.9], 8)
+    stuck = np.array([1.0, 0.3, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2])
+    assert M.paced_trials(cold, [0.4, 0.2, 0.9], 8, stuck) == (7.0, 3 + (11 - 3))
+    assert M.paced_trials(cold, [0.4, 0.05, 0.9], 8, stuck) == (7.0, 2.0)  # the parents' point alone: no pace needed
+    assert np.isnan(M.paced_trials(cold, [0.1, 0.9], 8, stuck)[1])
+
+
+def test_the_pace_table_counts_the_controls_censored_and_never_reached_units():
+    """The control's row reads 25 trials only, counts a unit whose control never gets from
+    the parents' level to cold start's regret (censored at the budget + 1) and one whose
+    control never reaches the parents' level (no saving)."""
+    from benchmarks import transfer_report as R
+
+    cold = np.geomspace(1.0, 1e-4, 50)  # 0.0111 at 25, first <= 0.1 at 14
+    controls = {0: np.r_[[1.0] * 5, cold[:45]], 1: np.r_[cold[:20], [cold[19]] * 30], 2: np.full(50, 0.5)}
+    table = {"h/sim0.9": {"cold": dict.fromkeys(controls, cold), "cold-reseeded": controls}}
+    runs = [{"problem": "h/sim0.9", "seed": s, "method": "cold", "optimum": 0.0, "values": list(cold)} for s in controls]
+    parents = [{"problem": "h/sim0.9", "seed": s, "parents": {"target_at_best": [0.1]}} for s in controls]
+    rows = {line.split(" | ")[1]: line.split(" | ")[2:] for line in R.pace_table(parents, table, runs, [("all", ["h/sim0.9"])], 50)[1:]}
+    assert rows["cold start's own"][:2] == ["3", f"{25 / (1 + 11):.2f}x [{25 / 12:.2f}, {25 / 12:.2f}]"] and rows["cold start's own"][-1] == "0 / 0"
+    # Seed 0: 1 + 11 trials; seed 1 reaches 0.1 at 14 and stays above 0.0111: 1 + (51 - 14);
+    # seed 2 never reaches 0.1: 0x.
+    assert rows["the control's"][1] == f"{25 / 38:.2f}x [{25 / 76:.2f}, {(25 / 38 + 25 / 12) / 2:.2f}]"
+    assert rows["the control's"][4:] == ["-", "-", "-", "1 / 1"]
+
+
 def test_endgame_trials_count_from_the_parents_level_and_censor_at_the_budget():
     curve = np.array([0.9, 0.4, 0.2, 0.2, 0.05, 0.01])
     assert M.endgame_trials(curve, 0.2, 0.05) == 5 - 3
@@ -413,14 +446,20 @@ def test_the_report_gives_the_paced_saving_and_each_methods_trials_from_the_pare
         rows.append({"problem": "h/sim0.9", "seed": s, "method": "cold", "optimum": 0.0, "parent_trials": 0, "values": list(cold)})
         rows.append({"problem": "h/sim0.9", "seed": s, "method": "quick", "optimum": 0.0, "parent_trials": 4, "values": list(cold**2)})
         rows.append({"problem": "h/sim0.9", "seed": s, "method": "stuck", "optimum": 0.0, "parent_trials": 4, "values": [0.9] * 50})
+        rows.append({"problem": "h/sim0.9", "seed": s, "method": "cold-reseeded", "optimum": 0.0, "parent_trials": 0, "values": list(np.r_[[1.0] * 5, cold[:45]])})
     path = tmp_path / "r.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
     text = R.report([str(path)])
     pace = text.split("# Cold start's pace from the parents' level")[1].split("\n\n")[0].splitlines()
-    related = next(line for line in pace if line.startswith("all")).split(" | ")  # one band: pooled only
+    rows = {line.split(" | ")[1]: line.split(" | ")[2:] for line in pace if line.startswith("all")}  # one band: pooled only
     # Seed 0: both parents' points, then cold start's 25 - 14 trials: 25 / 13; seeds 1 and 2
     # reach it with their first point: 25 / 1.
-    assert related[1] == "3" and related[2] == "25.00x [13.46, 25.00]" and related[3:5] == ["67%", "67%"]
+    assert rows["cold start's own"][:4] == ["3", "25.00x [13.46, 25.00]", "67%", "67%"]
+    # At 50: 50 / (2 + 50 - 14), 50 / (2 + 50 - 25) and 50x.
+    assert rows["cold start's own"][4:] == ["1.85x [1.58, 25.93]", "33%", "33%", "0 / 0"]
+    # The control is cold start five trials late: the same stretch at 25 trials (30 - 19),
+    # so the same saving; at 50 trials it is not read.
+    assert rows["the control's"] == rows["cold start's own"][:4] + ["-"] * 3 + ["0 / 0"]
     endgame = text.split("# From the parents' level to cold start's regret at 25 trials")[1].split("\n\n")[0].splitlines()
     cells = {tuple(line.split(" | ")[:2]): line.split(" | ")[2:] for line in endgame[2:]}
     # Only seed 0 is above the level. cold**2 is at 0.1 from trial 8 and at 0.0111 from trial 13.
