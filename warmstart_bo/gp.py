@@ -178,6 +178,14 @@ def bucket_size(n: int, minimum: int = 16) -> int:
     return max(minimum, 1 << max(0, n - 1).bit_length())
 
 
+def pad_rows(x: np.ndarray, dtype) -> jax.Array:
+    """x (n, d) with zero rows up to its bucket (:func:`bucket_size`), as ``dtype``: points
+    to predict at whose count grows without recompiling."""
+    padded = np.zeros((bucket_size(len(x)), x.shape[1]))
+    padded[: len(x)] = x
+    return jnp.asarray(padded, dtype)
+
+
 def pad_data(x, y, categorical, size: int | None = None, dtype=None) -> GPData:
     """Builds a :class:`GPData` from n real rows, padded with zeros to ``size`` rows."""
     x = np.asarray(x, dtype=np.float64)

@@ -98,18 +98,28 @@ def shift_scale(best_points: np.ndarray, continuous: np.ndarray) -> float:
     return float(np.clip(np.sqrt(np.sum(diffs**2) / (pairs * pts.shape[1])), MIN_SCALE, MAX_SCALE))
 
 
+def _coef_prior(dtype) -> tuple[jax.Array, jax.Array]:
+    """The coefficients' prior mean ``c0`` and inverse covariance ``B^-1``."""
+    return jnp.asarray(COEF_MEAN, dtype), jnp.diag(1.0 / jnp.asarray(COEF_STD, dtype) ** 2)
+
+
+def _design(parent: gp.Posterior, shift: jax.Array, x: jax.Array, y: jax.Array, mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The design ``H = [m_j(x - shift), 1]`` (n, 2) over x's padded rows and the residual
+    ``y - H c0`` (n,) of the coefficients' prior mean, both zero on padded rows."""
+    m = jnp.where(mask, gp.predict(parent, x - shift)[0], 0.0)
+    h = jnp.stack([m, mask.astype(y.dtype)], axis=1)
+    return h, jnp.where(mask, y - h @ _coef_prior(y.dtype)[0], 0.0)
+
+
 def log_evidence(parent: gp.Posterior, shifts: jax.Array, x: jax.Array, y: jax.Array, mask: jax.Array, kinv: jax.Array, scale, moved) -> jax.Array:
     """Log posterior density (up to a constant) of each shift (K, d): ``log N(y; H c0, K + H
     B H^T)`` plus the shift prior's (:func:`log_shift_prior`; ``moved`` coordinates may be
     nonzero), with ``K^-1`` the target GP's inverse training covariance over x's padded
     rows (padded rows masked out)."""
-    c0 = jnp.asarray(COEF_MEAN, y.dtype)
-    b_inv = jnp.diag(1.0 / jnp.asarray(COEF_STD, y.dtype) ** 2)
+    b_inv = _coef_prior(y.dtype)[1]
 
     def one(shift):
-        m = jnp.where(mask, gp.predict(parent, x - shift)[0], 0.0)
-        h = jnp.stack([m, mask.astype(y.dtype)], axis=1)  # (n, 2)
-        r = jnp.where(mask, y - h @ c0, 0.0)
+        h, r = _design(parent, shift, x, y, mask)
         kh, kr = kinv @ h, kinv @ r
         inner = b_inv + h.T @ kh
         u = h.T @ kr
@@ -132,10 +142,8 @@ def log_shift_prior(shift: jax.Array, scale, moved) -> jax.Array:
 
 def coefficients(parent: gp.Posterior, shift: jax.Array, x: jax.Array, y: jax.Array, mask: jax.Array, kinv: jax.Array) -> jax.Array:
     """The posterior mean of (a, b) at ``shift``: ``(B^-1 + H^T K^-1 H)^-1 (B^-1 c0 + H^T K^-1 y)``."""
-    c0 = jnp.asarray(COEF_MEAN, y.dtype)
-    b_inv = jnp.diag(1.0 / jnp.asarray(COEF_STD, y.dtype) ** 2)
-    m = jnp.where(mask, gp.predict(parent, x - shift)[0], 0.0)
-    h = jnp.stack([m, mask.astype(y.dtype)], axis=1)
+    c0, b_inv = _coef_prior(y.dtype)
+    h = _design(parent, shift, x, y, mask)[0]
     return jnp.linalg.solve(b_inv + h.T @ kinv @ h, b_inv @ c0 + h.T @ kinv @ jnp.where(mask, y, 0.0))
 
 
@@ -146,15 +154,12 @@ def held_out(parent: gp.Posterior, shifts: jax.Array, x: jax.Array, y: jax.Array
     prediction ``y_i - [K^-1 (y - mu)]_i / [K^-1]_ii`` under that mean (plus the residual
     GP's constant ``prior_mean``). Both (K, n); rows are removed from ``K^-1`` by the
     block-inverse identity, so each costs O(1) given the shift's O(n^2) products."""
-    c0 = jnp.asarray(COEF_MEAN, y.dtype)
-    b_inv = jnp.diag(1.0 / jnp.asarray(COEF_STD, y.dtype) ** 2)
+    b_inv = _coef_prior(y.dtype)[1]
     diag = jnp.where(mask, jnp.diag(kinv), 1.0)
     a_one = kinv @ mask.astype(y.dtype)
 
     def one(shift):
-        m = jnp.where(mask, gp.predict(parent, x - shift)[0], 0.0)
-        h = jnp.stack([m, mask.astype(y.dtype)], axis=1)
-        r = jnp.where(mask, y - h @ c0, 0.0)
+        h, r = _design(parent, shift, x, y, mask)
         ar, ah = kinv @ r, kinv @ h
         g = ar - diag * r  # (n,): A_iS r_S
         big_g = ah - diag[:, None] * h  # (n, 2): A_iS H_S
@@ -270,7 +275,5 @@ def residual_targets(parent: gp.Posterior, fit: ShiftFit, x: np.ndarray, y: np.n
     """The target's outcomes y (n,) less the moved parent's mean at x (n, d): what the
     residual GP fits. Rows are padded to a bucket, so growing n does not recompile."""
     dtype = parent.data.x.dtype
-    padded = np.zeros((gp.bucket_size(len(x)), x.shape[1]))
-    padded[: len(x)] = x
-    mean = np.asarray(_moved_mean(parent, jnp.asarray(fit.shift, dtype), jnp.asarray(fit.coef, dtype), jnp.asarray(padded, dtype))[0])
+    mean = np.asarray(_moved_mean(parent, jnp.asarray(fit.shift, dtype), jnp.asarray(fit.coef, dtype), gp.pad_rows(x, dtype))[0])
     return y - mean[: len(x)]

@@ -70,9 +70,7 @@ def stack_mean(stack: StackedPosterior | None, x: np.ndarray, dtype) -> np.ndarr
     so growing n does not recompile."""
     if stack is None or len(x) == 0:
         return np.zeros(len(x))
-    padded = np.zeros((gp.bucket_size(len(x)), x.shape[1]))
-    padded[: len(x)] = x
-    return np.asarray(_predict(stack, jnp.asarray(padded, dtype))[0])[: len(x)]
+    return np.asarray(_predict(stack, gp.pad_rows(x, dtype))[0])[: len(x)]
 
 
 def add_level(stack: StackedPosterior | None, level: gp.Posterior) -> StackedPosterior:
