@@ -6,6 +6,7 @@ resumes where it stopped. Every runner under ``experiments/`` reads and writes t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import importlib.metadata
 import json
@@ -14,6 +15,11 @@ import platform
 import sys
 from pathlib import Path
 from typing import Callable
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: runner processes cannot share a file there
+    fcntl = None
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -78,29 +84,46 @@ def arguments(doc: str, out_default: str | None = None) -> argparse.ArgumentPars
     return ap
 
 
+@contextlib.contextmanager
+def exclusive(out: Path):
+    """An exclusive lock on ``out``'s folder (``flock``) while a runner reads, rewrites or
+    appends to ``out``: runner processes sharing a file (each on its own seeds) then neither
+    lose a row appended while another rewrites the header nor collide on the rewrite."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def resume(out: Path, config: dict, fresh: bool, header: Callable[[], dict], compatible: Callable[[dict, dict], bool] | None = None) -> tuple[dict, list[dict]]:
     """The header and rows already in ``out`` for ``config``, or a new file with ``header()``
     written when there is none (or ``fresh``). A file of another config stops the runner
     (``compatible(old, new)`` decides; the default asks for the same config). When a
     compatible config differs, the header takes it and records when (``"extended"``), so the
-    file says what its rows answer."""
+    file says what its rows answer. Done under :func:`exclusive`."""
     same = compatible or (lambda old, new: old == new)
-    if out.exists() and not fresh:
-        lines = out.read_text().splitlines()
-        head = json.loads(lines[0])
-        if not same(head["config"], config):
-            sys.exit(f"{out} holds results of another configuration; pass --fresh (or move it away) to start over")
-        if head["config"] != config:
-            now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-            head = {**head, "config": config, "extended": [*head.get("extended", []), now]}
-            tmp = out.with_suffix(out.suffix + ".tmp")
-            tmp.write_text("\n".join([json.dumps(head), *lines[1:]]) + "\n")
-            os.replace(tmp, out)
-        return head, [json.loads(line) for line in lines[1:]]
     out.parent.mkdir(parents=True, exist_ok=True)
-    head = header()
-    out.write_text(json.dumps(head) + "\n")
-    return head, []
+    with exclusive(out):
+        if out.exists() and not fresh:
+            lines = out.read_text().splitlines()
+            head = json.loads(lines[0])
+            if not same(head["config"], config):
+                sys.exit(f"{out} holds results of another configuration; pass --fresh (or move it away) to start over")
+            if head["config"] != config:
+                now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+                head = {**head, "config": config, "extended": [*head.get("extended", []), now]}
+                tmp = out.with_suffix(out.suffix + ".tmp")
+                tmp.write_text("\n".join([json.dumps(head), *lines[1:]]) + "\n")
+                os.replace(tmp, out)
+            return head, [json.loads(line) for line in lines[1:]]
+        head = header()
+        out.write_text(json.dumps(head) + "\n")
+        return head, []
 
 
 def more_seeds(old: dict, new: dict) -> bool:
@@ -112,13 +135,14 @@ def more_seeds(old: dict, new: dict) -> bool:
 
 def append(out: Path, rows: list[dict]) -> None:
     """Adds finished runs to ``out``, all of one unit in one ``write`` call on a file opened
-    for appending, so that runner processes sharing a file (each on its own seeds) never
-    interleave their lines."""
+    for appending, under :func:`exclusive`, so that runner processes sharing a file (each on
+    its own seeds) never interleave their lines."""
     data = "".join(json.dumps(r) + "\n" for r in rows).encode()
-    fd = os.open(out, os.O_WRONLY | os.O_APPEND)
-    try:
-        written = os.write(fd, data)
-        if written != len(data):
-            raise OSError(f"short write to {out}: {written} of {len(data)} bytes")
-    finally:
-        os.close(fd)
+    with exclusive(out):
+        fd = os.open(out, os.O_WRONLY | os.O_APPEND)
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(f"short write to {out}: {written} of {len(data)} bytes")
+        finally:
+            os.close(fd)
