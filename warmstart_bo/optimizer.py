@@ -840,9 +840,8 @@ class Optimizer:
             decision = transfer.guard(loo_mean, np.asarray(_loo(target)[0])[: len(y_std)], y_std)
             if decision.transfer_loss is not None:
                 self.last_transfer.update(loo_ranking_loss=decision.transfer_loss, target_only_loss=decision.target_loss)
-            if decision.transfer_loss is not None:
                 # The guard may switch between the two within a bucket: both propose without compiling.
-                self._compile_proposals(model if not decision.use_transfer else target)
+                self._compile_proposals(target if decision.use_transfer else model)
             if not decision.use_transfer:
                 self.last_transfer.update(used=False, reason="target-only GP ranks the target's points better")
                 return target
