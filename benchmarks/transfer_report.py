@@ -387,11 +387,23 @@ def model_families(problems: list[str]) -> list[tuple[str, list[str]]]:
     return list(groups.items()) if len(groups) > 1 else []
 
 
-def report(paths: list[str], baselines: list[str] = (), compare: list[tuple[str, str]] = ()) -> str:
+def common_units(runs: list[dict], parents: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The runs and parents' records of the (problem, seed) units that every method ran."""
+    units: dict[str, set] = {}
+    for r in runs:
+        units.setdefault(r["method"], set()).add((r["problem"], r["seed"]))
+    keep = set.intersection(*units.values()) if units else set()
+    return [r for r in runs if (r["problem"], r["seed"]) in keep], [p for p in parents if (p["problem"], p["seed"]) in keep]
+
+
+def report(paths: list[str], baselines: list[str] = (), compare: list[tuple[str, str]] = (), common: bool = False) -> str:
     """Every table for ``paths`` (and ``baselines``, see :func:`load`); then, for each
     (method, reference) in ``compare``, the paired savings of the method against the
-    reference in place of cold start."""
+    reference in place of cold start. ``common``: only the units every method ran, so that
+    files of different seeds or problems give tables paired across all their methods."""
     headers, runs, parents = load(paths, baselines)
+    if common:
+        runs, parents = common_units(runs, parents)
     table = M.curves(runs)
     charged = {(r["problem"], r["method"]): r.get("parent_trials", 0) for r in runs}
     methods = methods_of(runs)
@@ -452,8 +464,9 @@ def main(argv=None) -> None:
     ap.add_argument("results", nargs="+", help="JSONL files of experiments/transfer_bench.py")
     ap.add_argument("--baseline", nargs="+", default=[], help="other runs of the same units; their methods are named '<method> (baseline)'")
     ap.add_argument("--compare", nargs=2, action="append", default=[], metavar=("METHOD", "REFERENCE"), help="also pair METHOD against REFERENCE (repeatable)")
+    ap.add_argument("--common", action="store_true", help="only the (problem, seed) units that every method ran")
     args = ap.parse_args(argv)
-    print(report(args.results, args.baseline, [tuple(c) for c in args.compare]))
+    print(report(args.results, args.baseline, [tuple(c) for c in args.compare], args.common))
 
 
 if __name__ == "__main__":

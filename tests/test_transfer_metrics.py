@@ -465,3 +465,16 @@ def test_the_report_gives_the_paced_saving_and_each_methods_trials_from_the_pare
     # Only seed 0 is above the level. cold**2 is at 0.1 from trial 8 and at 0.0111 from trial 13.
     assert cells[("quick", "all")] == ["1", "11.0 [11.0, 11.0]", "5.0 [5.0, 5.0]", "1 / 0 / 0", "0", "0"]
     assert cells[("stuck", "all")] == ["0", "-", "-", "0 / 0 / 0", "1", "0"]
+
+
+def test_the_report_can_keep_only_the_units_every_method_ran():
+    """Files of different seeds pair across all their methods with ``common``: a unit that
+    one method lacks is dropped from every table, its parents' record with it."""
+    from benchmarks import transfer_report as R
+
+    runs = [{"problem": p, "seed": s, "method": m} for p, s, m in
+            [("a", 0, "cold"), ("a", 0, "x"), ("a", 0, "y"), ("a", 1, "cold"), ("a", 1, "x"), ("b", 0, "cold"), ("b", 0, "y"), ("b", 0, "x")]]
+    parents = [{"problem": p, "seed": s} for p, s in [("a", 0), ("a", 1), ("b", 0)]]
+    kept, kept_parents = R.common_units(runs, parents)
+    assert {(r["problem"], r["seed"]) for r in kept} == {("a", 0), ("b", 0)} and len(kept) == 6
+    assert kept_parents == [parents[0], parents[2]]
