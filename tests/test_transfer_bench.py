@@ -121,3 +121,21 @@ def test_the_local_design_probe_keeps_best_firsts_design_or_maps_it_into_the_box
     half = opt.space.encode_many(P.design(opt, opening, [1.0, 0.0, 2.0], "half:0.1"))[3:]
     np.testing.assert_allclose(half[0::2], local[0::2])
     np.testing.assert_allclose(half[1::2], cold[1::2])
+
+
+def test_parent_knowledge_measures_the_parents_the_runner_builds():
+    """The target's regret at each parent's best point matches the runner's parents record;
+    the parents' own regrets and offsets are measured from their own tasks' optima."""
+    from benchmarks import parent_knowledge as K
+
+    pid, seed = "hartmann3/sim0.9", 0
+    u = K.unit(pid, seed, CONFIG)
+    record = TB.run_seed(pid, seed, CONFIG, [])[0]["parents"]
+    np.testing.assert_allclose(u["target_regret"], np.subtract(record["target_at_best"], record["optimum"]))
+    problem = TB.make_problem(pid, seed, CONFIG)
+    for task, history, own, offset, moved in zip(problem.parents, TB.parent_histories(problem, pid, seed, CONFIG), u["own_regret"], u["offset"], u["moved"]):
+        i = int(np.argmin(history.values))
+        assert own == history.values[i] - task.minimum and own >= 0
+        np.testing.assert_allclose(offset, np.abs([history.params[i][f"x{k}"] - task.argmin[k] for k in range(3)]))
+        np.testing.assert_allclose(np.linalg.norm(moved), np.linalg.norm(np.subtract(problem.target.argmin, task.argmin)))
+    assert K.table(CONFIG, [0])[1].startswith("hartmann3/sim0.9 | 1 | ")
