@@ -19,7 +19,9 @@ all methods of that seed. Methods:
   (``transfer-<prior>:unguarded``: without the negative-transfer guard;
   ``transfer-<prior>:ranking-guard``: the guard's ranking comparison without its design;
   ``transfer-hyperprior:cold-priors``: the hyperprior's opening, check and design under
-  cold start's hyperparameter priors, an ablation of what its learned priors add);
+  cold start's hyperparameter priors, an ablation of what its learned priors add;
+  ``transfer-shifted:sampled-shift``: the shifted prior's model on a posterior draw of the
+  move instead of its mode, ``shifted.SAMPLE_SHIFT``);
 - ``optuna-gp``: Optuna's GPSampler with the same ``top_k`` points enqueued first;
 - ``botorch``: SingleTaskGP + LogEI with its tutorials' settings (10 restarts, 512 raw samples);
 - ``syne-bounding-box``, ``syne-quantile``, ``syne-zeroshot``: Syne Tune's transfer-learning
@@ -53,7 +55,7 @@ from benchmarks.transfer_runs import bo_run
 from experiments.results_file import RESULTS, append, arguments, installed, more_seeds, provenance, resume
 from warmstart_bo.optimizer import default_initial_points
 from warmstart_bo.space import IntegerParameter, SearchSpace
-from warmstart_bo.transfer import ParentHistory, hyperprior
+from warmstart_bo.transfer import ParentHistory, hyperprior, shifted
 
 SYNE = ("syne-tune", "xgboost", "huggingface_hub", "pandas")
 PEERS = {"optuna-gp": ("optuna", "torch"), "botorch": ("botorch", "torch"),
@@ -274,10 +276,10 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
             r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "IdenticalDataAndAlgorithm"), charged
         elif method.startswith("transfer-"):
             prior, _, variant = method.split("-", 1)[1].partition(":")
-            guards = {"": True, "unguarded": False, "ranking-guard": "ranking", "cold-priors": True}
-            if variant not in guards or (variant == "cold-priors" and prior != "hyperprior"):
+            guards = {"": True, "unguarded": False, "ranking-guard": "ranking", "cold-priors": True, "sampled-shift": True}
+            if variant not in guards or (variant == "cold-priors" and prior != "hyperprior") or (variant == "sampled-shift" and prior != "shifted"):
                 raise ValueError(f"unknown variant {variant!r} of {method!r}")
-            with _learned_priors(variant != "cold-priors"):
+            with _learned_priors(variant != "cold-priors"), mock.patch.object(shifted, "SAMPLE_SHIFT", variant == "sampled-shift"):
                 r = bo_run(problem.space, problem.target, budget, seed, parents, "TransferLearning", prior, guard=guards[variant])
             cost = charged
         elif method == "optuna-gp":

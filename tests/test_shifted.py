@@ -64,6 +64,30 @@ def test_the_fit_recovers_a_moved_scaled_and_offset_parent(x64):
         assert 1 - np.sum(explained**2) / np.sum((yt - yt.mean()) ** 2) > 0.95
 
 
+def test_a_sampled_fit_spreads_over_the_moves_few_trials_leave_open_and_agrees_with_the_mode_when_many_pin_it(x64):
+    """``sample``: with two target points the climb starts from posterior draws, so fits on
+    different draws spread over the prior's scale where the mode's stay put; with ten points
+    of a moved parent every draw finds the move, as the mode does."""
+    rng = np.random.default_rng(1)
+    xp = rng.random((60, 2))
+    priors = gp.default_priors(2)
+    parent = fit_posterior(xp, normalize(bowl(xp, [0.4, 0.5])), CAT, priors, 0)
+    best = xp[[int(np.argmax(bowl(xp, [0.4, 0.5])))]]
+    move, scale = np.array([0.12, -0.08]), 0.2
+    spread = {}
+    for n in (2, 10):
+        xt = rng.random((n, 2))
+        yt = normalize(bowl(xt - move, [0.4, 0.5], 2.0, 3.0))
+        target = fit_posterior(xt, yt, CAT, priors, 1, capacity=16)
+        fits = {s: [shifted.fit_shift([parent], best, target, np.ones(2, bool), scale, np.random.default_rng(seed), sample=s).shift for seed in range(12)]
+                for s in (False, True)}
+        spread[n] = {s: np.std(f, axis=0) for s, f in fits.items()}
+        if n == 10:
+            np.testing.assert_allclose(fits[True], np.broadcast_to(move, (12, 2)), atol=0.03)
+    assert np.all(spread[2][True] > 0.2 * scale) and np.all(spread[2][True] > 3 * spread[2][False])
+    assert np.all(spread[10][True] < 0.02)
+
+
 def test_the_fit_takes_the_parent_the_target_resembles_and_never_moves_a_categorical_coordinate(x64):
     rng = np.random.default_rng(3)
     xp = rng.random((40, 2))

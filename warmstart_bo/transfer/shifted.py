@@ -46,6 +46,9 @@ BROAD_WEIGHT, BROAD_SCALE = 0.2, 0.25
 # 1/16 of the prior's scale.
 NUM_CANDIDATES = 256
 REFINE = (0.25, 0.0625)
+# Whether a job's model takes a posterior draw of the move rather than its mode (fit_shift's
+# ``sample``); off: measured as the benchmark's ``transfer-shifted:sampled-shift``.
+SAMPLE_SHIFT = False
 
 
 class ShiftedPosterior(NamedTuple):
@@ -178,6 +181,7 @@ def held_out(parent: gp.Posterior, shifts: jax.Array, x: jax.Array, y: jax.Array
 _log_evidence = runtime.Program(log_evidence)
 _coefficients = runtime.Program(coefficients)
 _held_out = runtime.Program(held_out)
+_log_shift_prior = runtime.Program(jax.vmap(log_shift_prior, in_axes=(0, None, None)))
 
 
 class ShiftFit(NamedTuple):
@@ -216,7 +220,7 @@ def held_out_means(parents: list[gp.Posterior], fit: ShiftFit, target: gp.Poster
 
 def fit_shift(
     parents: list[gp.Posterior], parent_best: np.ndarray, target: gp.Posterior, continuous: np.ndarray, scale: float, rng: np.random.Generator,
-    covariance: gp.Posterior | None = None,
+    covariance: gp.Posterior | None = None, sample: bool = False,
 ) -> ShiftFit:
     """The (parent, shift) of highest posterior density given the target's data (``target``'s
     rows) under the covariance of ``covariance`` (a GP on the same rows; default
@@ -225,7 +229,13 @@ def fit_shift(
     Candidates per parent: zero, ``NUM_CANDIDATES - 1`` draws of the prior and the shifts
     that carry the parent's best point (``parent_best`` (P, d)) onto each of the target's
     three best points; then draws around the best at each of ``REFINE``'s fractions of
-    ``scale``. Only continuous coordinates move."""
+    ``scale``. Only continuous coordinates move.
+
+    ``sample``: the climb starts from a draw of the posterior instead, so that successive
+    asks spread over the moves the target's trials leave open rather than sit on the mode:
+    one (parent, prior draw) resampled from all parents' prior draws by likelihood
+    (sampling-importance-resampling with the prior as proposal), then refined around it as
+    above (its nearest mode)."""
     data = target.data
     kinv = (target if covariance is None else covariance).kinv
     mask = np.asarray(data.mask)
@@ -234,26 +244,51 @@ def fit_shift(
     move = np.asarray(continuous, bool).astype(float)
     dtype = data.x.dtype
     args = (data.x, data.y, data.mask, kinv, jnp.asarray(scale, dtype), jnp.asarray(move.sum(), dtype))
-    best, scored = None, []
-    for j, parent in enumerate(parents):
+    scored: list = []
+
+    def first_round(j: int) -> tuple[np.ndarray, int]:
+        """Zero, the shifts onto the target's best points, then prior draws (from the returned index on)."""
         toward = x_obs[np.argsort(-y_obs)[:3]] - parent_best[j]
         cands = np.zeros((NUM_CANDIDATES, len(move)))
         broad = rng.random(NUM_CANDIDATES - 1) < BROAD_WEIGHT
         cands[1:] = rng.normal(0.0, 1.0, (NUM_CANDIDATES - 1, len(move))) * np.where(broad, BROAD_SCALE, scale)[:, None]
         cands[1 : 1 + len(toward)] = toward
-        centre = None
-        for spread in (None,) + REFINE:
+        return cands * move, 1 + len(toward)
+
+    def score(j: int, cands: np.ndarray) -> np.ndarray:
+        scored.append((j, cands))
+        scores = np.asarray(_log_evidence(parents[j], jnp.asarray(cands, dtype), *args))
+        return np.where(np.isfinite(scores), scores, -np.inf)
+
+    def climb(j: int, cands: np.ndarray | None, centre: np.ndarray | None, spreads: tuple) -> tuple[np.ndarray, float]:
+        best_score = -np.inf
+        for spread in spreads:
             if spread is not None:
                 cands = centre + rng.normal(0.0, spread * scale, (NUM_CANDIDATES, len(move)))
                 cands[0] = centre
-            cands = cands * move
-            scored.append((j, cands))
-            scores = np.asarray(_log_evidence(parent, jnp.asarray(cands, dtype), *args))
-            scores = np.where(np.isfinite(scores), scores, -np.inf)
+                cands = cands * move
+            scores = score(j, cands)
             k = int(np.argmax(scores))
-            centre, score = cands[k].copy(), float(scores[k])
-        if best is None or score > best.log_density:
-            best = ShiftFit(j, centre, np.zeros(2), score)
+            centre, best_score = cands[k].copy(), float(scores[k])
+        return centre, best_score
+
+    if sample:
+        rounds = [first_round(j) for j in range(len(parents))]
+        likelihood = []
+        for j, (cands, draws) in enumerate(rounds):
+            prior = np.asarray(_log_shift_prior(jnp.asarray(cands[draws:], dtype), jnp.asarray(scale, dtype), args[-1]))
+            likelihood.append(score(j, cands)[draws:] - prior)
+        weights = np.exp(np.concatenate(likelihood) - np.max(np.concatenate(likelihood)))
+        pick = int(rng.choice(len(weights), p=weights / weights.sum()))
+        j, i = divmod(pick, NUM_CANDIDATES - rounds[0][1])
+        centre, best_score = climb(j, None, rounds[j][0][rounds[j][1] + i], REFINE)
+        best = ShiftFit(j, centre, np.zeros(2), best_score)
+    else:
+        best = None
+        for j in range(len(parents)):
+            centre, best_score = climb(j, first_round(j)[0], None, (None,) + REFINE)
+            if best is None or best_score > best.log_density:
+                best = ShiftFit(j, centre, np.zeros(2), best_score)
     coef = np.asarray(_coefficients(parents[best.parent], jnp.asarray(best.shift, dtype), data.x, data.y, data.mask, kinv))
     candidates = tuple(np.concatenate([c for i, c in scored if i == j]) for j in range(len(parents)))
     return best._replace(coef=coef, candidates=candidates)
