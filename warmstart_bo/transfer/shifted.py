@@ -278,7 +278,9 @@ def fit_shift(
         for j, (cands, draws) in enumerate(rounds):
             prior = np.asarray(_log_shift_prior(jnp.asarray(cands[draws:], dtype), jnp.asarray(scale, dtype), args[-1]))
             likelihood.append(score(j, cands)[draws:] - prior)
-        weights = np.exp(np.concatenate(likelihood) - np.max(np.concatenate(likelihood)))
+        likelihood = np.concatenate(likelihood)
+        top = np.max(likelihood)
+        weights = np.exp(likelihood - top) if np.isfinite(top) else np.ones_like(likelihood)  # no finite score: the prior's draw
         pick = int(rng.choice(len(weights), p=weights / weights.sum()))
         j, i = divmod(pick, NUM_CANDIDATES - rounds[0][1])
         centre, best_score = climb(j, None, rounds[j][0][rounds[j][1] + i], REFINE)
