@@ -21,7 +21,10 @@ all methods of that seed. Methods:
   ``transfer-hyperprior:cold-priors``: the hyperprior's opening, check and design under
   cold start's hyperparameter priors, an ablation of what its learned priors add;
   ``transfer-shifted:sampled-shift``: the shifted prior's model on a posterior draw of the
-  move instead of its mode, ``shifted.SAMPLE_SHIFT``);
+  move instead of its mode, ``shifted.SAMPLE_SHIFT``; ``transfer-shifted:oracle-move``
+  (synthetic suites): unguarded, with the true move of the parent it chose, its ceiling;
+  ``transfer-shifted:sharp-evidence``: the second pass scores moves under the residual GP
+  with its signal variance times ``SHARP_EVIDENCE``, ``shifted.EVIDENCE_SIGNAL``);
 - ``optuna-gp``: Optuna's GPSampler with the same ``top_k`` points enqueued first;
 - ``botorch``: SingleTaskGP + LogEI with its tutorials' settings (10 restarts, 512 raw samples);
 - ``syne-bounding-box``, ``syne-quantile``, ``syne-zeroshot``: Syne Tune's transfer-learning
@@ -57,6 +60,8 @@ from warmstart_bo.optimizer import default_initial_points
 from warmstart_bo.space import IntegerParameter, SearchSpace
 from warmstart_bo.transfer import ParentHistory, hyperprior, shifted
 
+# The residual GP's signal variance factor of ``transfer-shifted:sharp-evidence``.
+SHARP_EVIDENCE = 0.01
 SYNE = ("syne-tune", "xgboost", "huggingface_hub", "pandas")
 PEERS = {"optuna-gp": ("optuna", "torch"), "botorch": ("botorch", "torch"),
          "syne-bounding-box": SYNE, "syne-quantile": SYNE, "syne-zeroshot": SYNE}
@@ -276,10 +281,13 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
             r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "IdenticalDataAndAlgorithm"), charged
         elif method.startswith("transfer-"):
             prior, _, variant = method.split("-", 1)[1].partition(":")
-            guards = {"": True, "unguarded": False, "ranking-guard": "ranking", "cold-priors": True, "sampled-shift": True}
-            if variant not in guards or (variant == "cold-priors" and prior != "hyperprior") or (variant == "sampled-shift" and prior != "shifted"):
+            guards = {"": True, "unguarded": False, "ranking-guard": "ranking", "cold-priors": True, "sampled-shift": True, "oracle-move": False, "sharp-evidence": True}
+            if (variant not in guards or (variant == "cold-priors" and prior != "hyperprior") or (variant in ("sampled-shift", "oracle-move", "sharp-evidence") and prior != "shifted")
+                    or (variant == "oracle-move" and any(getattr(t, "argmin", None) is None for t in (problem.target, *problem.parents)))):
                 raise ValueError(f"unknown variant {variant!r} of {method!r}")
-            with _learned_priors(variant != "cold-priors"), mock.patch.object(shifted, "SAMPLE_SHIFT", variant == "sampled-shift"):
+            with (_learned_priors(variant != "cold-priors"), mock.patch.object(shifted, "SAMPLE_SHIFT", variant == "sampled-shift"),
+                  mock.patch.object(shifted, "EVIDENCE_SIGNAL", SHARP_EVIDENCE if variant == "sharp-evidence" else 1.0),
+                  _oracle_move(problem) if variant == "oracle-move" else contextlib.nullcontext()):
                 r = bo_run(problem.space, problem.target, budget, seed, parents, "TransferLearning", prior, guard=guards[variant])
             cost = charged
         elif method == "optuna-gp":
@@ -294,6 +302,26 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
         rows.append({"problem": pid, "seed": seed, "method": method, "optimum": problem.optimum, "parent_trials": cost,
                      "seconds": time.perf_counter() - start, **r})
     return rows
+
+
+def _oracle_move(problem: S.TransferProblem):
+    """A context in which the shifted prior's fit keeps the parent it chose but takes the
+    true move onto the target (the target's optimum less that parent's task's), with the
+    coefficients fitted there: the model's ceiling when the move is known, a diagnostic of
+    the synthetic suite (whose tasks know their optima)."""
+    import jax.numpy as jnp
+
+    fit_shift = shifted.fit_shift
+    moves = [np.subtract(problem.target.argmin, p.argmin) for p in problem.parents]
+
+    def oracle(parents, parent_best, target, continuous, scale, rng, covariance=None, sample=False):
+        fit = fit_shift(parents, parent_best, target, continuous, scale, rng, covariance, sample)
+        data, kinv = target.data, (target if covariance is None else covariance).kinv
+        move = np.asarray(moves[fit.parent], dtype=float) * np.asarray(continuous, bool)
+        coef = shifted._coefficients(parents[fit.parent], jnp.asarray(move, data.x.dtype), data.x, data.y, data.mask, kinv)
+        return fit._replace(shift=move, coef=np.asarray(coef))
+
+    return mock.patch.object(shifted, "fit_shift", oracle)
 
 
 def _learned_priors(learn: bool):

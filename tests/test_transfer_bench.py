@@ -139,3 +139,45 @@ def test_parent_knowledge_measures_the_parents_the_runner_builds():
         np.testing.assert_allclose(offset, np.abs([history.params[i][f"x{k}"] - task.argmin[k] for k in range(3)]))
         np.testing.assert_allclose(np.linalg.norm(moved), np.linalg.norm(np.subtract(problem.target.argmin, task.argmin)))
     assert K.table(CONFIG, [0])[1].startswith("hartmann3/sim0.9 | 1 | ")
+
+
+def test_the_oracle_move_keeps_the_fits_parent_and_takes_the_true_move(x64):
+    """The diagnostic variant ``transfer-shifted:oracle-move``: the fit's parent, the move
+    from that parent's task's optimum to the target's, and the coefficients fitted there;
+    refused where a task's optimum is unknown."""
+    import jax.numpy as jnp
+    import pytest
+
+    from warmstart_bo import gp
+    from warmstart_bo.transfer import fit_posterior, normalize, shifted
+
+    problem = TB.make_problem("hartmann3/sim0.9", 0, CONFIG)
+    rng = np.random.default_rng(0)
+    cat, priors = np.zeros(3, bool), gp.default_priors(3)
+
+    def observed(task, x):
+        return normalize(-np.array([task({f"x{k}": v for k, v in enumerate(row)}) for row in x]))
+
+    x = rng.random((12, 3))
+    parents = [fit_posterior(x, observed(t, x), cat, priors, i) for i, t in enumerate(problem.parents)]
+    xt = rng.random((5, 3))
+    target = fit_posterior(xt, observed(problem.target, xt), cat, priors, 9, capacity=16)
+    plain = shifted.fit_shift(parents, x[:2], target, np.ones(3, bool), 0.05, np.random.default_rng(1))
+    with TB._oracle_move(problem):
+        fit = shifted.fit_shift(parents, x[:2], target, np.ones(3, bool), 0.05, np.random.default_rng(1))
+    assert fit.parent == plain.parent
+    np.testing.assert_allclose(fit.shift, np.subtract(problem.target.argmin, problem.parents[fit.parent].argmin))
+    want = shifted.coefficients(parents[fit.parent], jnp.asarray(fit.shift), target.data.x, target.data.y, target.data.mask, target.kinv)
+    np.testing.assert_allclose(fit.coef, np.asarray(want))
+    assert not np.allclose(fit.shift, plain.shift)
+    with pytest.raises(ValueError, match="unknown variant 'oracle-move'"):
+        TB.run_seed("hartmann3/flipped", 0, CONFIG, ["transfer-shifted:oracle-move"])
+
+
+def test_the_sharp_evidence_variant_changes_the_shifted_job_and_restores_the_knob():
+    from warmstart_bo.transfer import shifted
+
+    config = {**CONFIG, "budget": 8, "parent_trials": 6}
+    rows = TB.run_seed("hartmann3/sim0.9", 0, config, ["transfer-shifted", "transfer-shifted:sharp-evidence"])
+    assert shifted.EVIDENCE_SIGNAL == 1.0
+    assert rows[1]["values"][:2] == rows[2]["values"][:2] and rows[1]["values"] != rows[2]["values"]

@@ -879,6 +879,8 @@ class Optimizer:
             # second pass tells shifts apart that the first cannot.
             fit = shifted.fit_shift(parents, best_points, target, ~self.space.categorical_mask, scale, self._rng(7))
             top = self._gp_posterior("shifted", x_obs, shifted.residual_targets(parents[fit.parent], fit, x_obs, y_std), capacity, dtype)
+            if shifted.EVIDENCE_SIGNAL != 1.0:
+                top = _condition(top.params._replace(log_signal_variance=top.params.log_signal_variance + np.log(shifted.EVIDENCE_SIGNAL)), top.data)
             fit = shifted.fit_shift(parents, best_points, target, ~self.space.categorical_mask, scale, self._rng(8), covariance=top, sample=shifted.SAMPLE_SHIFT)
             parent = parents[fit.parent]
             top = self._gp_posterior("shifted", x_obs, shifted.residual_targets(parent, fit, x_obs, y_std), capacity, dtype)

@@ -49,6 +49,11 @@ REFINE = (0.25, 0.0625)
 # Whether a job's model takes a posterior draw of the move rather than its mode (fit_shift's
 # ``sample``); off: measured as the benchmark's ``transfer-shifted:sampled-shift``.
 SAMPLE_SHIFT = False
+# The factor on the residual GP's signal variance under which a job's second pass scores
+# moves (1: the residual GP's own covariance). Smaller makes the evidence punish misfits at
+# the target's points that the residual GP would otherwise absorb; measured as the
+# benchmark's ``transfer-shifted:sharp-evidence``.
+EVIDENCE_SIGNAL = 1.0
 
 
 class ShiftedPosterior(NamedTuple):
