@@ -33,6 +33,8 @@ sys.path.insert(0, str(REPO / "experiments"))
 
 import transfer_bench as TB  # noqa: E402
 
+from benchmarks import transfer_report as R  # noqa: E402
+
 
 def unit(pid: str, seed: int, config: dict) -> dict:
     """One (problem, seed): per parent, its own regret and per-coordinate offsets; the target's
@@ -52,11 +54,8 @@ def unit(pid: str, seed: int, config: dict) -> dict:
 
 def cold_regret(results: Path, trial: int) -> dict:
     """Cold start's regret after ``trial`` trials per (problem, seed) of a results file."""
-    out = {}
-    for r in map(json.loads, results.read_text().splitlines()[1:]):
-        if r.get("method") == "cold":
-            out[(r["problem"], r["seed"])] = min(r["values"][:trial]) - r["optimum"]
-    return out
+    runs = R.load([str(results)])[1]
+    return {(r["problem"], r["seed"]): min(r["values"][:trial]) - r["optimum"] for r in runs if r["method"] == "cold"}
 
 
 def table(config: dict, seeds: list[int], cold: dict | None = None) -> list[str]:
