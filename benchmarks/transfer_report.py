@@ -184,6 +184,7 @@ def endgame_table(parents: list[dict], table: dict, runs: list[dict], methods: l
     against cold start's own, seed by seed. Where a method is slower than cold start here,
     its model after the opening learns less than cold start's had at the same regret."""
     out = ["method | group | units | cold start's trials: median [IQR] | method's: median [IQR] | fewer / same / more | never at the parents' level | not there by the budget"]
+    opening = {(p["problem"], p["seed"]): min(_parent_regrets(p, runs)) for p in parents}
     for m in methods:
         if m == "cold":
             continue
@@ -194,7 +195,7 @@ def endgame_table(parents: list[dict], table: dict, runs: list[dict], methods: l
                 cold, warm = by_method.get("cold", {}).get(p["seed"]), by_method.get(m, {}).get(p["seed"])
                 if p["problem"] not in probs or cold is None or warm is None or len(cold) < t:
                     continue
-                best, level = min(_parent_regrets(p, runs)), cold[t - 1]
+                best, level = opening[p["problem"], p["seed"]], cold[t - 1]
                 if best <= level * (1 + 1e-9):
                     continue
                 e = M.endgame_trials(warm, best, level)
