@@ -141,6 +141,34 @@ def test_parent_knowledge_measures_the_parents_the_runner_builds():
     assert K.table(CONFIG, [0])[1].startswith("hartmann3/sim0.9 | 1 | ")
 
 
+def test_parent_knowledge_finds_where_each_parents_model_peaks_and_moves_it_by_the_true_move(x64):
+    """``--peaks``: each parent's GP (the shifted prior's, same seed) is maximized over the
+    cube, at least as high there as at any of the parent's own trials, and the target is
+    scored at that peak moved by the true move."""
+    import jax.numpy as jnp
+
+    from benchmarks import parent_knowledge as K
+    from warmstart_bo import Optimizer
+    from warmstart_bo.space import SearchSpace
+
+    pid, seed = "hartmann3/sim0.9", 0
+    problem = TB.make_problem(pid, seed, CONFIG)
+    histories = TB.parent_histories(problem, pid, seed, CONFIG)
+    peaks = K.model_peaks(problem, histories, seed)
+    posts = Optimizer(problem.space, "Minimize", random_seed=seed, parents=histories, warm_start_type="TransferLearning",
+                      transfer_prior="shifted")._fit_parent_gps(jnp.float64)
+    enc = SearchSpace(problem.space)
+    for post, peak, history in zip(posts, peaks, histories):
+        assert np.all((peak >= 0) & (peak <= 1))
+        trials = np.array([enc.encode(p) for p in history.params])
+        assert float(post.predict(jnp.asarray(peak[None]))[0][0]) >= float(np.max(np.asarray(post.predict(jnp.asarray(trials))[0]))) - 1e-9
+    u = K.unit(pid, seed, CONFIG, peaks=True)
+    want = [float(problem.target({f"x{k}": v for k, v in enumerate(np.clip(peak + np.subtract(problem.target.argmin, task.argmin), 0, 1))})) - problem.optimum
+            for peak, task in zip(peaks, problem.parents)]
+    np.testing.assert_allclose(u["moved_peak_regret"], want)
+    assert min(want) >= 0 and "moved_peak_regret" not in K.unit(pid, seed, CONFIG)
+
+
 def test_the_oracle_move_keeps_the_fits_parent_and_takes_the_true_move(x64):
     """The diagnostic variant ``transfer-shifted:oracle-move``: the fit's parent, the move
     from that parent's task's optimum to the target's, and the coefficients fitted there;
@@ -181,3 +209,49 @@ def test_the_sharp_evidence_variant_changes_the_shifted_job_and_restores_the_kno
     rows = TB.run_seed("hartmann3/sim0.9", 0, config, ["transfer-shifted", "transfer-shifted:sharp-evidence"])
     assert shifted.EVIDENCE_SIGNAL == 1.0
     assert rows[1]["values"][:2] == rows[2]["values"][:2] and rows[1]["values"] != rows[2]["values"]
+
+
+def test_the_move_evidence_diagnostic_scores_the_fitted_true_and_zero_moves_of_the_benchmarks_job(x64):
+    """benchmarks/move_evidence.py reruns the benchmark's ``transfer-shifted:unguarded`` job
+    (same trials) and, at each final fit, scores the fitted move, the true move of the fit's
+    parent and the zero move; its second evidence, with the moved parent's posterior
+    covariance, equals a dense SciPy density."""
+    import jax.numpy as jnp
+    from scipy.stats import multivariate_normal
+
+    from benchmarks import move_evidence as M
+    from warmstart_bo import gp
+    from warmstart_bo.transfer import fit_posterior, normalize, shifted
+
+    pid, seed, budget = "hartmann3/sim0.9", 0, 5
+    unit = M.trace(pid, seed, CONFIG, budget)
+    assert unit["values"] == TB.run_seed(pid, seed, {**CONFIG, "budget": budget}, ["transfer-shifted:unguarded"])[1]["values"]
+    assert [f["n"] for f in unit["fits"]] == list(range(1, budget))  # one final fit per ask after the first trial
+    problem = TB.make_problem(pid, seed, CONFIG)
+    for f in unit["fits"]:
+        true = np.subtract(problem.target.argmin, problem.parents[f["parent"]].argmin)
+        assert np.isclose(f["move"], np.linalg.norm(true)) and np.isclose(f["error"], np.linalg.norm(np.subtract(f["shift"], true)))
+        for cand, prior in zip((f["shift"], true, np.zeros(3)), f["prior"]):
+            assert np.isclose(prior, float(shifted.log_shift_prior(jnp.asarray(cand), f["scale"], 3.0)))
+        assert f["density"][0] >= f["density"][2] - 1e-9  # the zero move is one of the fit's candidates
+        assert np.all(np.isfinite(f["density"])) and np.all(np.isfinite(f["uncertain"]))
+    copula = M.trace(pid, seed, CONFIG, budget, "copula")
+    assert copula["outputs"] == "copula" and copula["values"] != unit["values"]  # the parents too are read as ranks from the first ask
+    lines = M.summary([unit], checkpoints=(3,))
+    assert len(lines) == 3 and lines[1].startswith("hartmann3/sim0.9 | 3 | 1 | ") and lines[2].startswith(f"all {budget - 1} fits: ")
+
+    rng = np.random.default_rng(0)
+    cat, priors = np.zeros(2, bool), gp.default_priors(2)
+    xp, xt = rng.random((12, 2)), rng.random((6, 2))
+    parent = fit_posterior(xp, normalize(-np.sum((xp - 0.4) ** 2, axis=1)), cat, priors, 0)
+    yt = normalize(-np.sum((xt - 0.5) ** 2, axis=1))
+    target = fit_posterior(xt, yt, cat, priors, 1, capacity=16)
+    shifts = np.array([[0.0, 0.0], [0.1, 0.1], [-0.2, 0.05]])
+    got = np.asarray(M.uncertain_log_evidence(parent, jnp.asarray(shifts), target, target.data.x, target.data.y, target.data.mask, 0.1, 2.0))
+    k = np.asarray(gp.train_covariance(target.params, target.data))[:6, :6]
+    b = np.diag(np.asarray(shifted.COEF_STD) ** 2)
+    for s, value in zip(shifts, got):
+        m, cov = (np.asarray(a) for a in gp.predict_joint(parent, jnp.asarray(xt - s)))
+        h = np.stack([m, np.ones(6)], axis=1)
+        want = multivariate_normal(h @ np.asarray(shifted.COEF_MEAN), k + cov + h @ b @ h.T).logpdf(yt) + float(shifted.log_shift_prior(jnp.asarray(s), 0.1, 2.0))
+        np.testing.assert_allclose(value, want, rtol=1e-8)
