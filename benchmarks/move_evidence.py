@@ -19,8 +19,8 @@ parent's own posterior covariance at the moved points (:func:`uncertain_log_evid
 a parent's mean is trusted only where its trials resolved it. A diagnostic of the
 evidence; the job itself runs as shipped, or (``--outputs copula``) with the target's
 outcomes and the parents' as normal quantiles of their ranks, which stretch the small
-differences near an optimum that z-scores and Yeo-Johnson leave at a percent of the range
-(the parents' own cold runs are unchanged).
+differences near an optimum that z-scores and Yeo-Johnson leave small beside the whole
+range of outcomes (the parents' own cold runs are unchanged).
 
     python benchmarks/move_evidence.py experiments/configs/shifted-oracle-move.json --seeds 20-24 --out a.jsonl
     python benchmarks/move_evidence.py --summary a.jsonl b.jsonl
