@@ -86,7 +86,7 @@ def trace(pid: str, seed: int, config: dict, budget: int, outputs: str = "shippe
     evidences."""
     problem = TB.make_problem(pid, seed, config)
     parents = TB.parent_histories(problem, pid, seed, config)
-    moves = [np.subtract(problem.target.argmin, p.argmin) for p in problem.parents]
+    moves = TB.true_moves(problem)
     fit_shift, fits = shifted.fit_shift, []
 
     def recording(posts, parent_best, target, continuous, scale, rng, covariance=None, sample=False):

@@ -68,20 +68,19 @@ def unit(pid: str, seed: int, config: dict, peaks: bool = False) -> dict:
     regret at each parent's best point; with ``peaks``, at each parent's model's peak moved
     by the true move (:func:`model_peaks`)."""
     problem = TB.make_problem(pid, seed, config)
-    target_opt = np.asarray(problem.target.argmin)
     histories = TB.parent_histories(problem, pid, seed, config)
-    own, offset, moved, at_best = [], [], [], []
+    moves = TB.true_moves(problem)
+    own, offset, at_best = [], [], []
     for task, history in zip(problem.parents, histories):
         i = int(np.argmin(history.values))
         best = np.array([history.params[i][f"x{k}"] for k in range(task.dim)])
         own.append(history.values[i] - task.minimum)
         offset.append(np.abs(best - np.asarray(task.argmin)))
-        moved.append(np.abs(target_opt - np.asarray(task.argmin)))
         at_best.append(float(problem.target(history.params[i])) - problem.optimum)
-    out = {"own_regret": own, "offset": offset, "moved": moved, "target_regret": at_best}
+    out = {"own_regret": own, "offset": offset, "moved": [np.abs(m) for m in moves], "target_regret": at_best}
     if peaks:
-        out["moved_peak_regret"] = [float(problem.target({f"x{k}": v for k, v in enumerate(np.clip(peak + target_opt - np.asarray(task.argmin), 0.0, 1.0))})) - problem.optimum
-                                    for task, peak in zip(problem.parents, model_peaks(problem, histories, seed))]
+        out["moved_peak_regret"] = [float(problem.target({f"x{k}": v for k, v in enumerate(np.clip(peak + move, 0.0, 1.0))})) - problem.optimum
+                                    for move, peak in zip(moves, model_peaks(problem, histories, seed))]
     return out
 
 

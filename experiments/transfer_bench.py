@@ -304,6 +304,12 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
     return rows
 
 
+def true_moves(problem: S.TransferProblem) -> list[np.ndarray]:
+    """Each parent's true move onto the target: the target's optimum less the parent's task's
+    (synthetic problems, whose tasks know their optima)."""
+    return [np.subtract(problem.target.argmin, p.argmin) for p in problem.parents]
+
+
 def _oracle_move(problem: S.TransferProblem):
     """A context in which the shifted prior's fit keeps the parent it chose but takes the
     true move onto the target (the target's optimum less that parent's task's), with the
@@ -312,7 +318,7 @@ def _oracle_move(problem: S.TransferProblem):
     import jax.numpy as jnp
 
     fit_shift = shifted.fit_shift
-    moves = [np.subtract(problem.target.argmin, p.argmin) for p in problem.parents]
+    moves = true_moves(problem)
 
     def oracle(parents, parent_best, target, continuous, scale, rng, covariance=None, sample=False):
         fit = fit_shift(parents, parent_best, target, continuous, scale, rng, covariance, sample)
