@@ -97,12 +97,14 @@ def methods_of(runs: list[dict]) -> list[str]:
 def parents_table(parents: list[dict], table: dict, runs: list[dict]) -> list[str]:
     out = ["problem | seeds | parent trials | optimum distance median [min, max] | target regret at parents' best: median of best parent | cold regret at 10 / 25 (median)"]
     by: dict = {}
+    refs = M.references(runs)
     for p in parents:
-        by.setdefault(p["problem"], []).append(p)
+        if (p["problem"], p["seed"]) in refs:  # skip a parents' record without runs
+            by.setdefault(p["problem"], []).append(p)
     for prob, ps in by.items():
         dist = [d for p in ps for d in p["parents"].get("optimum_distance", []) if d is not None]
         cold = table[prob].get("cold", {})
-        regret = [max(min(p["parents"]["target_at_best"]) - M.reference(runs, prob, p["seed"]), M.FLOOR) for p in ps]
+        regret = [min(_parent_regrets(p, refs)) for p in ps]
         d = f"{np.median(dist):.3f} [{min(dist):.3f}, {max(dist):.3f}]" if dist else "n/a"
         c10 = np.median([c[min(9, len(c) - 1)] for c in cold.values()]) if cold else np.nan
         c25 = np.median([c[min(24, len(c) - 1)] for c in cold.values()]) if cold else np.nan
@@ -117,6 +119,7 @@ def headroom_table(parents: list[dict], table: dict, runs: list[dict], groups: l
     needs most units to reach cold start's regret there within a few trials."""
     ts = [t for t in (10, 25, 50) if t <= budget]
     out = ["group | units | " + " | ".join(f"parents' best <= cold@{t}" for t in ts)]
+    refs = M.references(runs)
     for name, probs in groups:
         hits, n = dict.fromkeys(ts, 0), 0
         for p in parents:
@@ -124,7 +127,7 @@ def headroom_table(parents: list[dict], table: dict, runs: list[dict], groups: l
             if p["problem"] not in probs or cold is None or len(cold) < ts[-1]:
                 continue
             n += 1
-            at_best = min(_parent_regrets(p, runs))
+            at_best = min(_parent_regrets(p, refs))
             for t in ts:
                 hits[t] += bool(at_best <= cold[t - 1] * (1 + 1e-9))
         if n:
@@ -144,6 +147,7 @@ def pace_table(parents: list[dict], table: dict, runs: list[dict], groups: list[
     (counted as no saving, 0x)."""
     ts = [t for t in (25, 50) if t <= budget]
     out = ["group | pace | units | " + " | ".join(f"paced saving at {t}: median [IQR] | >= 2x | >= 4x" for t in ts) + " | censored / never at 25"]
+    refs = M.references(runs)
     paces = ["cold"] + (["cold-reseeded"] if any("cold-reseeded" in by_method for by_method in table.values()) else [])
     for name, probs in groups:
         for pace in paces:
@@ -155,7 +159,7 @@ def pace_table(parents: list[dict], table: dict, runs: list[dict], groups: list[
                 cold, curve = by_method.get("cold", {}).get(p["seed"]), by_method.get(pace, {}).get(p["seed"])
                 if not reads or p["problem"] not in probs or cold is None or curve is None or len(cold) < ts[-1]:
                     continue
-                regrets = _parent_regrets(p, runs)
+                regrets = _parent_regrets(p, refs)
                 for t in reads:
                     cold_n, paced = M.paced_trials(cold, regrets, t, curve)
                     ratios[t].append(cold_n / paced if np.isfinite(paced) else 0.0)
@@ -184,7 +188,8 @@ def endgame_table(parents: list[dict], table: dict, runs: list[dict], methods: l
     against cold start's own, seed by seed. Where a method is slower than cold start here,
     its model after the opening learns less than cold start's had at the same regret."""
     out = ["method | group | units | cold start's trials: median [IQR] | method's: median [IQR] | fewer / same / more | never at the parents' level | not there by the budget"]
-    opening = {(p["problem"], p["seed"]): min(_parent_regrets(p, runs)) for p in parents}
+    refs = M.references(runs)
+    opening = {(p["problem"], p["seed"]): min(_parent_regrets(p, refs)) for p in parents if (p["problem"], p["seed"]) in refs}
     for m in methods:
         if m == "cold":
             continue
@@ -213,9 +218,10 @@ def endgame_table(parents: list[dict], table: dict, runs: list[dict], methods: l
     return out
 
 
-def _parent_regrets(p: dict, runs: list[dict]) -> list[float]:
-    """The target's regret at each parent's best point, in the parents' order."""
-    ref = M.reference(runs, p["problem"], p["seed"])
+def _parent_regrets(p: dict, refs: dict) -> list[float]:
+    """The target's regret at each parent's best point, in the parents' order (``refs``:
+    :func:`M.references` of the runs)."""
+    ref = refs[p["problem"], p["seed"]]
     return [max(v - ref, M.FLOOR) for v in p["parents"]["target_at_best"]]
 
 

@@ -59,7 +59,7 @@ def test_the_paper_regenerates_from_stored_results(tmp_path):
     """A tiny results file through the same generator the paper uses."""
     results = tmp_path / "results"
     results.mkdir()
-    config = {"name": "tiny", "problems": ["forrester"], "seeds": [0, 1], "budget": 3, "parent_trials": 3, "similarity": 0.8, "methods": ["random", "cold", "transfer-stacked"]}
+    config = {"name": "tiny", "problems": ["forrester"], "seeds": [0, 1], "budget": 3, "parent_trials": 3, "similarity": 0.8, "methods": ["random", "cold", "transfer-best-first"]}
     (tmp_path / "tiny.json").write_text(json.dumps(config))
     subprocess.run([sys.executable, str(ROOT / "experiments" / "convergence.py"), str(tmp_path / "tiny.json"), "--out", str(results / "convergence-tiny.jsonl"), "--no-progress"], check=True, timeout=600)
     lines = (results / "convergence-tiny.jsonl").read_text().splitlines()

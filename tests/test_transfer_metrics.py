@@ -1,10 +1,15 @@
 """Transfer-benchmark metrics on small hand-made curves."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
 
 from benchmarks import transfer_metrics as M
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_regret_curve_is_best_so_far_and_floored():
@@ -43,6 +48,23 @@ def test_a_run_below_its_known_optimum_becomes_the_reference():
     t = M.curves(rows, floor=1e-8)
     np.testing.assert_allclose(t["p"]["cold"][0], [2.5, 1e-8])
     np.testing.assert_allclose(t["p"]["warm"][0], [1.5])
+
+
+def test_references_in_one_pass_equal_each_reference():
+    """Known optima (one beaten by a run), a data set without one, and two stored result files."""
+    rows = [
+        {"problem": "p", "seed": 0, "method": "cold", "values": [3.0, 0.5], "optimum": 1.0},
+        {"problem": "p", "seed": 0, "method": "warm", "values": [2.0], "optimum": 1.0},
+        {"problem": "p", "seed": 1, "method": "cold", "values": [-4.0], "optimum": -5.0},
+        {"problem": "data", "seed": 0, "method": "cold", "values": [0.3, 0.2], "optimum": None},
+        {"problem": "data", "seed": 1, "method": "warm", "values": [0.25, 0.1]},
+    ]
+    stored = [[json.loads(line) for line in (ROOT / "experiments/results/shifted-probe" / name).read_text().splitlines()[1:]]
+              for name in ("tuning.jsonl", "oracle-move.jsonl")]
+    for rs in (rows, *([r for r in s if "method" in r] for s in stored)):
+        refs = M.references(rs)
+        assert refs == {(r["problem"], r["seed"]): M.reference(rs, r["problem"], r["seed"]) for r in rs}
+    assert M.references(rows)["p", 0] == 0.5 and M.references(rows)["data", 0] == 0.1
 
 
 def test_paired_trials_measure_against_cold_starts_own_trajectory():
