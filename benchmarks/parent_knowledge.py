@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
@@ -44,23 +45,30 @@ from benchmarks import transfer_suite as S  # noqa: E402
 from warmstart_bo import Optimizer  # noqa: E402
 
 
-def model_peaks(problem: S.TransferProblem, histories: list, seed: int) -> list[np.ndarray]:
-    """Where each parent's model peaks: the GPs the shifted prior fits to the parents in the
-    unit's job (same seed, same normalization), each mean maximized over the unit cube from
-    the best of 20000 random points by L-BFGS-B from the top five."""
+def parent_models(problem: S.TransferProblem, histories: list, seed: int) -> list[tuple[np.ndarray, Callable]]:
+    """Each parent's model and where it peaks: the GPs the shifted prior fits to the parents
+    in the unit's job (same seed, same normalization), as (peak, negated posterior mean over
+    points of the unit cube); each mean maximized over the cube from the best of 20000
+    random points by L-BFGS-B from the top five."""
     opt = Optimizer(problem.space, "Minimize", random_seed=seed, parents=histories, warm_start_type="TransferLearning", transfer_prior="shifted")
     d = len(problem.target.argmin)
     cands = np.random.default_rng(0).random((20000, d))
-    peaks = []
+    out = []
     with jax.enable_x64(True):
         for post in opt._fit_parent_gps(jnp.float64):
             def neg_mean(x, post=post):
-                return -np.asarray(post.predict(jnp.asarray(np.atleast_2d(x)))[0])
+                with jax.enable_x64(True):
+                    return -np.asarray(post.predict(jnp.asarray(np.atleast_2d(x), jnp.float64))[0])
 
             starts = cands[np.argsort(neg_mean(cands))[:5]]
             runs = [minimize(lambda x: neg_mean(x)[0], s, bounds=[(0.0, 1.0)] * d, method="L-BFGS-B") for s in starts]
-            peaks.append(min(runs, key=lambda r: r.fun).x)
-    return peaks
+            out.append((min(runs, key=lambda r: r.fun).x, neg_mean))
+    return out
+
+
+def model_peaks(problem: S.TransferProblem, histories: list, seed: int) -> list[np.ndarray]:
+    """Where each parent's model peaks (:func:`parent_models`)."""
+    return [peak for peak, _ in parent_models(problem, histories, seed)]
 
 
 def unit(pid: str, seed: int, config: dict, peaks: bool = False) -> dict:

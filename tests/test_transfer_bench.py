@@ -1,6 +1,7 @@
 """The transfer benchmark's runner on one tiny unit: the parents' record and each method's run."""
 
 import numpy as np
+import pytest
 
 from benchmarks.transfer_runs import bo_run
 from experiments import transfer_bench as TB
@@ -255,3 +256,61 @@ def test_the_move_evidence_diagnostic_scores_the_fitted_true_and_zero_moves_of_t
         h = np.stack([m, np.ones(6)], axis=1)
         want = multivariate_normal(h @ np.asarray(shifted.COEF_MEAN), k + cov + h @ b @ h.T).logpdf(yt) + float(shifted.log_shift_prior(jnp.asarray(s), 0.1, 2.0))
         np.testing.assert_allclose(value, want, rtol=1e-8)
+
+
+def test_the_curvature_probes_bowl_has_the_parents_shape_and_finds_an_exact_bowls_centre():
+    """benchmarks/curvature_probe.py: a finite-difference Hessian, a bowl's shape (positive
+    definite, unit trace), its centre recovered from exact quadratic outcomes, or held at
+    the best point by a tight ridge."""
+    from benchmarks import curvature_probe as C
+
+    a = np.array([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]])
+    np.testing.assert_allclose(C.hessian(lambda z: float(z @ a @ z), np.array([0.3, 0.1, 0.7])), 2 * a, rtol=1e-6)
+    shape = C.bowl_shape(np.array([[1.0, 0.0], [0.0, -2.0]]))  # a saddle: its negative curvature is clipped
+    assert np.isclose(np.trace(shape), 1.0) and np.all(np.linalg.eigvalsh(shape) > 0)
+    rng = np.random.default_rng(0)
+    centre, x = np.array([0.42, 0.61, 0.3]), rng.random((12, 3))
+    y = 2.0 + 5.0 * np.einsum("ni,ij,nj->n", x - centre, a / np.trace(a), x - centre)
+    np.testing.assert_allclose(C.bowl_centre(x, y, a / np.trace(a), np.full(3, 100.0)), centre, atol=1e-4)
+    np.testing.assert_allclose(C.bowl_centre(x, y, a / np.trace(a), np.full(3, 1e-6)), x[np.argmin(y)], atol=1e-5)  # a tight ridge holds the best point
+
+
+@pytest.mark.slow
+def test_a_curvature_probe_unit_opens_as_best_first_and_pairs_with_stored_runs():
+    """A probe unit's first trials are best-first's (same parents, same order), then one
+    trial per bowl step, under either curvature; without bowl steps the job is best-first's
+    run, with them the benchmark's ``best-first:bowl<N>`` goes on from the probe's trials,
+    and ``best-first:bowl<N>c`` runs the bowl only past its check; the summary pairs a unit
+    with the runs."""
+    from benchmarks import curvature_probe as C
+
+    pid, seed = "hartmann3/sim0.9", 0
+    rows = TB.run_seed(pid, seed, CONFIG, ["cold", "best-first"])
+    for curvature in ("true", "model"):
+        u = C.unit(pid, seed, CONFIG, steps=3, curvature=curvature)
+        assert u["method"] == f"curvature-{curvature}" and len(u["values"]) == CONFIG["top_k"] + 3
+        assert u["values"][:CONFIG["top_k"]] == rows[2]["values"][:CONFIG["top_k"]]  # the opening is best-first's
+        if curvature == "true":  # the first step again, from the tasks' own Hessians
+            problem = TB.make_problem(pid, seed, CONFIG)
+            histories = TB.parent_histories(problem, pid, seed, CONFIG)
+            shape = np.mean([C.bowl_shape(C.hessian(lambda z, t=t: float(t({f"x{k}": v for k, v in enumerate(z)})), np.asarray(t.argmin, float)))
+                             for t in problem.parents], axis=0)
+            x = np.array([[p[f"x{k}"] for k in range(3)] for p in TB.top_points(histories, CONFIG["top_k"])])
+            bests = np.array([[h.params[int(np.argmin(h.values))][f"x{k}"] for k in range(3)] for h in histories])
+            o = C.bowl_centre(x, np.array(u["values"][:CONFIG["top_k"]]), shape, np.std(bests, axis=0, ddof=1) + 1e-3)
+            if any(np.allclose(o, xi, atol=1e-6) for xi in x):  # the probe's nudge off a repeated point
+                o = np.clip(o + np.random.default_rng([seed, 17]).normal(0.0, 0.01, 3), 0.0, 1.0)
+            assert u["values"][CONFIG["top_k"]] == float(problem.target({f"x{k}": float(v) for k, v in enumerate(o)}))
+    problem = TB.make_problem(pid, seed, CONFIG)
+    histories = TB.parent_histories(problem, pid, seed, CONFIG)
+    assert C.job(problem, histories, seed, CONFIG["budget"], 0, CONFIG["top_k"])["values"] == rows[2]["values"]  # no bowl: best-first
+    bowl, checked = TB.run_seed(pid, seed, CONFIG, ["best-first:bowl3", "best-first:bowl3c"])[1:]
+    assert bowl["values"][:CONFIG["top_k"] + 3] == u["values"] and len(bowl["values"]) == CONFIG["budget"]
+    # The check's point is best-first's first design point; related parents pass it here,
+    # sign-flipped ones fail it, and their job is best-first's.
+    assert checked["bowl_steps"] == 3 and checked["values"][CONFIG["top_k"]] == rows[2]["values"][CONFIG["top_k"]]
+    assert checked["values"][CONFIG["top_k"] + 1] != rows[2]["values"][CONFIG["top_k"] + 1]
+    flipped = TB.run_seed("hartmann3/flipped", seed, CONFIG, ["best-first", "best-first:bowl3c"])
+    assert flipped[2]["bowl_steps"] == 0 and flipped[2]["values"] == flipped[1]["values"]
+    lines = C.summary([u], rows[1:], t=4, at=5)
+    assert lines[1].startswith(f"{pid} | 1 | ") and lines[-1].startswith("all | 1 | ")
