@@ -80,7 +80,7 @@ def bowl_centre(x: np.ndarray, y: np.ndarray, shape: np.ndarray, width: np.ndarr
     coordinate; clipped into the unit cube."""
     d = x.shape[1]
     best = x[np.argmin(y)]
-    scale = RIDGE * np.std(y + 0.0) + 1e-12
+    scale = RIDGE * np.std(y) + 1e-12
 
     def residuals(theta):
         o, c, log_s = theta[:d], theta[d], theta[d + 1]
