@@ -15,9 +15,10 @@ all methods of that seed. Methods:
   ``best-first:k<N>``: the same with N points (a probe of the opening's size);
   ``best-first:bowl<N>`` (synthetic suites): N proposals after the opening, each the centre
   of a quadratic bowl with the parents' curvature fitted to the target's trials, then a
-  design of best-first's size and cold BO (a probe: ``benchmarks/curvature_probe.py``);
-  ``best-first:bowl<N>c``: the bowl only where the median of the opening's outcomes beats
-  cold start's first design point, evaluated right after the opening;
+  design of best-first's size (further along its Sobol sequence) and cold BO (a probe:
+  ``benchmarks/curvature_probe.py``); ``best-first:bowl<N>c``: the bowl only where the
+  median of the opening's outcomes beats best-first's first design point, evaluated right
+  after the opening (otherwise best-first's run);
 - ``identical``: the parents' trials pooled as if from the same task (IDENTICAL_DATA_AND_ALGORITHM);
 - ``transfer-<prior>``: TRANSFER_LEARNING with the ``stacked``, ``icm``, ``rgpe``,
   ``hyperprior`` or ``best-first`` prior

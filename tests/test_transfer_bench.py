@@ -77,6 +77,7 @@ def test_an_unknown_variant_of_a_prior_is_refused():
         TB.run_seed("hartmann3/sim0.9", 0, CONFIG, ["transfer-stacked:bogus"])
 
 
+@pytest.mark.slow
 def test_the_cold_priors_ablation_is_the_hyperprior_job_under_cold_starts_priors():
     """``transfer-hyperprior:cold-priors`` runs the guarded hyperprior's job with
     :func:`hyperprior.priors` returning cold start's priors, and only while it runs; its
@@ -142,6 +143,7 @@ def test_parent_knowledge_measures_the_parents_the_runner_builds():
     assert K.table(CONFIG, [0])[1].startswith("hartmann3/sim0.9 | 1 | ")
 
 
+@pytest.mark.slow
 def test_parent_knowledge_finds_where_each_parents_model_peaks_and_moves_it_by_the_true_move(x64):
     """``--peaks``: each parent's GP (the shifted prior's, same seed) is maximized over the
     cube, at least as high there as at any of the parent's own trials, and the target is
@@ -170,6 +172,7 @@ def test_parent_knowledge_finds_where_each_parents_model_peaks_and_moves_it_by_t
     assert min(want) >= 0 and "moved_peak_regret" not in K.unit(pid, seed, CONFIG)
 
 
+@pytest.mark.slow
 def test_the_oracle_move_keeps_the_fits_parent_and_takes_the_true_move(x64):
     """The diagnostic variant ``transfer-shifted:oracle-move``: the fit's parent, the move
     from that parent's task's optimum to the target's, and the coefficients fitted there;
@@ -203,6 +206,7 @@ def test_the_oracle_move_keeps_the_fits_parent_and_takes_the_true_move(x64):
         TB.run_seed("hartmann3/flipped", 0, CONFIG, ["transfer-shifted:oracle-move"])
 
 
+@pytest.mark.slow
 def test_the_sharp_evidence_variant_changes_the_shifted_job_and_restores_the_knob():
     from warmstart_bo.transfer import shifted
 
@@ -212,6 +216,7 @@ def test_the_sharp_evidence_variant_changes_the_shifted_job_and_restores_the_kno
     assert rows[1]["values"][:2] == rows[2]["values"][:2] and rows[1]["values"] != rows[2]["values"]
 
 
+@pytest.mark.slow
 def test_the_move_evidence_diagnostic_scores_the_fitted_true_and_zero_moves_of_the_benchmarks_job(x64):
     """benchmarks/move_evidence.py reruns the benchmark's ``transfer-shifted:unguarded`` job
     (same trials) and, at each final fit, scores the fitted move, the true move of the fit's
@@ -285,32 +290,44 @@ def test_a_curvature_probe_unit_opens_as_best_first_and_pairs_with_stored_runs()
     from benchmarks import curvature_probe as C
 
     pid, seed = "hartmann3/sim0.9", 0
+    k = CONFIG["top_k"]
     rows = TB.run_seed(pid, seed, CONFIG, ["cold", "best-first"])
-    for curvature in ("true", "model"):
-        u = C.unit(pid, seed, CONFIG, steps=3, curvature=curvature)
-        assert u["method"] == f"curvature-{curvature}" and len(u["values"]) == CONFIG["top_k"] + 3
-        assert u["values"][:CONFIG["top_k"]] == rows[2]["values"][:CONFIG["top_k"]]  # the opening is best-first's
-        if curvature == "true":  # the first step again, from the tasks' own Hessians
-            problem = TB.make_problem(pid, seed, CONFIG)
-            histories = TB.parent_histories(problem, pid, seed, CONFIG)
-            shape = np.mean([C.bowl_shape(C.hessian(lambda z, t=t: float(t({f"x{k}": v for k, v in enumerate(z)})), np.asarray(t.argmin, float)))
-                             for t in problem.parents], axis=0)
-            x = np.array([[p[f"x{k}"] for k in range(3)] for p in TB.top_points(histories, CONFIG["top_k"])])
-            bests = np.array([[h.params[int(np.argmin(h.values))][f"x{k}"] for k in range(3)] for h in histories])
-            o = C.bowl_centre(x, np.array(u["values"][:CONFIG["top_k"]]), shape, np.std(bests, axis=0, ddof=1) + 1e-3)
-            if any(np.allclose(o, xi, atol=1e-6) for xi in x):  # the probe's nudge off a repeated point
-                o = np.clip(o + np.random.default_rng([seed, 17]).normal(0.0, 0.01, 3), 0.0, 1.0)
-            assert u["values"][CONFIG["top_k"]] == float(problem.target({f"x{k}": float(v) for k, v in enumerate(o)}))
     problem = TB.make_problem(pid, seed, CONFIG)
     histories = TB.parent_histories(problem, pid, seed, CONFIG)
-    assert C.job(problem, histories, seed, CONFIG["budget"], 0, CONFIG["top_k"])["values"] == rows[2]["values"]  # no bowl: best-first
+    units = {curvature: C.unit(pid, seed, CONFIG, steps=3, curvature=curvature) for curvature in ("true", "model")}
+    for curvature, u in units.items():
+        assert u["method"] == f"curvature-{curvature}" and len(u["values"]) == k + 3
+        assert u["values"][:k] == rows[2]["values"][:k]  # the opening is best-first's
+    # The first step again, from the tasks' own Hessians.
+    shape = np.mean([C.bowl_shape(C.hessian(lambda z, t=t: float(t({f"x{i}": v for i, v in enumerate(z)})), np.asarray(t.argmin, float)))
+                     for t in problem.parents], axis=0)
+    x = np.array([[p[f"x{i}"] for i in range(3)] for p in TB.top_points(histories, k)])
+    bests = np.array([[h.params[int(np.argmin(h.values))][f"x{i}"] for i in range(3)] for h in histories])
+    o = C.bowl_centre(x, np.array(units["true"]["values"][:k]), shape, np.std(bests, axis=0, ddof=1) + 1e-3)
+    if any(np.allclose(o, xi, atol=1e-6) for xi in x):  # the probe's nudge off a repeated point
+        o = np.clip(o + np.random.default_rng([seed, 17]).normal(0.0, 0.01, 3), 0.0, 1.0)
+    assert units["true"]["values"][k] == float(problem.target({f"x{i}": float(v) for i, v in enumerate(o)}))
+
+    assert C.job(problem, histories, seed, CONFIG["budget"], 0, k)["values"] == rows[2]["values"]  # no bowl: best-first
+    assert C.job(problem, histories, seed, k + 1, 3, k)["bowl_steps"] == 1  # the budget cuts the bowl short
     bowl, checked = TB.run_seed(pid, seed, CONFIG, ["best-first:bowl3", "best-first:bowl3c"])[1:]
-    assert bowl["values"][:CONFIG["top_k"] + 3] == u["values"] and len(bowl["values"]) == CONFIG["budget"]
-    # The check's point is best-first's first design point; related parents pass it here,
-    # sign-flipped ones fail it, and their job is best-first's.
-    assert checked["bowl_steps"] == 3 and checked["values"][CONFIG["top_k"]] == rows[2]["values"][CONFIG["top_k"]]
-    assert checked["values"][CONFIG["top_k"] + 1] != rows[2]["values"][CONFIG["top_k"] + 1]
+    assert bowl["values"][:k + 3] == units["model"]["values"] and len(bowl["values"]) == CONFIG["budget"]
+    # The check's point is best-first's first design point; related parents pass it here
+    # and the bowl's steps follow, fitted without it (the unchecked job's steps); sign-flipped
+    # parents fail it, and their job is best-first's.
+    assert checked["bowl_steps"] == 3 and checked["values"][k] == rows[2]["values"][k]
+    assert checked["values"][k + 1:k + 4] == bowl["values"][k:k + 3] and len(checked["values"]) == CONFIG["budget"]
     flipped = TB.run_seed("hartmann3/flipped", seed, CONFIG, ["best-first", "best-first:bowl3c"])
     assert flipped[2]["bowl_steps"] == 0 and flipped[2]["values"] == flipped[1]["values"]
-    lines = C.summary([u], rows[1:], t=4, at=5)
-    assert lines[1].startswith(f"{pid} | 1 | ") and lines[-1].startswith("all | 1 | ")
+
+    from benchmarks import transfer_metrics as M
+
+    table = M.curves(rows[1:] + [units["model"]])[pid]
+    cold, probe, bf = table["cold"][seed], table["curvature-model"][seed], table["best-first"][seed]
+    need = M.trials_to_reach(cold[:4], cold[3])
+    four = [int(M.trials_to_reach(c, cold[3]) * 4 <= need) for c in (probe, bf)]
+    reached = int(np.isfinite(M.trials_to_reach(probe, cold[3])))
+    lines = C.summary([units["model"]], rows[1:], t=4, at=5)
+    assert lines[1] == (f"{pid} | 1 | {four[0]} | {four[1]} | {reached} | {probe[4]:.3g} | {bf[4]:.3g} | "
+                        f"{int(probe[4] < bf[4])} / {int(probe[4] > bf[4])}")
+    assert lines[-1] == f"all | 1 | {four[0]} | {four[1]}"
