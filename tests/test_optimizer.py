@@ -224,7 +224,9 @@ def _branin_parents(count, size):
     return out
 
 
-@pytest.mark.parametrize("path", ["cold", "identical", "stacked", "icm", "rgpe", "select", "hyperprior", "shifted"])
+# The model priors' paths compile their own programs (about 31 s together): in the slow suite.
+@pytest.mark.parametrize("path", ["cold", "identical", "select", "hyperprior"]
+                         + [pytest.param(p, marks=pytest.mark.slow) for p in ("stacked", "icm", "rgpe", "shifted")])
 def test_no_recompilation_within_a_bucket_on_every_path(path):
     """Once a bucket's functions are compiled, further asks compile nothing: the cold GP,
     the identical-data pool and each transfer prior, without and then with a running trial
