@@ -21,7 +21,11 @@ Per (problem, seed) of a synthetic config, with the parents the benchmark builds
 No model of the target and no fallback: the proposals are the bowl's alone, so this
 measures what the curvature gives in the first trials, not a method. :func:`job` goes on
 from there with a design of best-first's size and cold start's GP: the benchmark's method
-``best-first:bowl<N>`` (``experiments/configs/curvature-bowl-synthetic.json``). ``--summary`` pairs
+``best-first:bowl<N>`` (``experiments/configs/curvature-bowl-synthetic.json``), and behind
+a check against one design point (:func:`passes`) ``best-first:bowl<N>c`` / ``g``. The bowl
+lives in the search space's encoded coordinates (the unit cube, log scales warped,
+integers rounded when a centre is decoded), so the jobs run on model tuning too; the
+offline probe reads synthetic configs only. ``--summary`` pairs
 the probe's trials seed by seed with the stored runs of cold start and best-first (same
 problems, seeds and parents): the units whose probe reaches cold start's regret at 25
 trials by a quarter of the trials cold start needed to (a 4x saving; the issue's goal is
@@ -54,6 +58,7 @@ from benchmarks import transfer_report as R  # noqa: E402
 from benchmarks.parent_knowledge import parent_models, synthetic_config  # noqa: E402
 from warmstart_bo import Optimizer  # noqa: E402
 from warmstart_bo.optimizer import default_initial_points  # noqa: E402
+from warmstart_bo.space import SearchSpace  # noqa: E402
 
 STEPS = 7
 RIDGE = 0.3  # the centre's prior weight, in units of the target's spread of outcomes
@@ -97,17 +102,31 @@ def bowl_centre(x: np.ndarray, y: np.ndarray, shape: np.ndarray, width: np.ndarr
 
 def bowl(problem, histories: list, seed: int, curvature: str = "model") -> tuple[np.ndarray, np.ndarray]:
     """The bowl's shape (the parents' mean curvature, :func:`bowl_shape` of each) and its
-    centre's ridge widths (the spread of the parents' best points, per coordinate)."""
-    d = len(problem.target.argmin)
+    centre's ridge widths (the spread of the parents' best points, per coordinate), in the
+    search space's encoded coordinates (the unit cube)."""
+    space = SearchSpace(problem.space)
     if curvature == "true":
-        shapes = [bowl_shape(hessian(lambda z, t=t: float(t(_decode(z))), np.asarray(t.argmin, float))) for t in problem.parents]
+        shapes = [bowl_shape(hessian(lambda z, t=t: float(t(space.decode(z))), np.asarray(t.argmin, float))) for t in problem.parents]
     else:
         shapes = [bowl_shape(hessian(lambda z, f=f: float(f(z)[0]), peak)) for peak, f in parent_models(problem, histories, seed)]
-    bests = np.array([[h.params[int(np.argmin(h.values))][f"x{k}"] for k in range(d)] for h in histories])
+    bests = space.encode_many([h.params[int(np.argmin(h.values))] for h in histories])
     return np.mean(shapes, axis=0), np.std(bests, axis=0, ddof=1) + 1e-3
 
 
-def job(problem, histories: list, seed: int, budget: int, steps: int, top_k: int, curvature: str = "model", check: bool = False) -> dict:
+CHECKS = ("median", "gap")
+
+
+def passes(opening: np.ndarray, point: float, check: str) -> bool:
+    """Does the opening's (minimized) outcomes beat one design point's outcome? ``median``:
+    their median is lower; ``gap``: lower by more than their own spread (max - min), so a
+    point that happened to land low beside parents' points at the target's level fails."""
+    if check not in CHECKS:
+        raise ValueError(f"unknown check {check!r}; expected one of {CHECKS}")
+    margin = np.ptp(opening) if check == "gap" else 0.0
+    return bool(point - np.median(opening) > margin)
+
+
+def job(problem, histories: list, seed: int, budget: int, steps: int, top_k: int, curvature: str = "model", check: str | None = None) -> dict:
     """Best-first with ``steps`` bowl proposals after its opening: the parents' best points
     (``top_k``), then each bowl's centre, then cold start's design and its GP, ``budget``
     trials in all. The design has as many points as best-first's, taken further along the
@@ -115,13 +134,14 @@ def job(problem, histories: list, seed: int, budget: int, steps: int, top_k: int
     take the places of its first points after the opening). A bowl centre that repeats a
     point is nudged off it.
 
-    With ``check``, best-first's first design point (cold start's point ``top_k`` + 1)
-    comes right after the opening, and the bowl runs only if the median of the opening's
-    outcomes beats it (parents that teach nothing pass half the time, parents whose best
-    points are the target's poor ones rarely); the bowl is fitted to the opening and its
-    own points, not to that one. Without the bowl the job is best-first's, trial for
-    trial. ``bowl_steps`` says how many ran."""
-    d = len(problem.target.argmin)
+    With a ``check`` (:func:`passes`), best-first's first design point (cold start's point
+    ``top_k`` + 1) comes right after the opening, and the bowl runs only if the opening
+    beats it: by its median (parents that teach nothing pass half the time or more,
+    parents whose best points are the target's poor ones rarely) or by more than its
+    spread (``gap``). The bowl is fitted to the opening and its own points, not to that
+    one. Without the bowl the job is best-first's, trial for trial. ``bowl_steps`` says
+    how many ran."""
+    space = SearchSpace(problem.space)
     opening = TB.top_points(histories, top_k)[:budget]
     points = list(opening)
     values = [float(problem.target(p)) for p in points]
@@ -131,22 +151,22 @@ def job(problem, histories: list, seed: int, budget: int, steps: int, top_k: int
         design.tell(points, values)
         points += design.ask()
         values.append(float(problem.target(points[-1])))
-        bowl_steps = steps if np.median(values[: len(opening)]) < values[-1] else 0
+        bowl_steps = steps if passes(np.array(values[: len(opening)]), values[-1], check) else 0
     bowl_steps = min(bowl_steps, budget - len(points))
-    x = [np.array([p[f"x{k}"] for k in range(d)]) for p in opening]
+    x = list(space.encode_many(opening))
     y = values[: len(opening)]
     if bowl_steps:
         shape, width = bowl(problem, histories, seed, curvature)
         rng = np.random.default_rng([seed, 17])
     for _ in range(bowl_steps):
         o = bowl_centre(np.array(x), np.array(y), shape, width)
-        if any(np.allclose(o, xi, atol=1e-6) for xi in x):  # a repeat teaches nothing
-            o = np.clip(o + rng.normal(0.0, 0.01, d), 0.0, 1.0)
-        points.append(_decode(o))
+        if any(np.allclose(space.snap(o), xi, atol=1e-6) for xi in x):  # a repeat teaches nothing
+            o = np.clip(o + rng.normal(0.0, 0.01, space.dim), 0.0, 1.0)
+        points.append(space.decode(o))
         values.append(float(problem.target(points[-1])))
-        x.append(o)
+        x.append(space.encode(points[-1]))
         y.append(values[-1])
-    opt = Optimizer(problem.space, "Minimize", random_seed=seed, n_initial_points=default_initial_points(d) + bowl_steps)
+    opt = Optimizer(problem.space, "Minimize", random_seed=seed, n_initial_points=default_initial_points(space.dim) + bowl_steps)
     for p, v in zip(points, values):
         opt.tell([p], [v])
     while len(values) < budget:
@@ -154,10 +174,6 @@ def job(problem, histories: list, seed: int, budget: int, steps: int, top_k: int
         values.append(float(problem.target(p)))
         opt.tell([p], [values[-1]])
     return {"values": values, "bowl_steps": bowl_steps}
-
-
-def _decode(x) -> dict:
-    return {f"x{k}": float(v) for k, v in enumerate(x)}
 
 
 def unit(pid: str, seed: int, config: dict, steps: int = STEPS, curvature: str = "model") -> dict:

@@ -48,10 +48,10 @@ from warmstart_bo import Optimizer  # noqa: E402
 def parent_models(problem: S.TransferProblem, histories: list, seed: int) -> list[tuple[np.ndarray, Callable]]:
     """Each parent's model and where it peaks: the GPs the shifted prior fits to the parents
     in the unit's job (same seed, same normalization), as (peak, negated posterior mean over
-    points of the unit cube); each mean maximized over the cube from the best of 20000
+    encoded points, the unit cube); each mean maximized over the cube from the best of 20000
     random points by L-BFGS-B from the top five."""
     opt = Optimizer(problem.space, "Minimize", random_seed=seed, parents=histories, warm_start_type="TransferLearning", transfer_prior="shifted")
-    d = len(problem.target.argmin)
+    d = opt.space.dim
     cands = np.random.default_rng(0).random((20000, d))
     out = []
     with jax.enable_x64(True):

@@ -13,12 +13,13 @@ all methods of that seed. Methods:
   (with ``top_k`` = 3 the library's ``transfer_prior="best-first"`` runs the same points:
   ``benchmarks/best_first_parity.py``);
   ``best-first:k<N>``: the same with N points (a probe of the opening's size);
-  ``best-first:bowl<N>`` (synthetic suites): N proposals after the opening, each the centre
+  ``best-first:bowl<N>``: N proposals after the opening, each the centre
   of a quadratic bowl with the parents' curvature fitted to the target's trials, then a
   design of best-first's size (further along its Sobol sequence) and cold BO (a probe:
   ``benchmarks/curvature_probe.py``); ``best-first:bowl<N>c``: the bowl only where the
   median of the opening's outcomes beats best-first's first design point, evaluated right
-  after the opening (otherwise best-first's run);
+  after the opening (otherwise best-first's run); ``best-first:bowl<N>g``: only where it
+  beats that point by more than the opening's spread;
 - ``identical``: the parents' trials pooled as if from the same task (IDENTICAL_DATA_AND_ALGORITHM);
 - ``transfer-<prior>``: TRANSFER_LEARNING with the ``stacked``, ``icm``, ``rgpe``,
   ``hyperprior`` or ``best-first`` prior
@@ -283,14 +284,15 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
         elif re.fullmatch(r"best-first:k[1-9][0-9]*", method):
             # The opening's size as a probe: k points in place of the config's top_k.
             r, cost = bo_run(problem.space, problem.target, budget, seed, first=top_points(parents, int(method.split(":k")[1]))), charged
-        elif re.fullmatch(r"best-first:bowl[1-9][0-9]*c?", method) and config["suite"] == "synthetic":
+        elif re.fullmatch(r"best-first:bowl[1-9][0-9]*[cg]?", method):
             # A probe: that many bowl proposals with the parents' curvature after the opening
-            # (benchmarks/curvature_probe.py), then best-first's design and GP; "c": only
-            # where the opening passes a check against one design point.
+            # (benchmarks/curvature_probe.py), then best-first's design and GP; "c" / "g": only
+            # where the opening passes a check against one design point (median / gap).
             from benchmarks import curvature_probe
 
-            steps = int(method.split(":bowl")[1].rstrip("c"))
-            r, cost = curvature_probe.job(problem, parents, seed, budget, steps, config["top_k"], check=method.endswith("c")), charged
+            steps = int(method.split(":bowl")[1].rstrip("cg"))
+            check = {"c": "median", "g": "gap"}.get(method[-1])
+            r, cost = curvature_probe.job(problem, parents, seed, budget, steps, config["top_k"], check=check), charged
         elif method == "identical":
             r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "IdenticalDataAndAlgorithm"), charged
         elif method.startswith("transfer-"):

@@ -280,6 +280,20 @@ def test_the_curvature_probes_bowl_has_the_parents_shape_and_finds_an_exact_bowl
     np.testing.assert_allclose(C.bowl_centre(x, y, a / np.trace(a), np.full(3, 1e-6)), x[np.argmin(y)], atol=1e-5)  # a tight ridge holds the best point
 
 
+def test_the_bowls_checks_compare_the_opening_with_one_design_point():
+    """``median``: the opening's median beats the point; ``gap``: by more than the
+    opening's spread, so one lucky parent's point beside two at the design's level fails."""
+    from benchmarks import curvature_probe as C
+
+    deep, mixed = np.array([-3.0, -3.2, -2.9]), np.array([-3.0, -0.1, -0.2])
+    assert C.passes(deep, -0.1, "median") and C.passes(deep, -0.1, "gap")  # gap 2.9 > spread 0.3
+    assert C.passes(mixed, 0.0, "median") and not C.passes(mixed, 0.0, "gap")  # gap 0.2 < spread 2.9
+    assert not C.passes(deep, -3.5, "median") and not C.passes(deep, -3.5, "gap")
+    assert not C.passes(np.array([1.0, 1.0, 1.0]), 1.0, "gap")  # a tie is no evidence
+    with pytest.raises(ValueError, match="unknown check 'mean'"):
+        C.passes(deep, 0.0, "mean")
+
+
 @pytest.mark.slow
 def test_a_curvature_probe_unit_opens_as_best_first_and_pairs_with_stored_runs():
     """A probe unit's first trials are best-first's (same parents, same order), then one
@@ -317,8 +331,8 @@ def test_a_curvature_probe_unit_opens_as_best_first_and_pairs_with_stored_runs()
     # parents fail it, and their job is best-first's.
     assert checked["bowl_steps"] == 3 and checked["values"][k] == rows[2]["values"][k]
     assert checked["values"][k + 1:k + 4] == bowl["values"][k:k + 3] and len(checked["values"]) == CONFIG["budget"]
-    flipped = TB.run_seed("hartmann3/flipped", seed, CONFIG, ["best-first", "best-first:bowl3c"])
-    assert flipped[2]["bowl_steps"] == 0 and flipped[2]["values"] == flipped[1]["values"]
+    flipped = TB.run_seed("hartmann3/flipped", seed, CONFIG, ["best-first", "best-first:bowl3c", "best-first:bowl3g"])
+    assert all(r["bowl_steps"] == 0 and r["values"] == flipped[1]["values"] for r in flipped[2:])
 
     from benchmarks import transfer_metrics as M
 
@@ -331,3 +345,43 @@ def test_a_curvature_probe_unit_opens_as_best_first_and_pairs_with_stored_runs()
     assert lines[1] == (f"{pid} | 1 | {four[0]} | {four[1]} | {reached} | {probe[4]:.3g} | {bf[4]:.3g} | "
                         f"{int(probe[4] < bf[4])} / {int(probe[4] > bf[4])}")
     assert lines[-1] == f"all | 1 | {four[0]} | {four[1]}"
+
+
+@pytest.mark.slow
+def test_the_bowl_works_in_a_tuning_space_with_log_scales_and_integers():
+    """On a space like model tuning's (a log-scaled integer and a log-scaled real), the
+    bowl's proposals are valid points (integers decode to ints within range), are fitted
+    where they were evaluated, and with parents whose optima sit near the target's find a
+    better point than the opening."""
+    from types import SimpleNamespace
+
+    from benchmarks import curvature_probe as C
+    from warmstart_bo import ContinuousParameter, IntegerParameter
+    from warmstart_bo.space import SearchSpace
+    from warmstart_bo.transfer import ParentHistory
+
+    ranges = {"n": IntegerParameter(1, 64, "Logarithmic"), "c": ContinuousParameter(1e-3, 1e3, "Logarithmic")}
+    space = SearchSpace(ranges)
+    shape = np.array([[2.0, 0.5], [0.5, 1.0]])
+
+    def task(centre):
+        return lambda p: float((space.encode(p) - centre) @ shape @ (space.encode(p) - centre))
+
+    target = np.array([0.55, 0.4])
+    rng = np.random.default_rng(3)
+    histories = []
+    for i, centre in enumerate([target + 0.08, target - 0.06, target + np.array([0.05, -0.07])]):
+        params = space.decode_many(rng.random((30, 2)))
+        histories.append(ParentHistory(f"p{i}", params, [task(centre)(p) for p in params], ranges))
+    seen = []
+
+    def objective(p):
+        seen.append(dict(p))
+        return task(target)(p)
+
+    r = C.job(SimpleNamespace(space=ranges, target=objective, parents=()), histories, seed=0, budget=12, steps=3, top_k=3)
+    assert r["bowl_steps"] == 3 and len(r["values"]) == 12 == len(seen)
+    assert seen[:3] == C.TB.top_points(histories, 3)
+    assert all(type(p["n"]) is int and 1 <= p["n"] <= 64 and 1e-3 <= p["c"] <= 1e3 for p in seen)
+    assert r["values"] == [task(target)(p) for p in seen]
+    assert min(r["values"][3:6]) < min(r["values"][:3])  # the bowl improves on the opening
