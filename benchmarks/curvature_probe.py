@@ -105,7 +105,7 @@ def bowl(problem, histories: list, seed: int, curvature: str = "model") -> tuple
     centre's ridge widths (the spread of the parents' best points, per coordinate), in the
     search space's encoded coordinates (the unit cube)."""
     space = SearchSpace(problem.space)
-    if curvature == "true":
+    if curvature == "true":  # synthetic tasks, whose encoding is the identity
         shapes = [bowl_shape(hessian(lambda z, t=t: float(t(space.decode(z))), np.asarray(t.argmin, float))) for t in problem.parents]
     else:
         shapes = [bowl_shape(hessian(lambda z, f=f: float(f(z)[0]), peak)) for peak, f in parent_models(problem, histories, seed)]
@@ -117,9 +117,10 @@ CHECKS = ("median", "gap")
 
 
 def passes(opening: np.ndarray, point: float, check: str) -> bool:
-    """Does the opening's (minimized) outcomes beat one design point's outcome? ``median``:
+    """Do the opening's (minimized) outcomes beat one design point's outcome? ``median``:
     their median is lower; ``gap``: lower by more than their own spread (max - min), so a
-    point that happened to land low beside parents' points at the target's level fails."""
+    point that happened to land low beside parents' points at the target's level fails.
+    Ties and non-finite outcomes fail (no evidence for the bowl)."""
     if check not in CHECKS:
         raise ValueError(f"unknown check {check!r}; expected one of {CHECKS}")
     margin = np.ptp(opening) if check == "gap" else 0.0
@@ -142,6 +143,8 @@ def job(problem, histories: list, seed: int, budget: int, steps: int, top_k: int
     one. Without the bowl the job is best-first's, trial for trial. ``bowl_steps`` says
     how many ran."""
     space = SearchSpace(problem.space)
+    if check is not None and check not in CHECKS:
+        raise ValueError(f"unknown check {check!r}; expected one of {CHECKS} or None")
     opening = TB.top_points(histories, top_k)[:budget]
     points = list(opening)
     values = [float(problem.target(p)) for p in points]

@@ -92,6 +92,13 @@ def make_problem(pid: str, seed: int, config: dict) -> S.TransferProblem:
     return S.tuning(head, tail, seed, n, tuple(config["datasets"]))
 
 
+def bowl_variant(method: str) -> tuple[int, str | None] | None:
+    """(bowl steps, check) of a ``best-first:bowl<N>[c|g]`` method (``c``: the median check,
+    ``g``: the gap check, none: unchecked); None for any other method."""
+    m = re.fullmatch(r"best-first:bowl([1-9][0-9]*)([cg]?)", method)
+    return None if m is None else (int(m.group(1)), {"c": "median", "g": "gap", "": None}[m.group(2)])
+
+
 def top_points(parents: list[ParentHistory], k: int) -> list[dict]:
     """Each parent's best point in turn, then their second best, ... (k in all, distinct)."""
     ranked = [[p.params[i] for i in np.argsort(p.values)] for p in parents]
@@ -284,14 +291,12 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
         elif re.fullmatch(r"best-first:k[1-9][0-9]*", method):
             # The opening's size as a probe: k points in place of the config's top_k.
             r, cost = bo_run(problem.space, problem.target, budget, seed, first=top_points(parents, int(method.split(":k")[1]))), charged
-        elif re.fullmatch(r"best-first:bowl[1-9][0-9]*[cg]?", method):
+        elif bowl_variant(method) is not None:
             # A probe: that many bowl proposals with the parents' curvature after the opening
-            # (benchmarks/curvature_probe.py), then best-first's design and GP; "c" / "g": only
-            # where the opening passes a check against one design point (median / gap).
+            # (benchmarks/curvature_probe.py), then best-first's design and GP.
             from benchmarks import curvature_probe
 
-            steps = int(method.split(":bowl")[1].rstrip("cg"))
-            check = {"c": "median", "g": "gap"}.get(method[-1])
+            steps, check = bowl_variant(method)
             r, cost = curvature_probe.job(problem, parents, seed, budget, steps, config["top_k"], check=check), charged
         elif method == "identical":
             r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "IdenticalDataAndAlgorithm"), charged

@@ -290,6 +290,12 @@ def test_the_bowls_checks_compare_the_opening_with_one_design_point():
     assert C.passes(mixed, 0.0, "median") and not C.passes(mixed, 0.0, "gap")  # gap 0.2 < spread 2.9
     assert not C.passes(deep, -3.5, "median") and not C.passes(deep, -3.5, "gap")
     assert not C.passes(np.array([1.0, 1.0, 1.0]), 1.0, "gap")  # a tie is no evidence
+    assert not C.passes(mixed, -0.5, "median")  # the median, not the mean (-1.1)
+    assert not C.passes(np.array([0.0, 0.0, 3.0]), 2.0, "gap")  # the whole spread (3), not its std or half
+    assert not C.passes(deep, np.nan, "gap") and not C.passes(np.array([np.nan, -3.0, -3.0]), 0.0, "median")
+    assert TB.bowl_variant("best-first:bowl12g") == (12, "gap") and TB.bowl_variant("best-first:bowl3c") == (3, "median")
+    assert TB.bowl_variant("best-first:bowl3") == (3, None)
+    assert TB.bowl_variant("best-first:bowl3cg") is None and TB.bowl_variant("best-first:bowl0") is None
     with pytest.raises(ValueError, match="unknown check 'mean'"):
         C.passes(deep, 0.0, "mean")
 
@@ -348,7 +354,7 @@ def test_a_curvature_probe_unit_opens_as_best_first_and_pairs_with_stored_runs()
 
 
 @pytest.mark.slow
-def test_the_bowl_works_in_a_tuning_space_with_log_scales_and_integers():
+def test_the_bowl_works_in_a_tuning_space_with_log_scales_and_integers(monkeypatch):
     """On a space like model tuning's (a log-scaled integer and a log-scaled real), the
     bowl's proposals are valid points (integers decode to ints within range), are fitted
     where they were evaluated, and with parents whose optima sit near the target's find a
@@ -379,8 +385,18 @@ def test_the_bowl_works_in_a_tuning_space_with_log_scales_and_integers():
         seen.append(dict(p))
         return task(target)(p)
 
+    fitted = []
+
+    def recording_centre(x, *args):
+        fitted.append(np.array(x))
+        return centre(x, *args)
+
+    centre = C.bowl_centre
+    monkeypatch.setattr(C, "bowl_centre", recording_centre)
     r = C.job(SimpleNamespace(space=ranges, target=objective, parents=()), histories, seed=0, budget=12, steps=3, top_k=3)
     assert r["bowl_steps"] == 3 and len(r["values"]) == 12 == len(seen)
+    assert [len(x) for x in fitted] == [3, 4, 5]  # each bowl is fitted to the points evaluated so far, as encoded
+    np.testing.assert_array_equal(fitted[-1], space.encode_many(seen[:5]))
     assert seen[:3] == C.TB.top_points(histories, 3)
     assert all(type(p["n"]) is int and 1 <= p["n"] <= 64 and 1e-3 <= p["c"] <= 1e3 for p in seen)
     assert r["values"] == [task(target)(p) for p in seen]
