@@ -291,12 +291,12 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
         elif re.fullmatch(r"best-first:k[1-9][0-9]*", method):
             # The opening's size as a probe: k points in place of the config's top_k.
             r, cost = bo_run(problem.space, problem.target, budget, seed, first=top_points(parents, int(method.split(":k")[1]))), charged
-        elif bowl_variant(method) is not None:
+        elif (bowl := bowl_variant(method)) is not None:
             # A probe: that many bowl proposals with the parents' curvature after the opening
             # (benchmarks/curvature_probe.py), then best-first's design and GP.
             from benchmarks import curvature_probe
 
-            steps, check = bowl_variant(method)
+            steps, check = bowl
             r, cost = curvature_probe.job(problem, parents, seed, budget, steps, config["top_k"], check=check), charged
         elif method == "identical":
             r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "IdenticalDataAndAlgorithm"), charged

@@ -387,11 +387,12 @@ def test_the_bowl_works_in_a_tuning_space_with_log_scales_and_integers(monkeypat
 
     fitted = []
 
+    fit_centre = C.bowl_centre
+
     def recording_centre(x, *args):
         fitted.append(np.array(x))
-        return centre(x, *args)
+        return fit_centre(x, *args)
 
-    centre = C.bowl_centre
     monkeypatch.setattr(C, "bowl_centre", recording_centre)
     r = C.job(SimpleNamespace(space=ranges, target=objective, parents=()), histories, seed=0, budget=12, steps=3, top_k=3)
     assert r["bowl_steps"] == 3 and len(r["values"]) == 12 == len(seen)
