@@ -3,6 +3,7 @@ import threading
 import jax
 import numpy as np
 import pytest
+from scipy.stats import qmc
 
 from warmstart_bo import (
     CategoricalParameter,
@@ -10,6 +11,7 @@ from warmstart_bo import (
     IntegerParameter,
     Optimizer,
 )
+from warmstart_bo.optimizer import OUTPUT_TRANSFORMS, transform_outputs
 from warmstart_bo.testfunctions import BRANIN_SPACE, branin
 
 SPACE_2D = {"x": ContinuousParameter(0.0, 1.0), "y": ContinuousParameter(0.0, 1.0)}
@@ -129,11 +131,60 @@ def test_adversarial_histories_still_propose_valid_points(name, values):
     ps = opt.ask(2)
     for p in ps:
         assert 0.0 <= p["x"] <= 1.0 and 0.0 <= p["y"] <= 1.0
-    assert all(np.all(np.isfinite(np.asarray(v))) for v in opt.fitted_params())
+    if name == "constant":  # nothing to fit: the design's spare points (test below)
+        assert opt.fitted_params() is None and "constant outcomes" in opt.last_fit["fallback"]
+    else:
+        assert all(np.all(np.isfinite(np.asarray(v))) for v in opt.fitted_params())
     if name == "tiny":
         opt.tell(ps, [1e-9 * (1 + quadratic(p)) for p in ps])
         run(opt, lambda p: 1e-9 * (1 + quadratic(p)), 4)
         assert opt.best()[1] < 1e-9 * 1.01
+
+
+@pytest.mark.parametrize("acquisition", ["log_ei", "ucb"])
+def test_a_constant_objective_keeps_filling_the_space_until_it_varies(acquisition):
+    """Constant outcomes teach a GP nothing: fitted to them it is flat, and its acquisition
+    sent every ask to the box's corners, four of them in turn. Each ask is a new point of the
+    design's Sobol sequence instead, and the GP takes over once an outcome differs, also
+    when the outcomes differ by rounding alone (0.1 + 0.2 against 0.3)."""
+    opt = Optimizer(SPACE_2D, random_seed=0, n_initial_points=4, acquisition=acquisition)
+    asked = []
+    for i in range(14):
+        (p,) = opt.ask()
+        asked.append((p["x"], p["y"]))
+        opt.tell([p], [0.1 + 0.2 if i == 5 else 0.3])
+    assert len(set(asked)) == 14
+    assert opt.fitted_params() is None
+    pts = np.array(asked)
+    corners = np.all((pts < 1e-3) | (pts > 1 - 1e-3), axis=1)
+    assert corners.sum() == 0 and np.ptp(pts, axis=0).min() > 0.8  # spread over the box, not at its corners
+    expected = opt.space.snap(qmc.Sobol(2, scramble=True, seed=np.random.default_rng(0)).random(64))[:14]
+    assert np.allclose(pts, expected, rtol=0, atol=1e-12)  # the design, then its continuation
+    (p,) = opt.ask()
+    opt.tell([p], [1.0])
+    opt.ask()
+    assert opt.fitted_params() is not None and "fallback" not in opt.last_fit
+
+
+def test_yeo_johnson_takes_outcomes_equal_up_to_rounding_for_a_constant():
+    """The default output transform judged constancy after standardizing, where rounding
+    differences of a constant had become a unit-variance signal for the GP to model."""
+    y = np.array([0.3, 0.3, 0.1 + 0.2, 0.3, 0.3, 0.3])
+    assert np.ptp(y) > 0
+    for how in OUTPUT_TRANSFORMS:
+        assert np.max(np.abs(transform_outputs(y, how))) < 1e-12, how
+    varying = np.array([0.3, 0.3, 0.3 + 1e-9, 0.3, 0.3, 0.3])  # a real difference is kept
+    assert np.max(transform_outputs(varying, "yeo-johnson")) > 1.0
+
+
+def test_a_job_of_huge_known_size_compiles_only_the_next_sizes_ahead():
+    """max_observations 10**30 (a tuner's careless max_jobs) listed padded sizes for ever at
+    the design's first ask; 5000 compiled every size up to 5120 behind the job's back."""
+    opt = Optimizer(SPACE_2D, random_seed=0, n_initial_points=2, max_observations=10**30)
+    assert opt._sizes_ahead(16) == [32, 64, 128]
+    opt._precompiled.update({16, 32, 64, 128})  # nothing compiles in this test
+    run(opt, quadratic, 3)
+    assert opt._precompiled == {16, 32, 64, 128}  # its Bayesian ask asked for no more
 
 
 @pytest.mark.parametrize("scale", [1e-13, 1e150])

@@ -207,6 +207,65 @@ def test_best_first_is_a_cold_start_told_the_parents_best_points_first():
     assert not warm._transfer and warm.priors == cold.priors
 
 
+def _design_of(seed: int, n: int) -> list[dict]:
+    """The first ``n`` points of the scrambled Sobol sequence an optimizer's design takes
+    at ``seed``."""
+    from scipy.stats import qmc
+
+    space = SearchSpace(BRANIN_SPACE)
+    return space.decode_many(space.snap(qmc.Sobol(space.dim, scramble=True, seed=np.random.default_rng(seed)).random(64)[:n]))
+
+
+@pytest.mark.parametrize("prior", ["best-first", "hyperprior", "identical"])
+def test_a_parent_run_with_the_jobs_seed_is_not_asked_again(prior):
+    """A parent run with the job's own seed (ask/tell's default 0; the README's tuning jobs
+    both pass 0) shares its design: the parents' best points met again in the job's design,
+    and an identical parent's trials in the design they cover, were asked a second time.
+    Such a design point is replaced by the next point of the Sobol sequence; the
+    hyperprior's check of its parents reads the points as asked and decides."""
+    parent_points = _design_of(0, 6)
+    if prior == "identical":
+        kind, kw, points, values = IDENTICAL, {}, parent_points[:3], [branin(p) for p in parent_points[:3]]
+    elif prior == "best-first":  # the best three are the design's points 3-5, which best-first's design asks
+        kind, kw, points, values = TRANSFER, {"transfer_prior": prior}, parent_points, [5.0, 5.0, 5.0, 1.0, 2.0, 3.0]
+    else:  # a constant parent: its first three points open the job, and its design starts at point 0
+        kind, kw, points, values = TRANSFER, {"transfer_prior": prior}, parent_points, [5.0] * 6
+    parent = ParentHistory("p", points, values, BRANIN_SPACE)
+    opt = Optimizer(BRANIN_SPACE, "Minimize", random_seed=0, parents=[parent], warm_start_type=kind, **kw)
+    asked = []
+    for _ in range(9):
+        (p,) = opt.ask()
+        asked.append(p)
+        opt.tell([p], [branin(p)])
+    keys = [(p["x1"], p["x2"]) for p in asked]
+    assert len(set(keys)) == len(keys)
+    sobol = _design_of(0, 16)
+    # (trials, the Sobol points they take): the design is the sequence's first 4 (identical:
+    # 3 left of 6) or 8 points, the points after it stand in for the repeats, in order
+    replaced = {"identical": ([0, 1, 2], [4, 5, 6]), "best-first": ([3, 4, 5], [8, 9, 10]), "hyperprior": ([3, 4, 5, 6], [8, 9, 10, 3])}[prior]
+    assert [asked[i] for i in replaced[0]] == [sobol[j] for j in replaced[1]]
+    if prior == "hyperprior":
+        assert "confirmed" in opt.last_transfer  # its check found every point it reads
+
+
+def test_tell_takes_jax_scalars_and_refuses_integers_beyond_float64():
+    import jax.numpy as jnp
+
+    opt = Optimizer(BRANIN_SPACE, "Minimize", random_seed=0)
+    p = opt.ask(2)
+    opt.tell([p[0]], [jnp.asarray(1.5)])  # an objective computed in JAX
+    assert opt.best()[1] == 1.5
+    with pytest.raises(ValueError, match="within float64's range"):
+        opt.tell([p[1]], [10**400])
+    with pytest.raises(ValueError, match="x1.*within float64's range"):
+        opt.tell([{"x1": 10**400, "x2": 1.0}], [1.0])
+    with pytest.raises(ValueError, match="max_value must be finite"):
+        Optimizer({"x": ContinuousParameter(0.0, 10**400)})
+    with pytest.raises(ParentError, match="parent 'big'.*beyond float64's range"):
+        Optimizer(BRANIN_SPACE, parents=[ParentHistory("big", [{"x1": 0.0, "x2": 1.0}], [10**400])], warm_start_type=TRANSFER)
+    assert opt.num_observations == 1
+
+
 def test_best_first_takes_the_largest_outcomes_when_maximizing():
     parents = _branin_parents(n_parents=1)
     opt = Optimizer(BRANIN_SPACE, "Maximize", random_seed=0, parents=parents, warm_start_type=TRANSFER, transfer_prior="best-first")
@@ -340,7 +399,8 @@ def test_batches_under_a_transfer_prior_spread_out():
 def test_a_transfer_job_stores_its_prior_and_an_older_job_keeps_the_stacked_prior_it_ran(store, monkeypatch):
     """The default prior changes with versions; a job keeps the one it started with. Jobs
     stored before the prior was recorded (None) ran the default of their time, stacked."""
-    from warmstart_bo import transfer, tuner as tuner_module
+    from warmstart_bo import transfer
+    from warmstart_bo import tuner as tuner_module
     from warmstart_bo.store import JobExistsError
 
     run_job(store, "source", max_jobs=4, space=BRANIN_SPACE, fn=branin)

@@ -8,7 +8,6 @@ pending (asked, not yet told) points, and on each ``ask`` drives the pure pieces
 
 from __future__ import annotations
 
-import math
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -21,9 +20,9 @@ import numpy as np
 from scipy.stats import qmc
 
 from warmstart_bo import gp, optimize, runtime, transfer
-from warmstart_bo.space import Parameter, SearchSpace
+from warmstart_bo.space import Parameter, SearchSpace, is_finite_number
 from warmstart_bo.transfer import hyperprior, icm, rgpe, selection, shifted, stacked
-from warmstart_bo.transfer.common import Task, standardize
+from warmstart_bo.transfer.common import Task, is_constant, standardize
 from warmstart_bo.transfer.histories import ParentHistory, encode_history
 from warmstart_bo.warmstart import WarmStartTypes
 
@@ -74,12 +73,16 @@ MULTISTART_LAG = 4
 # design points are in: the guard's leave-one-out comparison then sees points that the
 # parents did not choose (with only the parents' picks, misleading parents look consistent).
 GUARD_EARLY_DESIGN = 2
+# Sobol points drawn with the design (at least): those after it are its spare points.
+SPARE_DESIGN = 64
 # A job's first ask waits up to this many seconds for the programs its first Bayesian ask
 # calls: loaded from a warm cache (0.25-0.3 s on 2 cores) the design's trials do not hide
 # them when the objective is cheap, and the first Bayesian ask that waited for them instead
 # took 7-13x the median ask of its size (a 300-trial job, benchmarks/engine_scale.py);
 # compiled (a cold cache, about 3 s) the rest goes on beside the design's trials.
 FIRST_ASK_WAIT = 1.0
+# How many padded sizes past the current one a job of known size compiles ahead.
+SIZES_AHEAD = 3
 # Threads that compile (or load) padded sizes ahead, taking them in order: with one, a job
 # with a cheap objective reached the second size while the first was still loading.
 COMPILE_WORKERS = 2
@@ -171,6 +174,11 @@ def _same_point(a: np.ndarray, b: np.ndarray) -> bool:
     return np.allclose(a, b, rtol=0.0, atol=1e-12)
 
 
+def _among(point: np.ndarray, points: np.ndarray) -> bool:
+    """Whether ``point`` is the same trial as a row of ``points`` (:func:`_same_point`)."""
+    return bool(len(points)) and bool(np.any(np.all(np.abs(points - point) <= 1e-12, axis=1)))
+
+
 def default_initial_points(dim: int) -> int:
     """Size of the quasi-random initial design: 2 (d + 1), between 4 and 10."""
     return int(min(10, max(4, 2 * (dim + 1))))
@@ -185,8 +193,9 @@ def yeo_johnson(y: np.ndarray) -> np.ndarray:
     clipped to [-2, 4] so that a few points cannot ask for an extreme warp."""
     from scipy import stats
 
-    z = standardize(np.asarray(y, dtype=np.float64))[0]
-    if len(z) < 3 or np.ptp(z) == 0.0:
+    y = np.asarray(y, dtype=np.float64)
+    z = standardize(y)[0]
+    if len(z) < 3 or is_constant(y):
         return z
     lam = float(np.clip(stats.yeojohnson_normmax(z), -2.0, 4.0))
     return standardize(stats.yeojohnson(z, lam))[0]
@@ -332,8 +341,11 @@ class Optimizer:
         # openings come before theirs.
         replaced = len(self._opening) if self.transfer_prior == "best-first" else 0
         n_sobol = 1 << max(0, max(self.n_initial_points - len(self._opening) + replaced, fallback) - 1).bit_length()
-        sobol = qmc.Sobol(self.space.dim, scramble=True, seed=np.random.default_rng(self.random_seed)).random(n_sobol)
-        self._initial_design = np.concatenate([self._opening, self.space.snap(sobol)[replaced:]])
+        sobol = qmc.Sobol(self.space.dim, scramble=True, seed=np.random.default_rng(self.random_seed)).random(max(2 * n_sobol, SPARE_DESIGN))
+        self._initial_design = np.concatenate([self._opening, self.space.snap(sobol[:n_sobol])[replaced:]])
+        # The sequence's next points: they stand in for a design point the job has already
+        # evaluated, and fill the space while the outcomes are constant (_spread_out).
+        self._spare_design = self.space.snap(sobol[n_sobol:])
 
     def _setup_warm_start(self, parents: list[ParentHistory], kind: str | None, prior: str | None, guard: bool | str, default_design: bool) -> None:
         bad = next((p for p in parents if not isinstance(p, ParentHistory)), None)
@@ -445,7 +457,8 @@ class Optimizer:
             raise ValueError("tell() takes a list of parameter dicts and a list of values; wrap a single point in lists")
         if isinstance(values, (str, bytes, int, float, np.generic)) or getattr(values, "ndim", None) == 0:
             raise ValueError(f"tell() takes a list of values, one per parameter dict; got {values!r}: wrap a single value in a list")
-        params_list, values = list(params_list), [v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v for v in values]
+        # 0-d NumPy and JAX arrays (an objective computed in JAX) are the numbers they hold.
+        params_list, values = list(params_list), [v.item() if getattr(v, "ndim", None) == 0 and hasattr(v, "item") else v for v in values]
         if len(params_list) != len(values):
             raise ValueError(f"tell() got {len(params_list)} parameter dicts but {len(values)} values")
         encoded = self.space.encode_many(params_list)
@@ -453,8 +466,8 @@ class Optimizer:
         for p, v in zip(params_list, values):
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
                 raise ValueError(f"objective value for {dict(p)!r} must be a number, got {v!r}")
-            if not math.isfinite(float(v)):
-                raise ValueError(f"objective value for {dict(p)!r} is {v!r}; only finite values can be told (record failed trials instead)")
+            if not is_finite_number(v):
+                raise ValueError(f"objective value for {dict(p)!r} is {v!r}; only finite values (within float64's range) can be told (record failed trials instead)")
             ys.append(float(v))
         for x, y in zip(encoded, ys):
             self._x.append(x)
@@ -510,7 +523,9 @@ class Optimizer:
         hyperprior if the target confirms the parents (:func:`hyperprior.parents_confirmed`),
         else make the job a cold start (cold start's priors and the rest of its design)."""
         k = len(self._opening)
-        design = self._initial_design[k : k + hyperprior.CHECK_POINTS] if self._cold_design else self._initial_design[k : self.n_initial_points]
+        design: list[np.ndarray] = []  # the design's points as asked after the opening (_design_point)
+        for i in range(k, k + hyperprior.CHECK_POINTS if self._cold_design else self.n_initial_points):
+            design.append(self._design_point(i, np.array([*self._opening, *design])))
         told = [[self._sign * y for x, y in zip(self._x, self._y) if _same_point(x, p)] for p in [*self._opening, *design]]
         failed = [any(_same_point(x, p) for x in self._failed) for p in [*self._opening, *design]]
         if not all(t or f for t, f in zip(told, failed)):
@@ -531,12 +546,9 @@ class Optimizer:
             self._check_hyperprior()
         chosen: list[np.ndarray] = []
         start = len(self._y) + len(self._pending) + len(self._failed)
+        seen = self._seen() if start < self.n_initial_points else None
         while len(chosen) < n and start + len(chosen) < self.n_initial_points:
-            i = start + len(chosen)
-            if i < len(self._initial_design):
-                chosen.append(self._initial_design[i])
-            else:
-                chosen.append(self.space.snap(self._rng(0).random(self.space.dim)))
+            chosen.append(self._design_point(start + len(chosen), np.concatenate([seen, np.array(chosen).reshape(-1, self.space.dim)])))
         if len(chosen) == n:
             if not self._transfer and (self.max_observations is None or self.max_observations > self.n_initial_points):
                 # The first Bayesian ask's programs load (or compile) while the design runs.
@@ -553,6 +565,38 @@ class Optimizer:
             return chosen + [self.space.snap(rng.random(self.space.dim)) for _ in range(n - len(chosen))]
         return chosen + self._ask_bayesian(n - len(chosen), chosen)
 
+    def _seen(self) -> np.ndarray:
+        """The encoded points this job has asked (told, pending or failed), and for identical
+        data its parents' points too: a design point among them would be a repeat."""
+        points = [*self._x, *self._pending, *self._failed]
+        if self._identical:
+            points += list(self._parent_x)
+        return np.array(points).reshape(-1, self.space.dim)
+
+    def _design_point(self, i: int, seen: np.ndarray) -> np.ndarray:
+        """Trial ``i``'s design point: the design's ``i``-th, or where that is a point in
+        ``seen`` (a parent's best point of the opening met again in the design, a parent of
+        identical data run with the same seed), the first spare point that is not; the
+        repeat itself only when every spare point is taken too."""
+        p = self._initial_design[i] if i < len(self._initial_design) else self.space.snap(self._rng(0).random(self.space.dim))
+        if not _among(p, seen):
+            return p
+        return next((q for q in self._spare_design if not _among(q, seen)), p)
+
+    def _spread_out(self, n: int, already: list[np.ndarray]) -> list[np.ndarray]:
+        """``n`` points where the outcomes are constant: a GP fitted to them is flat, and its
+        acquisition would send every ask to the box's corners, over and over. The spare
+        points of the design not yet asked, then random ones."""
+        seen = np.concatenate([self._seen(), np.array(already).reshape(-1, self.space.dim)])
+        rng, out = self._rng(3), []
+        for _ in range(n):
+            q = next((q for q in self._spare_design if not _among(q, seen)), None)
+            q = self.space.snap(rng.random(self.space.dim)) if q is None else q
+            out.append(q)
+            seen = np.concatenate([seen, q[None]])
+        self.last_fit = {"fallback": "constant outcomes: spare design points (quasi-random)"}
+        return out
+
     def _ask_bayesian(self, n: int, already: list[np.ndarray]) -> list[np.ndarray]:
         dtype = self._dtype
         x_obs = np.array(self._x).reshape(-1, self.space.dim)
@@ -561,6 +605,8 @@ class Optimizer:
             # Same task: parent trials are observations like the job's own.
             x_obs = np.concatenate([self._parent_x, x_obs])
             y_obs = np.concatenate([self._sign * self._parent_y, y_obs])
+        if not self._transfer and len(y_obs) > 1 and is_constant(y_obs):
+            return self._spread_out(n, already)
         y_std = transform_outputs(y_obs, self.output_transform) if len(y_obs) else y_obs
         fantasies = list(self._pending) + list(already)
         capacity = gp.bucket_size(len(y_std) + len(fantasies) + n - 1)
@@ -652,9 +698,12 @@ class Optimizer:
         return jnp.float64 if self.dtype == "float64" else jnp.float32
 
     def _sizes_ahead(self, capacity: int) -> list[int]:
-        """The padded sizes above ``capacity`` that this job (of known size) will reach."""
+        """The padded sizes above ``capacity`` that this job (of known size) will reach, the
+        next ``SIZES_AHEAD`` of them: a later ask schedules the ones after (a job of 10**30
+        trials listed sizes for ever, one of 5000 compiled 4 GB of programs it never ran
+        and kept its process from exiting for minutes)."""
         rows, sizes = len(self._parent_y) * self._identical + self.max_observations, [capacity]
-        while rows > sizes[-1]:
+        while rows > sizes[-1] and len(sizes) <= SIZES_AHEAD:
             sizes.append(gp.bucket_size(sizes[-1] + 1))
         return sizes[1:]
 

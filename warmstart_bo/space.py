@@ -92,6 +92,14 @@ def _is_real(v) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
 
 
+def is_finite_number(v) -> bool:
+    """``math.isfinite``, false (not an ``OverflowError``) for an int beyond float64's range."""
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
 def _resolve_scaling(name: str, p: ContinuousParameter | IntegerParameter) -> str:
     """Checks a numeric range and returns its effective scaling (never "Auto")."""
     kind = type(p).__name__
@@ -99,8 +107,8 @@ def _resolve_scaling(name: str, p: ContinuousParameter | IntegerParameter) -> st
         v = getattr(p, field)
         if not _is_real(v):
             raise _fail(name, f"{kind} {field} must be a number, got {v!r}")
-        if not math.isfinite(v):
-            raise _fail(name, f"{kind} {field} must be finite, got {v!r}")
+        if not is_finite_number(v):
+            raise _fail(name, f"{kind} {field} must be finite (within float64's range), got {v!r}")
         if isinstance(p, IntegerParameter) and v != int(v):
             raise _fail(name, f"IntegerParameter {field} must be an integer, got {v!r}")
         if isinstance(p, IntegerParameter) and abs(v) > MAX_EXACT_INTEGER:
@@ -131,8 +139,8 @@ def _check_categorical(name: str, p: CategoricalParameter) -> None:
     for v in p.values:
         if v is not None and not isinstance(v, (str, bool, numbers.Real)):
             raise _fail(name, f"categorical values must be str, int, float, bool or None, got {v!r}")
-        if _is_real(v) and not math.isfinite(v):
-            raise _fail(name, f"categorical values must be finite, got {v!r}")
+        if _is_real(v) and not is_finite_number(v):
+            raise _fail(name, f"categorical values must be finite (within float64's range), got {v!r}")
     for i, v in enumerate(p.values):
         # Python treats 1 == 1.0 == True as equal; such values could not be told apart on decode.
         if any(v == w for w in p.values[:i]):
@@ -187,8 +195,8 @@ class _Dim:
         if not _is_real(value) or (self.is_integer and value != int(value)):
             kind = "an integer" if self.is_integer else "a number"
             raise _fail(self.name, f"value must be {kind}, got {value!r}")
-        if not math.isfinite(value):
-            raise _fail(self.name, f"value must be finite, got {value!r}")
+        if not is_finite_number(value):
+            raise _fail(self.name, f"value must be finite (within float64's range), got {value!r}")
         lo, hi = self.param.min_value, self.param.max_value
         if not lo <= value <= hi:
             if not allow_outside:
@@ -380,7 +388,7 @@ def parameter_from_json(name: str, spec: Mapping[str, Any]) -> Parameter:
                 v = float(v)
             except ValueError:
                 raise _fail(name, f"{field} must be a number, got {v!r}") from None
-        if kind == "Integer" and _is_real(v) and math.isfinite(v) and v == int(v):
+        if kind == "Integer" and _is_real(v) and is_finite_number(v) and v == int(v):
             v = int(v)
         bounds.append(v)
     return _KIND_TO_CLASS[kind](bounds[0], bounds[1], spec.get("scaling_type", "Auto"))

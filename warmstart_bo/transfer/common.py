@@ -33,6 +33,8 @@ def gaussian_copula(y: np.ndarray) -> np.ndarray:
     y = np.asarray(y, dtype=np.float64)
     if len(y) == 0:
         return y
+    if is_constant(y):
+        return np.zeros_like(y)  # ranks of rounding differences are not an ordering
     return ndtri((rankdata(y) - 0.5) / len(y))
 
 
@@ -91,13 +93,30 @@ def standardize(y: np.ndarray) -> tuple[np.ndarray, float, float]:
     y = np.asarray(y, dtype=np.float64)
     if not len(y):
         return y, 0.0, 1.0
-    big = float(np.max(np.abs(y)))
-    scale = big if np.isfinite(big) and (big > 1e100 or 0.0 < big < 1e-100) else 1.0
-    u = y / scale
+    u, scale = _scaled(y)
     mu, sd = float(np.mean(u)), float(np.std(u))
     if not sd > 1e-12 * abs(mu):
         return u - mu, mu * scale, 1.0
     return (u - mu) / sd, mu * scale, sd * scale
+
+
+def _scaled(y: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(y / scale, scale)``: outcomes beyond 1e100 in size (or below 1e-100) divided by
+    their largest, others as they are (scale 1)."""
+    big = float(np.max(np.abs(y)))
+    scale = big if np.isfinite(big) and (big > 1e100 or 0.0 < big < 1e-100) else 1.0
+    return y / scale, scale
+
+
+def is_constant(y: np.ndarray) -> bool:
+    """Whether outcomes are constant as :func:`standardize` judges them (a spread within
+    1e-12 of the mean's size; none or one outcome too): values that differ by rounding
+    alone, such as ``[0.3, 0.1 + 0.2]``, are one value and carry no signal to model."""
+    y = np.asarray(y, dtype=np.float64)
+    if len(y) < 2:
+        return True
+    u = _scaled(y)[0]
+    return not float(np.std(u)) > 1e-12 * abs(float(np.mean(u)))
 
 
 def subsample(task: Task, size: int, rng: np.random.Generator) -> Task:

@@ -102,6 +102,8 @@ def encode_history(space: SearchSpace, parent: ParentHistory) -> tuple[np.ndarra
             if isinstance(value, (bool, str, bytes)):
                 raise TypeError
             value = float(value)  # NumPy and JAX 0-d arrays, Decimal, ... too
+        except OverflowError:
+            raise ParentError(f"parent {parent.name!r}: the value of the trial at {dict(params)!r} is beyond float64's range, got {value!r:.80}") from None
         except (TypeError, ValueError):
             raise ParentError(f"parent {parent.name!r}: the value of the trial at {dict(params)!r} must be a number, got {value!r}") from None
         if not np.isfinite(value):

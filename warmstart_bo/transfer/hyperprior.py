@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from warmstart_bo import gp
-from warmstart_bo.transfer.common import Task, fit_posterior
+from warmstart_bo.transfer.common import Task, fit_posterior, is_constant
 
 OPENING_POINTS = 3
 MIN_POINTS = 5
@@ -52,7 +52,7 @@ NOISE_SCALE = 1.0
 def informative(task: Task) -> bool:
     """Whether a parent can teach hyperparameters: ``MIN_POINTS`` trials and outcomes that
     vary (a constant or tiny history would only pull the prior to its own fit of nothing)."""
-    return len(task.y) >= MIN_POINTS and float(np.ptp(task.y)) > 0.0
+    return len(task.y) >= MIN_POINTS and not is_constant(task.y)
 
 
 def priors(tasks: list[Task], categorical, base: gp.Priors, seed: int, dtype) -> gp.Priors:
