@@ -95,6 +95,19 @@ def test_unknown_job(store):
         HyperparameterTuningJobAnalytics("nope", store=store)
 
 
+def test_reading_a_job_from_a_mistyped_store_path_creates_nothing(tmp_path):
+    """attach() and analytics opened the path as a new store: an empty file, its -wal and
+    -shm, and the folders above it, then 'no tuning job'."""
+    from warmstart_bo import HyperparameterTuner
+    from warmstart_bo.store import StoreError
+
+    typo = tmp_path / "typo" / "sub" / "store.db"
+    for read in (lambda: HyperparameterTuner.attach("job", store=typo), lambda: HyperparameterTuningJobAnalytics("job", store=str(typo))):
+        with pytest.raises(StoreError, match="no store at .*typo/sub/store.db"):
+            read()
+    assert not (tmp_path / "typo").exists()
+
+
 def _child(store, name, values, statuses=None, parents=("job",), warm_start_type="TransferLearning"):
     """A finished job with the given objective values, written through the store."""
     config = dict(store.job("job").config, warm_start_config={"warm_start_type": warm_start_type, "parents": list(parents)})

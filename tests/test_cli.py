@@ -51,6 +51,21 @@ def project(tmp_path):
     return tmp_path
 
 
+def test_a_tune_files_store_is_where_the_job_goes_unless_store_names_another(project, tmp_path, monkeypatch):
+    """A ``store:`` key was accepted and ignored: the job went to $WARMSTART_BO_STORE (or the
+    user's default store)."""
+    env_db = tmp_path / "env.db"
+    monkeypatch.setenv("WARMSTART_BO_STORE", str(env_db))
+    text = CONFIG.format(python=sys.executable).replace("max_jobs: 14", "max_jobs: 2").replace("random_seed: 0", "random_seed: 0\nstore: stores/cfg.db")
+    (project / "tune.yaml").write_text(text)
+    assert cli.main(["tune", str(project / "tune.yaml"), "--quiet"]) == 0
+    assert not env_db.exists()
+    assert len(Store(project / "stores" / "cfg.db").trials("cli-job")) == 2  # relative to the file's folder
+    other = tmp_path / "other.db"
+    assert cli.main(["--store", str(other), "tune", str(project / "tune.yaml"), "--quiet"]) == 0
+    assert len(Store(other).trials("cli-job")) == 2 and not env_db.exists()
+
+
 def test_tune_a_command_line_end_to_end(project, capsys):
     db = str(project / "s.db")
     assert cli.main(["--store", db, "tune", str(project / "tune.yaml"), "--quiet"]) == 0
@@ -100,6 +115,11 @@ def test_cli_errors_are_one_line(project, capsys, tmp_path):
     (tmp_path / "typo.json").write_text(json.dumps({"comand": "x"}))
     assert cli.main(["--store", db, "tune", str(tmp_path / "typo.json")]) == 2
     assert "unknown setting 'comand'" in capsys.readouterr().err
+    (tmp_path / "broken.json").write_text('{"command": "x",')
+    assert cli.main(["--store", db, "tune", str(tmp_path / "broken.json")]) == 2
+    assert f"{tmp_path / 'broken.json'}: not valid JSON" in capsys.readouterr().err
+    assert cli.main(["--store", db, "analytics", "cli-job", "--compare", "other"]) == 2
+    assert "--compare puts other jobs beside this one in the plot: give --plot PATH too" in capsys.readouterr().err
     not_a_store = tmp_path / "notes.txt"
     not_a_store.write_text("hello " * 100)
     assert cli.main(["--store", str(not_a_store), "jobs", "list"]) == 2

@@ -32,6 +32,7 @@ def reporter(**kw):
         ("text", "Failed", None, "the trial returned a str; expected a number or a dict of metric values"),
         (None, "Failed", None, "the trial returned a NoneType; expected a number or a dict of metric values"),
         ({"loss": "high"}, "Failed", None, "metric 'loss' is not a number: 'high'"),
+        ({"loss": "0.3"}, "Failed", None, "metric 'loss' is not a number: '0.3'"),  # as a returned "0.3" is
         (True, "Failed", None, "the trial returned True; expected a number or a dict of metric values"),
     ],
 )

@@ -4,6 +4,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -153,7 +154,7 @@ def test_a_live_owner_blocks_a_second_runner_and_a_dead_one_does_not(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         conn = sqlite3.connect(tmp_path / "s.db")
-        conn.execute("UPDATE jobs SET owner_pid = ? WHERE name = 'j'", (proc.pid,))
+        conn.execute("UPDATE jobs SET owner_pid = ?, updated_at = ? WHERE name = 'j'", (proc.pid, time.time()))  # an owner writes after it starts
         conn.commit()
         with pytest.raises(ValueError, match=f"being run by process {proc.pid}"):
             store.claim_job("j")
@@ -161,6 +162,38 @@ def test_a_live_owner_blocks_a_second_runner_and_a_dead_one_does_not(tmp_path):
         proc.kill()
         proc.wait()
     assert store.claim_job("j").owner_pid == os.getpid()
+
+
+def test_an_owner_on_another_host_is_gone_once_silent_and_a_reused_pid_is_no_owner(tmp_path):
+    """A job killed on another host (a preempted node, a restarted container) stayed
+    InProgress for good: a remote owner was assumed alive. It is now alive while it writes
+    (its heartbeat), gone after OWNER_SILENT_S of silence. On this host a live process that
+    started after the owner's last write holds a reused PID: it is not the owner."""
+    from warmstart_bo.store import OWNER_SILENT_S
+
+    store = Store(tmp_path / "s.db")
+    store.create_job("j", {})
+    conn = sqlite3.connect(tmp_path / "s.db")
+    conn.execute("UPDATE jobs SET owner_host = 'node-a', owner_pid = 4242, updated_at = ? WHERE name = 'j'", (time.time() - 5,))
+    conn.commit()
+    with pytest.raises(ValueError, match="being run by process 4242 on node-a .last heard from 5 s ago.; stop it first, or, if that process is gone"):
+        store.claim_job("j")
+    store.request_stop("j")  # a stop request is no sign of the owner's life
+    conn.execute("UPDATE jobs SET updated_at = ? WHERE name = 'j'", (time.time() - OWNER_SILENT_S - 1,))
+    conn.commit()
+    assert store.claim_job("j").owner_host != "node-a"
+    if not Path("/proc/self/stat").exists():
+        return
+    conn.execute("UPDATE jobs SET updated_at = ? WHERE name = 'j'", (time.time() - 10,))  # the owner's last write
+    conn.commit()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])  # started after that write
+    try:
+        conn.execute("UPDATE jobs SET owner_pid = ? WHERE name = 'j'", (proc.pid,))
+        conn.commit()
+        assert store.claim_job("j").owner_pid == os.getpid()
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 WRITER = textwrap.dedent(

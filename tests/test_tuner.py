@@ -60,6 +60,13 @@ def statuses(store, name):
         ({"executor": "gpu"}, "executor must be one of"),
         ({"completion_criteria": {"TargetObjectiveMetricValue": float("nan")}}, "target_objective_value must be a finite number"),
         ({"completion_criteria": {"patience": 3}}, "unknown completion_criteria key 'patience'"),
+        # Malformed SageMaker-style entries were dropped without a word, and the job ran its budget.
+        ({"completion_criteria": {"BestObjectiveNotImproving": 3}}, "BestObjectiveNotImproving must be"),
+        ({"completion_criteria": {"BestObjectiveNotImproving": {"MaxNumberOfTrainingJobsNotImprovin": 3}}}, "BestObjectiveNotImproving must be"),
+        ({"completion_criteria": {"BestObjectiveNotImproving": None}}, "BestObjectiveNotImproving must be"),
+        ({"completion_criteria": {"target_objective_value": None, "TargetObjectiveMetricValue": 0.5}}, "both 'target_objective_value' and 'TargetObjectiveMetricValue'"),
+        ({"completion_criteria": {"BestObjectiveNotImproving": {"MaxNumberOfTrainingJobsNotImproving": 0}}}, "max_trials_not_improving must be a positive integer"),
+        ({"base_tuning_job_name": "my_model"}, "base_tuning_job_name: invalid job name 'my_model'"),
         ({"random_seed": -3}, r"random_seed must be an integer in \[0, 2\*\*63\), got -3"),
     ],
 )
@@ -167,9 +174,75 @@ def test_retries_rerun_the_same_hyperparameters(store):
 def test_a_job_whose_trials_all_fail_is_failed_with_the_reason(store):
     tuner(lambda hp: float("inf"), store, max_jobs=3, strategy="Random").fit(job_name="all-bad")
     job = store.job("all-bad")
-    assert job.status == "Failed" and job.status_reason == "all 3 trials failed; last failure: objective metric 'loss' is inf"
+    assert job.status == "Failed" and job.status_reason == "no trial of 3 completed (3 failed); last failure: objective metric 'loss' is inf"
     with pytest.raises(ValueError, match="no completed trial"):
         HyperparameterTuner.attach("all-bad", store=store).best_training_job()
+
+
+def test_a_job_with_no_completed_trial_says_which_were_stopped(store):
+    """Trials stopped early keep a value but never the best trial's place: a job of failed
+    and stopped trials is Failed, and its reason no longer calls every trial failed."""
+    calls = []
+
+    def est(hp, report):
+        calls.append(hp)
+        for epoch in range(1, 4):
+            report(epoch, 1.0 if len(calls) <= 3 else 0.0)
+        if len(calls) <= 3:
+            raise RuntimeError("crash after training")
+        return 0.0
+
+    tuner(est, store, max_jobs=5, strategy="Random", random_seed=0, early_stopping_type="Auto", objective_type="Maximize").fit(job_name="mixed")
+    trials, job = store.trials("mixed"), store.job("mixed")
+    stopped = sum(tr.status == "Stopped" for tr in trials)
+    assert stopped and not any(tr.status == "Completed" for tr in trials)
+    assert job.status == "Failed" and job.status_reason.startswith(f"no trial of 5 completed ({5 - stopped} failed, {stopped} stopped)")
+
+
+def test_a_running_job_writes_its_owners_heartbeat(store, monkeypatch):
+    """While a trial runs (and the job writes nothing else), the job's ``updated_at`` moves:
+    how another host tells a running job from a killed one."""
+    from warmstart_bo import tuner as tuner_module
+
+    monkeypatch.setattr(tuner_module, "HEARTBEAT_S", 0.05)
+    seen = []
+
+    def slow(hp):
+        seen.append(store.job("beat").updated_at)
+        time.sleep(0.5)
+        seen.append(store.job("beat").updated_at)
+        return hp["x"]
+
+    tuner(slow, store, max_jobs=1, strategy="Random", random_seed=0).fit(job_name="beat")
+    assert seen[1] > seen[0]
+
+
+def test_a_job_the_tuner_itself_failed_resumes_keeping_its_trials(store, monkeypatch):
+    """An error of the tuner's own (a full disk while a trial is recorded) fails the job as a
+    crash would end it; a Failed job was refused for good, and now resumes to max_jobs."""
+    import sqlite3
+
+    original, calls = Store.finish_trial, []
+
+    def full_disk(self, *args, **kwargs):
+        calls.append(args)
+        if len(calls) == 3:
+            raise sqlite3.OperationalError("database or disk is full")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "finish_trial", full_disk)
+    make = lambda: tuner(lambda hp: hp["x"], store, max_jobs=6, strategy="Random", random_seed=0)
+    with pytest.raises(sqlite3.OperationalError):
+        make().fit(job_name="disk")
+    monkeypatch.undo()
+    job = store.job("disk")
+    assert job.status == "Failed" and "database or disk is full" in job.status_reason
+    done = {tr.index: tr.objective for tr in store.trials("disk") if tr.status == "Completed"}
+    assert len(done) == 2
+    HyperparameterTuner.attach("disk", store=store, estimator=lambda hp: hp["x"]).resume()
+    trials = store.trials("disk")
+    assert store.job("disk").status == "Completed" and len(trials) == 6
+    assert {tr.index: tr.objective for tr in trials if tr.index in done} == done  # kept as they were
 
 
 def test_name_collisions(store):

@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from warmstart_bo.store import Store, TrialRecord
+from warmstart_bo.store import Store, TrialRecord, existing_store
 
 # The dataframe's columns besides the hyperparameters (TuningJobName with parents only): no
 # hyperparameter may take one of these names.
@@ -119,7 +119,7 @@ class HyperparameterTuningJobAnalytics:
     """
 
     def __init__(self, hyperparameter_tuning_job_name: str, store: Store | str | None = None):
-        self.store = store if isinstance(store, Store) else Store(store)
+        self.store = existing_store(store)
         self.name = hyperparameter_tuning_job_name
         self.store.job(self.name)  # raises JobNotFoundError early
 

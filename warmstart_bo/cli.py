@@ -72,7 +72,10 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
         except yaml.YAMLError as e:
             raise ValueError(f"{path}: not valid YAML ({_yaml_problem(e)})") from None
     else:
-        config = json.loads(text)
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(config, dict):
         raise ValueError(f"{path}: the config must be a mapping of settings")
     unknown = sorted(set(config) - _TUNER_KEYS - _COMMAND_KEYS - _OTHER_KEYS)
@@ -119,8 +122,18 @@ def print_summary(store: Store, name: str) -> None:
     print(best_lines(d))
 
 
-def cmd_tune(args, store: Store) -> int:
-    config = load_config(args.config)
+def config_store(config: dict[str, Any], folder: Path) -> Path | None:
+    """The store a tune config names (``store:``, a path relative to the config's folder or
+    a ``sqlite:///`` URL), or None."""
+    location = config.get("store")
+    if location is None:
+        return None
+    if not isinstance(location, str) or not location:
+        raise ValueError(f"store must be a path or a sqlite:/// URL, got {location!r}")
+    return folder / resolve_path(location)
+
+
+def cmd_tune(args, config: dict[str, Any], store: Store) -> int:
     tuner = tuner_from_config(config, Path(args.config).parent, store)
     tuner.progress = not args.quiet
     name = args.job_name or config.get("job_name")
@@ -163,6 +176,9 @@ def trial_counts(trials) -> str:
 
 def cmd_analytics(args, store: Store) -> int:
     import pandas as pd
+
+    if args.compare and not args.plot:
+        raise ValueError("--compare puts other jobs beside this one in the plot: give --plot PATH too")
 
     analytics = HyperparameterTuningJobAnalytics(args.name, store=store)
     frame = analytics.dataframe(include_parents=args.include_parents)
@@ -218,9 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("jobs", "analytics") and not resolve_path(args.store).exists():
             # These read an existing store: a mistyped --store must not create an empty one.
             raise StoreError(f"no store at {str(resolve_path(args.store))!r}: '{args.command}' reads an existing store (check --store or ${STORE_ENV})")
-        store = Store(args.store)
         if args.command == "tune":
-            return cmd_tune(args, store)
+            # The file's store: unless --store names one (and before $WARMSTART_BO_STORE).
+            config = load_config(args.config)
+            location = args.store if args.store is not None else config_store(config, Path(args.config).parent)
+            return cmd_tune(args, config, Store(location))
+        store = Store(args.store)
         if args.command == "jobs":
             if args.jobs_command == "list":
                 return cmd_jobs_list(store)

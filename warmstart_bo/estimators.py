@@ -329,6 +329,8 @@ def _metrics_from_output(out: Any, objective: str) -> dict[str, float]:
         for k, v in out.items():
             if isinstance(v, (bool, np.bool_)):
                 raise _BadOutput(f"metric {k!r} is a bool ({v!r}), not a number")
+            if isinstance(v, (str, bytes)):  # text is refused as a returned objective is, even "0.3"
+                raise _BadOutput(f"metric {k!r} is not a number: {v!r}")
             try:
                 metrics[str(k)] = float(v)
             except (TypeError, ValueError):

@@ -20,7 +20,8 @@ Schema (version 1)::
            failure_reason, attempts, PRIMARY KEY (job_name, trial_index))
 
 Times are seconds since the epoch (UTC). Statuses: jobs are ``InProgress``, ``Completed``,
-``Failed`` or ``Stopped``; trials the same.
+``Failed`` or ``Stopped``; trials the same. A job's ``updated_at`` is its owner's last write
+or heartbeat (``HEARTBEAT_S``): how another process tells a running job from a dead one.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ STORE_ENV = "WARMSTART_BO_STORE"
 # The strategy a job imported from elsewhere records (``integrations.importers``): read, never run.
 IMPORTED = "Imported"
 BUSY_TIMEOUT_S = 60.0
+# A running job's owner writes ``updated_at`` at least this often (``heartbeat``); one not
+# heard from for ``OWNER_SILENT_S`` is gone (killed on another host, or its PID reused).
+HEARTBEAT_S = 15.0
+OWNER_SILENT_S = 120.0
 
 JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopped")
 TRIAL_STATUSES = ("InProgress", "Completed", "Failed", "Stopped")
@@ -140,6 +145,17 @@ def resolve_path(location: str | os.PathLike | None) -> Path:
     return Path(text).expanduser()
 
 
+def existing_store(location: Store | str | os.PathLike | None) -> Store:
+    """``location``'s store, which must exist: for calls that read jobs, so that a mistyped
+    path says so instead of creating an empty store (and its folders) there."""
+    if isinstance(location, Store):
+        return location
+    path = resolve_path(location)
+    if not path.exists():
+        raise StoreError(f"no store at {str(path)!r} (check the path or ${STORE_ENV})")
+    return Store(location)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, allow_nan=False)  # key order kept: it is the order of the search space
 
@@ -209,12 +225,25 @@ def _corrupted(path: Path, problems: list[str]) -> StoreError:
     return StoreError(f"store {str(path)!r} is corrupted ({found}); the file was left untouched: restore it from a backup")
 
 
-def _owner_alive(host: str | None, pid: int | None) -> bool:
-    """Whether the process that owns a job still runs (checked on this host only)."""
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` of this host started (seconds since the epoch), where ``/proc``
+    tells (Linux); None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
+def _owner_alive(host: str | None, pid: int | None, heard: float) -> bool:
+    """Whether the process that owns a job still runs. ``heard``: the owner's last write or
+    heartbeat. On this host, the process itself: gone, or started after that write (its
+    PID reused); on another host, heard from within ``OWNER_SILENT_S``."""
     if host is None or pid is None:
         return False
     if host != socket.gethostname():
-        return True  # cannot tell from here: assume alive
+        return time.time() - heard < OWNER_SILENT_S
     if pid == os.getpid():
         return True
     try:
@@ -222,8 +251,9 @@ def _owner_alive(host: str | None, pid: int | None) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    started = _process_start(pid)
+    return started is None or started <= heard + 1.0  # the owner wrote after it started
 
 
 class Store:
@@ -397,12 +427,14 @@ class Store:
         Raises ValueError if another live process runs the job now.
         """
         with self._transaction() as c:
-            row = c.execute("SELECT status, owner_host, owner_pid FROM jobs WHERE name = ?", (name,)).fetchone()
+            row = c.execute("SELECT status, owner_host, owner_pid, updated_at FROM jobs WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise JobNotFoundError(f"no tuning job named {name!r} in {str(self.path)!r}")
-            status, host, pid = row
-            if status == "InProgress" and _owner_alive(host, pid) and not (host == socket.gethostname() and pid == os.getpid()):
-                raise JobRunningError(f"tuning job {name!r} is being run by process {pid} on {host}; stop it first")
+            status, host, pid, heard = row
+            if status == "InProgress" and _owner_alive(host, pid, heard) and not (host == socket.gethostname() and pid == os.getpid()):
+                raise JobRunningError(
+                    f"tuning job {name!r} is being run by process {pid} on {host} (last heard from {time.time() - heard:.0f} s ago); "
+                    f"stop it first, or, if that process is gone, resume after {OWNER_SILENT_S:.0f} s without news from it")
             c.execute(
                 "UPDATE jobs SET status = 'InProgress', owner_host = ?, owner_pid = ?, stop_requested = 0, end_time = NULL, status_reason = NULL, updated_at = ? WHERE name = ?",
                 (socket.gethostname(), os.getpid(), time.time(), name),
@@ -435,8 +467,15 @@ class Store:
     def request_stop(self, name: str) -> None:
         """Asks the process running the job to stop it (seen at its next poll)."""
         with self._transaction() as c:
-            if c.execute("UPDATE jobs SET stop_requested = 1, updated_at = ? WHERE name = ?", (time.time(), name)).rowcount == 0:
+            # updated_at stays the owner's: a request is no sign of its life
+            if c.execute("UPDATE jobs SET stop_requested = 1 WHERE name = ?", (name,)).rowcount == 0:
                 raise JobNotFoundError(f"no tuning job named {name!r} in {str(self.path)!r}")
+
+    def heartbeat(self, name: str) -> None:
+        """The owner's sign of life (``updated_at``) while its job runs; nothing if this
+        process no longer owns the job."""
+        with self._transaction() as c:
+            c.execute("UPDATE jobs SET updated_at = ? WHERE name = ? AND owner_host = ? AND owner_pid = ?", (time.time(), name, socket.gethostname(), os.getpid()))
 
     def stop_requested(self, name: str) -> bool:
         rows = self._query("SELECT stop_requested FROM jobs WHERE name = ?", (name,))

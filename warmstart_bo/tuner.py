@@ -41,9 +41,16 @@ from warmstart_bo.estimators import (
 )
 from warmstart_bo.executors import executor_spec, make_executor
 from warmstart_bo.optimizer import OBJECTIVE_TYPES
-from warmstart_bo.space import Parameter, SearchSpace, plain_value, ranges_from_json, ranges_to_json
+from warmstart_bo.space import (
+    Parameter,
+    SearchSpace,
+    plain_value,
+    ranges_from_json,
+    ranges_to_json,
+)
 from warmstart_bo.store import (
     FINISHED,
+    HEARTBEAT_S,
     IMPORTED,
     JobExistsError,
     JobNotFoundError,
@@ -51,6 +58,7 @@ from warmstart_bo.store import (
     JobRunningError,
     Store,
     TrialRecord,
+    existing_store,
     validate_job_name,
 )
 from warmstart_bo.strategies import STRATEGIES, GridStrategy, make_strategy
@@ -98,11 +106,16 @@ class CompletionCriteria:
         if not isinstance(value, Mapping):
             raise ValueError(f"completion_criteria must be a CompletionCriteria or a dict, got {value!r}")
         value = dict(value)
-        target = value.pop("target_objective_value", value.pop("TargetObjectiveMetricValue", None))
+        for ours, theirs in (("target_objective_value", "TargetObjectiveMetricValue"), ("max_trials_not_improving", "BestObjectiveNotImproving")):
+            if ours in value and theirs in value:
+                raise ValueError(f"completion_criteria has both {ours!r} and {theirs!r}; give one")
+        target = value.pop("target_objective_value", None) if "target_objective_value" in value else value.pop("TargetObjectiveMetricValue", None)
         n = value.pop("max_trials_not_improving", None)
-        sm = value.pop("BestObjectiveNotImproving", None)
-        if isinstance(sm, Mapping):
-            n = sm.get("MaxNumberOfTrainingJobsNotImproving", n)
+        if "BestObjectiveNotImproving" in value:
+            sm = value.pop("BestObjectiveNotImproving")
+            if not isinstance(sm, Mapping) or set(sm) != {"MaxNumberOfTrainingJobsNotImproving"}:
+                raise ValueError(f"completion_criteria BestObjectiveNotImproving must be {{'MaxNumberOfTrainingJobsNotImproving': N}}, got {sm!r}")
+            n = sm["MaxNumberOfTrainingJobsNotImproving"]
         if value:
             raise ValueError(f"unknown completion_criteria key {sorted(value)[0]!r}")
         return cls(target, n)
@@ -253,6 +266,11 @@ class HyperparameterTuner:
         if ws is not None and strategy != "Bayesian":
             raise ValueError(f"warm start needs strategy 'Bayesian'; {strategy!r} does not learn from earlier trials")
         self._store_arg = store
+        if base_tuning_job_name is not None:
+            try:
+                validate_job_name(base_tuning_job_name)
+            except ValueError as e:
+                raise ValueError(f"base_tuning_job_name: {e}") from None
         self.base_tuning_job_name = base_tuning_job_name or _default_base_name(estimator)
         self.progress = progress
         self.tuning_job_name: str | None = None
@@ -290,7 +308,7 @@ class HyperparameterTuner:
     def attach(cls, tuning_job_name: str, store: Store | str | None = None, estimator: Any = None, progress: bool = True) -> HyperparameterTuner:
         """Re-opens a stored job. ``estimator`` is needed only to resume a job whose
         estimator was Python code (a stored command line is rebuilt from the store)."""
-        store = store if isinstance(store, Store) else Store(store)
+        store = existing_store(store)
         record = store.job(tuning_job_name)
         c = record.config
         if estimator is None:
@@ -414,7 +432,7 @@ class HyperparameterTuner:
         if resuming and record.status == "Completed":
             logger.warning("tuning job %r is already Completed (%s); nothing to resume", name, record.status_reason)
             return None
-        if record.status in ("Completed", "Failed"):
+        if record.status == "Completed":  # a Failed job resumes once its cause is fixed
             hint = "it cannot be resumed" if resuming else "choose another job_name"
             raise JobExistsError(f"a tuning job named {name!r} already exists and is {record.status}; {hint}")
         was, now = _estimator_kind(stored.get("estimator")), _estimator_kind(config["estimator"])
@@ -663,8 +681,18 @@ class _JobRun:
         self.running[index] = {"params": params, "attempts": attempts, "start": time.monotonic(), "reasons": reasons}
         executor.submit(index, self.t.estimator, {**params, **self.t.static_hyperparameters}, reporter)
 
+    def _heartbeat(self) -> None:
+        """The owner's sign of life, at most every ``HEARTBEAT_S`` (the loop polls its trials
+        far more often), so that another host can tell a running job from one whose process
+        was killed (``Store.claim_job``)."""
+        now = time.monotonic()
+        if now - self.last_beat >= HEARTBEAT_S:
+            self.store.heartbeat(self.name)
+            self.last_beat = now
+
     def run(self) -> None:
         store, name, t = self.store, self.name, self.t
+        self.last_beat = time.monotonic()
         trials = store.trials(name)
         by_end = sorted((tr for tr in trials if tr.status != "InProgress"), key=lambda tr: (tr.end_time or 0.0, tr.index))
         for tr in trials:
@@ -703,6 +731,7 @@ class _JobRun:
                     break
                 for index, result in executor.wait(POLL_INTERVAL_S):
                     self._handle(executor, index, result, bar)
+                self._heartbeat()
                 if t.max_runtime_in_seconds is not None:
                     now = time.monotonic()
                     for index in [i for i, r in self.running.items() if now - r["start"] > t.max_runtime_in_seconds]:
@@ -725,7 +754,8 @@ class _JobRun:
             executor.shutdown()
             trials = store.trials(name)
             if trials and not any(tr.status == "Completed" for tr in trials):
-                store.finish_job(name, "Failed", f"all {len(trials)} trials failed; last failure: {self.last_failure}")
+                counts = ", ".join(f"{n} {s.lower()}" for s in ("Failed", "Stopped") if (n := sum(tr.status == s for tr in trials)))
+                store.finish_job(name, "Failed", f"no trial of {len(trials)} completed ({counts}); last failure: {self.last_failure}")
             else:
                 store.finish_job(name, "Completed", completion or f"{len(trials)} trials done (max_jobs {t.max_jobs})")
         bar.close()
