@@ -66,6 +66,18 @@ def test_a_tune_files_store_is_where_the_job_goes_unless_store_names_another(pro
     assert len(Store(other).trials("cli-job")) == 2 and not env_db.exists()
 
 
+def test_jobs_stop_release_frees_a_job_whose_process_on_another_host_is_gone(tmp_path, capsys):
+    import sqlite3
+
+    db = tmp_path / "s.db"
+    Store(db).create_job("remote", {})
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE jobs SET owner_host = 'node-a', owner_pid = 4242 WHERE name = 'remote'")
+    assert cli.main(["--store", str(db), "jobs", "stop", "--release", "remote"]) == 0
+    assert "job remote released: Stopped" in capsys.readouterr().out
+    assert Store(db).claim_job("remote").status == "InProgress"
+
+
 def test_tune_a_command_line_end_to_end(project, capsys):
     db = str(project / "s.db")
     assert cli.main(["--store", db, "tune", str(project / "tune.yaml"), "--quiet"]) == 0

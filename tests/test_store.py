@@ -164,24 +164,26 @@ def test_a_live_owner_blocks_a_second_runner_and_a_dead_one_does_not(tmp_path):
     assert store.claim_job("j").owner_pid == os.getpid()
 
 
-def test_an_owner_on_another_host_is_gone_once_silent_and_a_reused_pid_is_no_owner(tmp_path):
+def test_an_owner_on_another_host_is_released_by_hand_and_a_reused_pid_or_zombie_is_no_owner(tmp_path):
     """A job killed on another host (a preempted node, a restarted container) stayed
-    InProgress for good: a remote owner was assumed alive. It is now alive while it writes
-    (its heartbeat), gone after OWNER_SILENT_S of silence. On this host a live process that
-    started after the owner's last write holds a reused PID: it is not the owner."""
-    from warmstart_bo.store import OWNER_SILENT_S
-
+    InProgress for good, and 'stop it first' did not help: that host's processes cannot be
+    seen from here. ``release_job`` (``jobs stop --release``) declares its owner gone. On this
+    host a live process that started after the owner's last write holds a reused PID, and a
+    zombie is dead: neither is the owner."""
     store = Store(tmp_path / "s.db")
     store.create_job("j", {})
     conn = sqlite3.connect(tmp_path / "s.db")
-    conn.execute("UPDATE jobs SET owner_host = 'node-a', owner_pid = 4242, updated_at = ? WHERE name = 'j'", (time.time() - 5,))
+    heard = time.time() - 300
+    conn.execute("UPDATE jobs SET owner_host = 'node-a', owner_pid = 4242, updated_at = ? WHERE name = 'j'", (heard,))
     conn.commit()
-    with pytest.raises(ValueError, match="being run by process 4242 on node-a .last heard from 5 s ago.; stop it first, or, if that process is gone"):
+    store.request_stop("j")
+    assert store.job("j").updated_at == heard  # a stop request is no sign of the owner's life
+    with pytest.raises(ValueError, match=r"being run by process 4242 on node-a \(last heard from 30[01] s ago\); stop it first, or, if that process is gone, release the job \(warmstart-bo jobs stop --release j\)"):
         store.claim_job("j")
-    store.request_stop("j")  # a stop request is no sign of the owner's life
-    conn.execute("UPDATE jobs SET updated_at = ? WHERE name = 'j'", (time.time() - OWNER_SILENT_S - 1,))
-    conn.commit()
-    assert store.claim_job("j").owner_host != "node-a"
+    store.release_job("j")
+    job = store.job("j")
+    assert job.status == "Stopped" and job.status_reason == "released: its process 4242 on node-a was declared gone"
+    assert store.claim_job("j").owner_pid == os.getpid()
     if not Path("/proc/self/stat").exists():
         return
     conn.execute("UPDATE jobs SET updated_at = ? WHERE name = 'j'", (time.time() - 10,))  # the owner's last write
@@ -190,6 +192,14 @@ def test_an_owner_on_another_host_is_gone_once_silent_and_a_reused_pid_is_no_own
     try:
         conn.execute("UPDATE jobs SET owner_pid = ? WHERE name = 'j'", (proc.pid,))
         conn.commit()
+        assert store.claim_job("j").owner_pid == os.getpid()
+        conn.execute("UPDATE jobs SET owner_pid = ?, updated_at = ? WHERE name = 'j'", (proc.pid, time.time()))
+        conn.commit()
+        with pytest.raises(ValueError, match=f"being run by process {proc.pid}"):
+            store.claim_job("j")
+        proc.kill()
+        while Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":  # dead, not yet reaped
+            time.sleep(0.01)
         assert store.claim_job("j").owner_pid == os.getpid()
     finally:
         proc.kill()

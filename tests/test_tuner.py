@@ -177,6 +177,8 @@ def test_a_job_whose_trials_all_fail_is_failed_with_the_reason(store):
     assert job.status == "Failed" and job.status_reason == "no trial of 3 completed (3 failed); last failure: objective metric 'loss' is inf"
     with pytest.raises(ValueError, match="no completed trial"):
         HyperparameterTuner.attach("all-bad", store=store).best_training_job()
+    HyperparameterTuner.attach("all-bad", store=store, estimator=lambda hp: 1.0).resume()  # no budget left
+    assert store.job("all-bad").status_reason == job.status_reason and len(store.trials("all-bad")) == 3
 
 
 def test_a_job_with_no_completed_trial_says_which_were_stopped(store):

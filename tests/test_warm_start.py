@@ -217,7 +217,7 @@ def _design_of(seed: int, n: int) -> list[dict]:
 
 
 @pytest.mark.parametrize("prior", ["best-first", "hyperprior", "identical"])
-def test_a_parent_run_with_the_jobs_seed_is_not_asked_again(prior):
+def test_a_parent_run_with_the_jobs_seed_is_not_asked_again(prior, monkeypatch):
     """A parent run with the job's own seed (ask/tell's default 0; the README's tuning jobs
     both pass 0) shares its design: the parents' best points met again in the job's design,
     and an identical parent's trials in the design they cover, were asked a second time.
@@ -231,6 +231,11 @@ def test_a_parent_run_with_the_jobs_seed_is_not_asked_again(prior):
     else:  # a constant parent: its first three points open the job, and its design starts at point 0
         kind, kw, points, values = TRANSFER, {"transfer_prior": prior}, parent_points, [5.0] * 6
     parent = ParentHistory("p", points, values, BRANIN_SPACE)
+    from warmstart_bo.transfer import hyperprior
+
+    judged = []
+    confirm = hyperprior.parents_confirmed
+    monkeypatch.setattr(hyperprior, "parents_confirmed", lambda opening, checked: judged.append((opening, checked)) or confirm(opening, checked))
     opt = Optimizer(BRANIN_SPACE, "Minimize", random_seed=0, parents=[parent], warm_start_type=kind, **kw)
     asked = []
     for _ in range(9):
@@ -244,8 +249,10 @@ def test_a_parent_run_with_the_jobs_seed_is_not_asked_again(prior):
     # 3 left of 6) or 8 points, the points after it stand in for the repeats, in order
     replaced = {"identical": ([0, 1, 2], [4, 5, 6]), "best-first": ([3, 4, 5], [8, 9, 10]), "hyperprior": ([3, 4, 5, 6], [8, 9, 10, 3])}[prior]
     assert [asked[i] for i in replaced[0]] == [sobol[j] for j in replaced[1]]
-    if prior == "hyperprior":
-        assert "confirmed" in opt.last_transfer  # its check found every point it reads
+    if prior == "hyperprior":  # its check reads the outcomes of the points asked (larger better)
+        assert "confirmed" in opt.last_transfer and len(judged) == 1
+        np.testing.assert_array_equal(judged[0][0], [-branin(p) for p in asked[:3]])
+        np.testing.assert_array_equal(judged[0][1], [-branin(p) for p in asked[3:7]])
 
 
 def test_tell_takes_jax_scalars_and_refuses_integers_beyond_float64():

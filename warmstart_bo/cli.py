@@ -213,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     jobs = p.add_subparsers(dest="jobs_command", required=True)
     jobs.add_parser("list")
     jobs.add_parser("describe").add_argument("name")
-    jobs.add_parser("stop", help="ask the process running a job to stop it").add_argument("name")
+    stop = jobs.add_parser("stop", help="ask the process running a job to stop it")
+    stop.add_argument("name")
+    stop.add_argument("--release", action="store_true", help="the job's process is gone (killed on another host): mark the job Stopped, so that it can be resumed")
     p = sub.add_parser("analytics", help="print a job's trials; write them as CSV or a plot")
     p.add_argument("name")
     p.add_argument("--csv", default=None)
@@ -245,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_jobs_list(store)
             if args.jobs_command == "describe":
                 print(json.dumps(describe_job(store, args.name), indent=2))
+                return 0
+            if args.release:
+                store.release_job(args.name)
+                print(f"job {args.name} released: {store.job(args.name).status}")
                 return 0
             store.request_stop(args.name)
             print(f"stop requested for job {args.name}")

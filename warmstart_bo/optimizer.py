@@ -252,8 +252,9 @@ class Optimizer:
         points are the parents' best (each parent's best in turn, then second best, ...);
         ``transfer_guard`` does not apply to it.
       max_observations: the most points this optimizer will be told (a job's ``max_jobs``),
-        if known: every padded size the job will reach is compiled ahead, in a background
-        thread from the first ask on; unknown, the next size only, late in each bucket.
+        if known: the padded sizes the job will reach are compiled ahead in background
+        threads, from the first ask on, ``SIZES_AHEAD`` past the one it is at; unknown, the
+        next size only, late in each bucket.
       priors: hyperparameter priors (default :func:`gp.default_priors` of the dimension).
       output_transform: how the job's outcomes are warped before the GP sees them, per task
         (:func:`transform_outputs`): ``"yeo-johnson"`` (default), ``"standardize"``,
@@ -591,7 +592,10 @@ class Optimizer:
         rng, out = self._rng(3), []
         for _ in range(n):
             q = next((q for q in self._spare_design if not _among(q, seen)), None)
-            q = self.space.snap(rng.random(self.space.dim)) if q is None else q
+            for _ in range(100 if q is None else 0):  # a new random point (a small discrete space may have none)
+                q = self.space.snap(rng.random(self.space.dim))
+                if not _among(q, seen):
+                    break
             out.append(q)
             seen = np.concatenate([seen, q[None]])
         self.last_fit = {"fallback": "constant outcomes: spare design points (quasi-random)"}

@@ -45,10 +45,9 @@ STORE_ENV = "WARMSTART_BO_STORE"
 # The strategy a job imported from elsewhere records (``integrations.importers``): read, never run.
 IMPORTED = "Imported"
 BUSY_TIMEOUT_S = 60.0
-# A running job's owner writes ``updated_at`` at least this often (``heartbeat``); one not
-# heard from for ``OWNER_SILENT_S`` is gone (killed on another host, or its PID reused).
+# A running job's owner writes ``updated_at`` about this often (``heartbeat``): how long ago
+# it was last heard from is in the error a second runner gets.
 HEARTBEAT_S = 15.0
-OWNER_SILENT_S = 120.0
 
 JOB_STATUSES = ("InProgress", "Completed", "Failed", "Stopped")
 TRIAL_STATUSES = ("InProgress", "Completed", "Failed", "Stopped")
@@ -105,6 +104,11 @@ class JobNotFoundError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class StoreNotFoundError(StoreError, JobNotFoundError):
+    """No store at that path, so no job either: a :class:`JobNotFoundError` to code that
+    reads a job and falls back to creating it."""
+
+
 class JobExistsError(ValueError):
     """A job of that name already exists."""
 
@@ -152,7 +156,7 @@ def existing_store(location: Store | str | os.PathLike | None) -> Store:
         return location
     path = resolve_path(location)
     if not path.exists():
-        raise StoreError(f"no store at {str(path)!r} (check the path or ${STORE_ENV})")
+        raise StoreNotFoundError(f"no store at {str(path)!r} (check the path or ${STORE_ENV})")
     return Store(location)
 
 
@@ -225,25 +229,26 @@ def _corrupted(path: Path, problems: list[str]) -> StoreError:
     return StoreError(f"store {str(path)!r} is corrupted ({found}); the file was left untouched: restore it from a backup")
 
 
-def _process_start(pid: int) -> float | None:
-    """When process ``pid`` of this host started (seconds since the epoch), where ``/proc``
-    tells (Linux); None elsewhere."""
+def _process(pid: int) -> tuple[str, float] | None:
+    """Process ``pid`` of this host as ``/proc`` tells it (Linux): its state letter and when
+    it started (seconds since the epoch); None where it cannot tell."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
-        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return None
 
 
 def _owner_alive(host: str | None, pid: int | None, heard: float) -> bool:
-    """Whether the process that owns a job still runs. ``heard``: the owner's last write or
-    heartbeat. On this host, the process itself: gone, or started after that write (its
-    PID reused); on another host, heard from within ``OWNER_SILENT_S``."""
+    """Whether the process that owns a job still runs (``heard``: its last write or
+    heartbeat). On another host it cannot be told from here, and is assumed alive
+    (:meth:`Store.release_job` declares it gone). On this host: no such process, a zombie,
+    or one that started after that write (its PID reused) is not the owner."""
     if host is None or pid is None:
         return False
     if host != socket.gethostname():
-        return time.time() - heard < OWNER_SILENT_S
+        return True
     if pid == os.getpid():
         return True
     try:
@@ -252,8 +257,8 @@ def _owner_alive(host: str | None, pid: int | None, heard: float) -> bool:
         return False
     except PermissionError:
         pass
-    started = _process_start(pid)
-    return started is None or started <= heard + 1.0  # the owner wrote after it started
+    seen = _process(pid)
+    return seen is None or (seen[0] not in "ZX" and seen[1] <= heard + 1.0)  # the owner wrote after it started
 
 
 class Store:
@@ -434,7 +439,7 @@ class Store:
             if status == "InProgress" and _owner_alive(host, pid, heard) and not (host == socket.gethostname() and pid == os.getpid()):
                 raise JobRunningError(
                     f"tuning job {name!r} is being run by process {pid} on {host} (last heard from {time.time() - heard:.0f} s ago); "
-                    f"stop it first, or, if that process is gone, resume after {OWNER_SILENT_S:.0f} s without news from it")
+                    f"stop it first, or, if that process is gone, release the job (warmstart-bo jobs stop --release {name})")
             c.execute(
                 "UPDATE jobs SET status = 'InProgress', owner_host = ?, owner_pid = ?, stop_requested = 0, end_time = NULL, status_reason = NULL, updated_at = ? WHERE name = ?",
                 (socket.gethostname(), os.getpid(), time.time(), name),
@@ -470,6 +475,21 @@ class Store:
             # updated_at stays the owner's: a request is no sign of its life
             if c.execute("UPDATE jobs SET stop_requested = 1 WHERE name = ?", (name,)).rowcount == 0:
                 raise JobNotFoundError(f"no tuning job named {name!r} in {str(self.path)!r}")
+
+    def release_job(self, name: str) -> None:
+        """Declares a running job's owner gone (killed on another host, whose processes this
+        one cannot see): the job becomes Stopped, so that it can be resumed. Should the
+        owner still run, the stop request ends it at its next poll."""
+        with self._transaction() as c:
+            row = c.execute("SELECT status, owner_host, owner_pid FROM jobs WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise JobNotFoundError(f"no tuning job named {name!r} in {str(self.path)!r}")
+            if row[0] != "InProgress":
+                return
+            c.execute(
+                "UPDATE jobs SET status = 'Stopped', stop_requested = 1, end_time = ?, status_reason = ?, owner_host = NULL, owner_pid = NULL WHERE name = ?",
+                (time.time(), f"released: its process {row[2]} on {row[1]} was declared gone", name),
+            )
 
     def heartbeat(self, name: str) -> None:
         """The owner's sign of life (``updated_at``) while its job runs; nothing if this

@@ -683,8 +683,8 @@ class _JobRun:
 
     def _heartbeat(self) -> None:
         """The owner's sign of life, at most every ``HEARTBEAT_S`` (the loop polls its trials
-        far more often), so that another host can tell a running job from one whose process
-        was killed (``Store.claim_job``)."""
+        far more often): a second runner's error says how long ago it was heard from, for
+        the user who must judge whether a job on another host is still running."""
         now = time.monotonic()
         if now - self.last_beat >= HEARTBEAT_S:
             self.store.heartbeat(self.name)
@@ -702,6 +702,8 @@ class _JobRun:
                 self.strategy.tell_failed(tr.hyperparameters)
         for tr in by_end:
             self._record_finished(tr.status, tr.objective, tr.intermediate)
+            if tr.status == "Failed":  # a resumed job's reason names its last failure, stored or new
+                self.last_failure = tr.failure_reason
         reruns = [tr for tr in trials if tr.status == "InProgress"]
         self.strategy.mark_pending([tr.hyperparameters for tr in reruns])
         next_index = len(trials)
