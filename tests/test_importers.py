@@ -115,6 +115,20 @@ def test_optuna_study_import(tmp_path):
             assert t.objective == o.value
 
 
+def test_an_optuna_trial_of_infinite_value_is_imported_as_failed(tmp_path):
+    """Optuna keeps inf as a COMPLETE value; the import stopped at it and left a half-written
+    Failed job holding the name."""
+    study = optuna.create_study()
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    for x, v in [(0.1, 0.5), (0.2, float("inf")), (0.3, 0.25)]:
+        study.add_trial(optuna.trial.create_trial(params={"x": x}, distributions=dist, value=v))
+    store = Store(tmp_path / "s.db")
+    import_optuna_study(study, "with-inf", store)
+    assert store.job("with-inf").status == "Completed"
+    assert [(t.status, t.objective, t.failure_reason) for t in store.trials("with-inf")] == [
+        ("Completed", 0.5, None), ("Failed", None, "Optuna trial COMPLETE with value inf"), ("Completed", 0.25, None)]
+
+
 def test_a_job_name_with_a_trailing_newline_is_refused(tmp_path):
     store = Store(tmp_path / "s.db")
     frame = pd.DataFrame({"x": [0.1, 0.5], "FinalObjectiveValue": [1.0, 0.5]})

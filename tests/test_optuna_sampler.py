@@ -74,11 +74,36 @@ def test_a_child_that_changed_a_parameters_distribution_starts_from_the_parents_
 def test_a_stored_job_is_a_parent(tmp_path):
     store = Store(tmp_path / "s.db")
     ranges = {"x1": ContinuousParameter(-5, 10), "x2": ContinuousParameter(0, 15)}
-    HyperparameterTuner(branin, "loss", ranges, max_jobs=15, random_seed=0, store=store, progress=False).fit(job_name="old")
+    # Minimized as the child is (this job maximized Branin, by the tuner's default, until a
+    # job of the other direction was negated as a parent study is)
+    HyperparameterTuner(branin, "loss", ranges, objective_type="Minimize", max_jobs=15, random_seed=0, store=store, progress=False).fit(job_name="old")
     child = optuna.create_study(sampler=WarmStartSampler(seed=4, parents=["old"], store=store, warm_start_type="IdenticalDataAndAlgorithm"))
     child.optimize(_branin, n_trials=6)
     parent_best = min(t.objective for t in store.trials("old"))
     assert child.best_value < parent_best  # it continues the parent's search rather than restarting it
+
+
+def _accuracy_job(store):
+    """A stored Maximize job whose best x is 0.8: an accuracy, the parent of error studies."""
+    import pandas as pd
+
+    from warmstart_bo.integrations.importers import import_dataframe
+
+    xs = np.linspace(0, 1, 12)
+    import_dataframe(pd.DataFrame({"x": xs, "FinalObjectiveValue": 1 - (xs - 0.8) ** 2}), "acc", store, objective_type="Maximize")
+
+
+@pytest.mark.parametrize("warm_start_type", ["TransferLearning", "IdenticalDataAndAlgorithm"])
+def test_a_stored_job_of_the_other_direction_is_negated_and_opens_the_study(tmp_path, warm_start_type):
+    """A Maximize job as the parent of a minimize study was used as it was, steering the
+    study to its worst region (first x 0.55, 0.09, 0.18), and with stored jobs as the only
+    parents the first trial was the random sampler's."""
+    store = Store(tmp_path / "s.db")
+    _accuracy_job(store)
+    for seed in (0, 1):
+        study = optuna.create_study(direction="minimize", sampler=WarmStartSampler(seed=seed, parents=["acc"], warm_start_type=warm_start_type, store=store))
+        study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.8) ** 2, n_trials=3)
+        assert all(abs(t.params["x"] - 0.8) < 0.15 for t in study.trials)
 
 
 def test_pruned_failed_and_categorical_trials():

@@ -124,3 +124,26 @@ def test_tune_with_the_searcher_beats_random_search_on_branin(local_ray, tmp_pat
         rand.append(min(branin({"x1": a, "x2": b}) for a, b in zip(rng.uniform(-5, 10, 25), rng.uniform(0, 15, 25))))
     assert np.median(ours) < 0.5 * np.median(rand), (ours, rand)
     assert sum(o < r for o, r in zip(ours, rand)) >= 6, (ours, rand)
+
+
+def test_a_stored_job_of_the_other_direction_is_negated(tmp_path):
+    """A Maximize job as the parent of a mode="min" search was used unflipped: every
+    suggestion went to its worst point, x = 0; a restored searcher keeps the orientation."""
+    import pandas as pd
+
+    from warmstart_bo.integrations.importers import import_dataframe
+
+    store = Store(tmp_path / "s.db")
+    xs = np.linspace(0, 1, 12)
+    import_dataframe(pd.DataFrame({"x": xs, "FinalObjectiveValue": 1 - (xs - 0.8) ** 2}), "acc", store, objective_type="Maximize")
+    searcher = WarmStartSearcher(space={"x": tune.uniform(0, 1)}, metric="err", mode="min", parents=["acc"], warm_start_type="IdenticalDataAndAlgorithm", store=store)
+    for i in range(3):
+        config = searcher.suggest(str(i))
+        assert abs(config["x"] - 0.8) < 0.1
+        searcher.on_trial_complete(str(i), {"err": (config["x"] - 0.8) ** 2})
+    path = tmp_path / "state.json"
+    searcher.save(str(path))
+    restored = WarmStartSearcher()
+    restored.restore(str(path))
+    assert [p["objective_type"] for p in json.loads(path.read_text())["parents"]] == ["Maximize"]
+    np.testing.assert_array_equal(restored._optimizer()._parent_y, searcher._optimizer()._parent_y)  # negated again

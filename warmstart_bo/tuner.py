@@ -576,6 +576,12 @@ def _history(store: Store, job: JobRecord) -> ParentHistory:
     )
 
 
+def parents_with_objective_types(store: Store, ws: WarmStartConfig) -> list[tuple[ParentHistory, str]]:
+    """:func:`parent_histories`, each with its jobs' objective type (the jobs of one task
+    share it), for a caller whose own direction may differ (an Optuna study, a Tune run)."""
+    return [(h, store.job(h.name.split("+")[0]).config["objective_type"]) for h in parent_histories(store, ws)]
+
+
 def parent_histories(store: Store, ws: WarmStartConfig) -> list[ParentHistory]:
     """Parent tasks for the optimizer, oldest first.
 

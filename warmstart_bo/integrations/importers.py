@@ -103,6 +103,9 @@ def _store_job(
         "estimator": source,
         "warm_start_config": None,
     }
+    bad = next((i for i, row in enumerate(rows) if row["objective"] is not None and not math.isfinite(row["objective"])), None)
+    if bad is not None:  # refused before the job exists: a half-written job would hold the name
+        raise ValueError(f"trial {bad}: objective must be finite or None, got {rows[bad]['objective']!r}")
     store.create_job(job_name, config)
     try:
         for i, row in enumerate(rows):
@@ -247,15 +250,18 @@ def import_optuna_study(study, job_name: str, store: Store | str | None = None, 
             if n in ranges and ranges[n] != r:
                 raise ValueError(f"hyperparameter {n!r}: the study used different distributions for it ({ranges[n]} and {r})")
             ranges[n] = r
+        reason = f"Optuna trial {trial.state.name}"
         if trial.state == states.COMPLETE:
             status, objective = "Completed", float(trial.value)
         elif trial.state == states.PRUNED and trial.intermediate_values:
             status, objective = "Stopped", float(trial.intermediate_values[max(trial.intermediate_values)])
         else:
             status, objective = "Failed", None
+        if objective is not None and not math.isfinite(objective):  # Optuna keeps inf as a COMPLETE value
+            status, objective, reason = "Failed", None, f"Optuna trial {trial.state.name} with value {objective}"
         rows.append({
             "hyperparameters": dict(trial.params), "objective": objective, "status": status,
-            "reason": None if status == "Completed" else f"Optuna trial {trial.state.name}",
+            "reason": None if status == "Completed" else reason,
             "start": trial.datetime_start.timestamp() if trial.datetime_start else None,
             "end": trial.datetime_complete.timestamp() if trial.datetime_complete else None,
         })

@@ -17,7 +17,7 @@ Distributions map to ranges as follows; values go back in Optuna's own types:
 
 Warm start: ``parents`` are finished Optuna studies or the names of jobs in a
 :class:`~warmstart_bo.Store`, with ``warm_start_type`` as for a tuning job. A parent
-study whose direction differs from the child's has its values negated (say, accuracy
+study or job whose direction differs from the child's has its values negated (say, accuracy
 maximized there and error minimized here).
 
 Completed trials are observations; pruned trials count with their last intermediate
@@ -55,7 +55,7 @@ from warmstart_bo.space import (
     IntegerParameter,
     Parameter,
 )
-from warmstart_bo.transfer.histories import ParentError, ParentHistory
+from warmstart_bo.transfer.histories import ParentError, ParentHistory, oriented
 from warmstart_bo.warmstart import MAX_PARENTS, WarmStartConfig, WarmStartTypes
 
 
@@ -160,14 +160,21 @@ class WarmStartSampler(BaseSampler):
             if not isinstance(p, (str, optuna.Study)):
                 raise TypeError(f"parent {p!r}: expected an optuna.Study or a stored job name")
         self._studies = [p for p in parents if isinstance(p, optuna.Study)]
-        self._stored: list[ParentHistory] = []
+        self._stored: list[tuple[ParentHistory, str]] = []  # with each job's objective type
+        self._stored_spaces: list[dict[str, BaseDistribution]] = []
         names = [p for p in parents if isinstance(p, str)]
         if names:
+            from warmstart_bo.integrations.exporters import optuna_distribution
+            from warmstart_bo.space import SearchSpace, ranges_from_json
             from warmstart_bo.store import Store
-            from warmstart_bo.tuner import parent_histories
+            from warmstart_bo.tuner import parents_with_objective_types
 
             store = store if isinstance(store, Store) else Store(store)
-            self._stored = parent_histories(store, WarmStartConfig(warm_start_type, names))
+            self._stored = parents_with_objective_types(store, WarmStartConfig(warm_start_type, names))
+            for name in names:
+                ranges = ranges_from_json(store.job(name).config["hyperparameter_ranges"])
+                scalings = SearchSpace(ranges).scalings
+                self._stored_spaces.append({n: optuna_distribution(n, r, scalings[n]) for n, r in ranges.items()})
         self._warm_start_type = warm_start_type if parents else None
         self._first: dict[tuple[int, int], dict[str, Any]] = {}
         self._first_lock = threading.Lock()
@@ -181,8 +188,9 @@ class WarmStartSampler(BaseSampler):
         return {n: d for n, d in self._search_space.calculate(study).items() if not d.single()}
 
     def _parents_space(self) -> dict[str, BaseDistribution]:
-        """The parent studies' joint space (distributions all of them share)."""
-        spaces = [IntersectionSearchSpace().calculate(s) for s in self._studies]
+        """The parents' joint space (distributions all of them share): the studies' and the
+        stored jobs' ranges as Optuna distributions."""
+        spaces = [IntersectionSearchSpace().calculate(s) for s in self._studies] + self._stored_spaces
         return {n: d for n, d in spaces[0].items() if all(other.get(n) == d for other in spaces[1:]) and not d.single()}
 
     def _first_proposal(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
@@ -213,7 +221,9 @@ class WarmStartSampler(BaseSampler):
             if not params:
                 raise ParentError(f"parent study {study.study_name!r}: no finished trial covers the parameters {sorted(space)}")
             out.append(ParentHistory(study.study_name, params, values))
-        for h in self._stored:
+        target = "Maximize" if direction == StudyDirection.MAXIMIZE else "Minimize"
+        for h, objective_type in self._stored:
+            h = oriented(h, objective_type, target)
             pairs = [(_encode_params(space, p), v) for p, v in zip(h.params, h.values)]
             pairs = [(p, v) for p, v in pairs if p is not None]
             if not pairs:
@@ -258,7 +268,7 @@ class WarmStartSampler(BaseSampler):
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution) -> Any:
         _single_objective(study)
-        if self._studies and not self._search_space.calculate(study):
+        if (self._studies or self._stored) and not self._search_space.calculate(study):
             value = self._first_proposal(study, trial).get(param_name, _NONE)
             if value is not _NONE and _holds(param_distribution, value):
                 return value

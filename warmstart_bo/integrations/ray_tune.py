@@ -49,7 +49,7 @@ from warmstart_bo.space import (
     ranges_from_json,
     ranges_to_json,
 )
-from warmstart_bo.transfer.histories import ParentHistory
+from warmstart_bo.transfer.histories import ParentHistory, oriented
 from warmstart_bo.warmstart import MAX_PARENTS, WarmStartConfig, WarmStartTypes
 
 STATE_VERSION = 1
@@ -92,7 +92,9 @@ class WarmStartSearcher(Searcher):
       metric, mode: the objective and ``"min"`` or ``"max"`` (or Tune's).
       points_to_evaluate: configurations to run first.
       evaluated_rewards: their known results; then they are observations, not suggestions.
-      parents: up to 5 stored job names (in ``store``) or :class:`ParentHistory` objects.
+      parents: up to 5 stored job names (in ``store``) or :class:`ParentHistory` objects
+        (values in this search's orientation); a job whose objective type is not this
+        search's ``mode`` has its values negated (accuracy maximized there, error minimized here).
       warm_start_type: ``"IdenticalDataAndAlgorithm"`` or ``"TransferLearning"``.
       random_seed, **optimizer_options: passed to :class:`Optimizer`.
     """
@@ -123,12 +125,15 @@ class WarmStartSearcher(Searcher):
         bad = [p for p in parents if not isinstance(p, (str, ParentHistory))]
         if bad:
             raise TypeError(f"parent {bad[0]!r}: expected a stored job name or a ParentHistory")
+        # With each stored job's objective type (None: a history given in this search's
+        # orientation), so that a job of the other direction is negated once mode is known.
+        typed: list[tuple[ParentHistory, str | None]] = [(h, None) for h in histories]
         if names:
             from warmstart_bo.store import Store
-            from warmstart_bo.tuner import parent_histories
+            from warmstart_bo.tuner import parents_with_objective_types
 
-            histories += parent_histories(store if isinstance(store, Store) else Store(store), WarmStartConfig(warm_start_type, names))
-        self._parents = histories
+            typed += parents_with_objective_types(store if isinstance(store, Store) else Store(store), WarmStartConfig(warm_start_type, names))
+        self._parents = typed
         self._warm_start_type = warm_start_type if parents else None
         self._seed = int(random_seed)
         self._options = dict(optimizer_options)
@@ -178,9 +183,11 @@ class WarmStartSearcher(Searcher):
             return self._opt
         if self._ranges is None or self._metric is None or self._mode is None:
             raise RuntimeError("WarmStartSearcher needs a space, a metric and a mode (its own or Tune's TuneConfig's)")
+        objective_type = "Maximize" if self._mode == "max" else "Minimize"
+        parents = [self._parent_in_ranges(oriented(h, kind or objective_type, objective_type)) for h, kind in self._parents]
         self._opt = Optimizer(
-            self._ranges, "Maximize" if self._mode == "max" else "Minimize", random_seed=self._seed,
-            parents=[self._parent_in_ranges(h) for h in self._parents], warm_start_type=self._warm_start_type, **self._options,
+            self._ranges, objective_type, random_seed=self._seed,
+            parents=parents, warm_start_type=self._warm_start_type, **self._options,
         )
         if self._rewards is not None:
             for point, value in zip(self._points, self._rewards):
@@ -254,7 +261,7 @@ class WarmStartSearcher(Searcher):
             "ranges": None if self._ranges is None else ranges_to_json(self._ranges),
             "how": self._how, "constants": self._constants,
             "warm_start_type": self._warm_start_type,
-            "parents": [{"name": h.name, "params": [dict(p) for p in h.params], "values": list(h.values)} for h in self._parents],
+            "parents": [{"name": h.name, "params": [dict(p) for p in h.params], "values": list(h.values), "objective_type": kind} for h, kind in self._parents],
             "points_to_evaluate": self._points, "evaluated_rewards": self._rewards if self._opt is None else None,
             "history": [[p, v] for p, v in self._history], "live": self._live,
         }
@@ -266,7 +273,7 @@ class WarmStartSearcher(Searcher):
         self._ranges = None if state["ranges"] is None else ranges_from_json(state["ranges"])
         self._how, self._constants = state["how"], state["constants"]
         self._warm_start_type = state["warm_start_type"]
-        self._parents = [ParentHistory(p["name"], p["params"], p["values"]) for p in state["parents"]]
+        self._parents = [(ParentHistory(p["name"], p["params"], p["values"]), p.get("objective_type")) for p in state["parents"]]
         self._points, self._rewards = state["points_to_evaluate"], state["evaluated_rewards"]
         self._opt, self._history, self._live = None, [], {}
         if self._ranges is None or self._metric is None or self._mode is None:

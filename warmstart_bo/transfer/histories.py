@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -58,6 +58,15 @@ class ParentHistory:
     values: Sequence[float]
     hyperparameter_ranges: Mapping[str, Parameter] | None = None
     static_hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+
+
+def oriented(history: ParentHistory, objective_type: str, target_type: str) -> ParentHistory:
+    """``history`` in the orientation of a ``target_type`` ("Minimize" or "Maximize") job:
+    its values negated where its own ``objective_type`` is the other one (a Maximize parent
+    of a Minimize child, taken as it is, steers the child to the parent's worst region)."""
+    if objective_type == target_type:
+        return history
+    return replace(history, values=[None if v is None else -v for v in history.values])
 
 
 def _kind(p: Parameter) -> str:
