@@ -582,7 +582,12 @@ class Optimizer:
         p = self._initial_design[i] if i < len(self._initial_design) else self.space.snap(self._rng(0).random(self.space.dim))
         if not _among(p, seen):
             return p
-        return next((q for q in self._spare_design if not _among(q, seen)), p)
+        spare = self._unused_spare(seen)
+        return p if spare is None else spare
+
+    def _unused_spare(self, seen: np.ndarray) -> np.ndarray | None:
+        """The first spare design point not in ``seen``; None once every one is."""
+        return next((q for q in self._spare_design if not _among(q, seen)), None)
 
     def _spread_out(self, n: int, already: list[np.ndarray]) -> list[np.ndarray]:
         """``n`` points where the outcomes are constant: a GP fitted to them is flat, and its
@@ -591,7 +596,7 @@ class Optimizer:
         seen = np.concatenate([self._seen(), np.array(already).reshape(-1, self.space.dim)])
         rng, out = self._rng(3), []
         for _ in range(n):
-            q = next((q for q in self._spare_design if not _among(q, seen)), None)
+            q = self._unused_spare(seen)
             for _ in range(100 if q is None else 0):  # a new random point (a small discrete space may have none)
                 q = self.space.snap(rng.random(self.space.dim))
                 if not _among(q, seen):
@@ -684,8 +689,8 @@ class Optimizer:
         not repeated, so a resumed job picks up where it was."""
         if not self._fallback_design:
             return []
-        seen = self._x + self._pending + self._failed + list(already)
-        unused = [p for p in self._initial_design[: self._fallback_design] if not any(_same_point(p, q) for q in seen)]
+        seen = np.concatenate([self._seen(), np.array(already).reshape(-1, self.space.dim)])
+        unused = [p for p in self._initial_design[: self._fallback_design] if not _among(p, seen)]
         if not self.last_transfer.get("used", True):
             return unused[:n]
         taken = self._fallback_design - len(unused)

@@ -21,7 +21,7 @@ Schema (version 1)::
 
 Times are seconds since the epoch (UTC). Statuses: jobs are ``InProgress``, ``Completed``,
 ``Failed`` or ``Stopped``; trials the same. A job's ``updated_at`` is its owner's last write
-or heartbeat (``HEARTBEAT_S``): how another process tells a running job from a dead one.
+or heartbeat (``HEARTBEAT_S``): a second runner's error says how long ago that was.
 """
 
 from __future__ import annotations

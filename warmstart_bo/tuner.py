@@ -41,13 +41,7 @@ from warmstart_bo.estimators import (
 )
 from warmstart_bo.executors import executor_spec, make_executor
 from warmstart_bo.optimizer import OBJECTIVE_TYPES
-from warmstart_bo.space import (
-    Parameter,
-    SearchSpace,
-    plain_value,
-    ranges_from_json,
-    ranges_to_json,
-)
+from warmstart_bo.space import Parameter, SearchSpace, plain_value, ranges_from_json, ranges_to_json
 from warmstart_bo.store import (
     FINISHED,
     HEARTBEAT_S,

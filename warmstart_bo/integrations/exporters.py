@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from warmstart_bo.space import (
@@ -41,6 +42,13 @@ def optuna_distribution(name: str, param: Parameter, scaling: str):
     return IntDistribution(int(param.min_value), int(param.max_value), log=log)
 
 
+def job_distributions(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored job's ranges (its ``config``) as Optuna distributions, by name."""
+    ranges = ranges_from_json(config["hyperparameter_ranges"])
+    scalings = SearchSpace(ranges).scalings
+    return {n: optuna_distribution(n, p, scalings[n]) for n, p in ranges.items()}
+
+
 def _when(seconds: float | None) -> datetime.datetime | None:
     return None if seconds is None else datetime.datetime.fromtimestamp(seconds)
 
@@ -56,9 +64,7 @@ def export_optuna_study(job_name: str, store: Store | str | None = None, storage
 
     store = store if isinstance(store, Store) else Store(store)
     job = store.job(job_name)
-    ranges = ranges_from_json(job.config["hyperparameter_ranges"])
-    scalings = SearchSpace(ranges).scalings
-    distributions = {n: optuna_distribution(n, p, scalings[n]) for n, p in ranges.items()}
+    distributions = job_distributions(job.config)
     direction = "maximize" if job.config["objective_type"] == "Maximize" else "minimize"
     study = optuna.create_study(storage=storage, study_name=study_name or job_name, direction=direction)
     study.set_user_attr("warmstart_bo_job", job_name)
@@ -71,7 +77,7 @@ def export_optuna_study(job_name: str, store: Store | str | None = None, storage
         attrs = {"TrainingJobName": t.name, "metrics": t.metrics, "attempts": t.attempts}
         if t.failure_reason:
             attrs["FailureReason"] = t.failure_reason
-        params = {n: t.hyperparameters[n] for n in ranges}
+        params = {n: t.hyperparameters[n] for n in distributions}
         common = {
             "params": params, "distributions": distributions, "user_attrs": attrs,
             "intermediate_values": {int(step): float(v) for step, v in t.intermediate},

@@ -164,17 +164,13 @@ class WarmStartSampler(BaseSampler):
         self._stored_spaces: list[dict[str, BaseDistribution]] = []
         names = [p for p in parents if isinstance(p, str)]
         if names:
-            from warmstart_bo.integrations.exporters import optuna_distribution
-            from warmstart_bo.space import SearchSpace, ranges_from_json
+            from warmstart_bo.integrations.exporters import job_distributions
             from warmstart_bo.store import Store
             from warmstart_bo.tuner import parents_with_objective_types
 
             store = store if isinstance(store, Store) else Store(store)
             self._stored = parents_with_objective_types(store, WarmStartConfig(warm_start_type, names))
-            for name in names:
-                ranges = ranges_from_json(store.job(name).config["hyperparameter_ranges"])
-                scalings = SearchSpace(ranges).scalings
-                self._stored_spaces.append({n: optuna_distribution(n, r, scalings[n]) for n, r in ranges.items()})
+            self._stored_spaces = [job_distributions(store.job(name).config) for name in names]
         self._warm_start_type = warm_start_type if parents else None
         self._first: dict[tuple[int, int], dict[str, Any]] = {}
         self._first_lock = threading.Lock()
