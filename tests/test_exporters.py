@@ -81,3 +81,39 @@ def test_export_to_a_persistent_optuna_storage(finished, tmp_path):
     export_optuna_study("src", store=finished, storage=url, study_name="kept")
     loaded = optuna.load_study(study_name="kept", storage=url)
     assert len(loaded.trials) == 12 and loaded.user_attrs["warmstart_bo_job"] == "src"
+
+
+def test_a_stopped_trial_without_a_curve_keeps_its_objective_through_optuna(tmp_path):
+    """A Stopped trial was exported PRUNED with neither value nor curve, and came back
+    Failed. Optuna lets a pruned trial carry a value (its ``tell`` gives it the last
+    intermediate value); the export gives it both, the import reads the value."""
+    import pandas as pd
+
+    from warmstart_bo.integrations.importers import import_dataframe
+
+    store = Store(tmp_path / "s.db")
+    frame = pd.DataFrame({"x": [0.1, 0.5, 0.9], "FinalObjectiveValue": [1.0, 0.3, 0.5], "TrainingJobStatus": ["Completed", "Stopped", "Completed"]})
+    import_dataframe(frame, "src", store)
+    study = export_optuna_study("src", store=store)
+    pruned = study.trials[1]
+    assert pruned.state == optuna.trial.TrialState.PRUNED and pruned.value == 0.3 and pruned.intermediate_values == {0: 0.3}
+    import_optuna_study(study, "back", store=store)
+    assert [(t.status, t.objective) for t in store.trials("back")] == [("Completed", 1.0), ("Stopped", 0.3), ("Completed", 0.5)]
+
+
+def test_csv_round_trip_keeps_direction_static_hyperparameters_and_ranges(tmp_path):
+    """The CSV holds neither the direction nor the static hyperparameters nor the ranges:
+    a Maximize job came back Minimize (a parent then steers to its worst points), without
+    its static values, with ranges shrunk to the values seen. The sidecar keeps them."""
+    store = Store(tmp_path / "s.db")
+    HyperparameterTuner(lambda hp: {"accuracy": hp["layers"] / 10}, "accuracy", RANGES, objective_type="Maximize", static_hyperparameters={"epochs": 10},
+                        max_jobs=3, strategy="Random", random_seed=0, store=store, progress=False).fit(job_name="acc")
+    path = export_csv("acc", tmp_path / "acc.csv", store=store)
+    import_csv(path, "back", store=store)
+    src, back = store.job("acc").config, store.job("back").config
+    for key in ("objective_metric_name", "objective_type", "hyperparameter_ranges", "static_hyperparameters"):
+        assert back[key] == src[key], key
+    assert back["objective_type"] == "Maximize" and back["static_hyperparameters"] == {"epochs": 10}
+    assert [t.hyperparameters for t in store.trials("back")] == [t.hyperparameters for t in store.trials("acc")]
+    import_csv(path, "given", store=store, objective_type="Minimize")  # an argument wins over the sidecar
+    assert store.job("given").config["objective_type"] == "Minimize"

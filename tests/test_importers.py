@@ -1,3 +1,4 @@
+import os
 import textwrap
 
 import numpy as np
@@ -13,6 +14,7 @@ from warmstart_bo import (
     WarmStartTypes,
 )
 from warmstart_bo.integrations.importers import (
+    csv_sidecar_path,
     import_csv,
     import_dataframe,
     import_optuna_study,
@@ -150,10 +152,15 @@ def test_a_numeric_categorical_and_a_hyperparameter_named_objective_survive_expo
               "bs": CategoricalParameter(["16", "32"])}
     HyperparameterTuner(lambda hp: {"rmse": hp["eta"] + int(hp["bs"]) / 100}, "rmse", ranges, objective_type="Minimize", max_jobs=6,
                         strategy="Random", random_seed=0, progress=False, store=store).fit(job_name="xgb")
-    import_csv(export_csv("xgb", tmp_path / "xgb.csv", store=store), "back", store, objective_metric_name="rmse")
-    assert store.job("back").config["hyperparameter_ranges"]["objective"] == {"type": "Categorical", "values": ["reg:pseudohubererror", "reg:squarederror"]}
-    assert store.job("back").config["hyperparameter_ranges"]["bs"] == {"type": "Categorical", "values": ["16", "32"]}
+    path = export_csv("xgb", tmp_path / "xgb.csv", store=store)
+    import_csv(path, "back", store, objective_metric_name="rmse")
+    assert store.job("back").config["hyperparameter_ranges"] == store.job("xgb").config["hyperparameter_ranges"]  # from the sidecar
     assert [t.hyperparameters for t in store.trials("back")] == [t.hyperparameters for t in store.trials("xgb")]
+    os.remove(csv_sidecar_path(path))  # the table alone: ranges inferred from the (quoted) values
+    import_csv(path, "inferred", store, objective_metric_name="rmse")
+    assert store.job("inferred").config["hyperparameter_ranges"]["objective"] == {"type": "Categorical", "values": ["reg:pseudohubererror", "reg:squarederror"]}
+    assert store.job("inferred").config["hyperparameter_ranges"]["bs"] == {"type": "Categorical", "values": ["16", "32"]}
+    assert [t.hyperparameters for t in store.trials("inferred")] == [t.hyperparameters for t in store.trials("xgb")]
 
     plain = tmp_path / "plain.csv"
     plain.write_text("eta,objective,bs,FinalObjectiveValue\n0.1,reg:squarederror,32,0.42\n0.2,reg:squarederror,16,0.36\n")
@@ -165,3 +172,35 @@ def test_a_numeric_categorical_and_a_hyperparameter_named_objective_survive_expo
     assert attached.best_training_job() == f"back-{best.index:03d}"
     with pytest.raises(ValueError, match="job 'back' was imported: its trials ran elsewhere"):
         attached.resume()
+
+
+def test_numeric_times_are_unix_seconds(tmp_path):
+    """A number in a time column was read as nanoseconds (1733600000 -> 1.7336 s), and a
+    number in a column that also holds dates as a year (a parse error)."""
+    path = tmp_path / "times.csv"
+    path.write_text("x,FinalObjectiveValue,TrainingStartTime,TrainingEndTime\n"
+                    "0.1,1.0,1733600000,1733600060.5\n0.2,2.0,2024-12-07 19:33:20+00:00,1733600060\n")
+    store = Store(tmp_path / "s.db")
+    import_csv(str(path), "times", store)
+    assert [(t.start_time, t.end_time) for t in store.trials("times")] == [(1733600000.0, 1733600060.5), (1733600000.0, 1733600060.0)]
+    frame = pd.DataFrame({"x": [0.1, 0.2], "FinalObjectiveValue": [1.0, 2.0], "TrainingStartTime": [1733600000, 1733600001]})
+    import_dataframe(frame, "ints", store)
+    assert [t.start_time for t in store.trials("ints")] == [1733600000.0, 1733600001.0]
+
+
+def test_an_empty_column_is_named(tmp_path):
+    """An all-blank objective column imported every trial as Failed, silently; an all-blank
+    hyperparameter column failed with "min_value must be finite ... got nan"."""
+    store = Store(tmp_path / "s.db")
+    path = tmp_path / "t.csv"
+    path.write_text("x,y,FinalObjectiveValue\n0.1,1,\n0.2,2,\n")
+    with pytest.raises(ValueError, match="objective column 'FinalObjectiveValue' is empty: all 2 cells are blank"):
+        import_csv(str(path), "no-objective", store)
+    path.write_text("x,y,FinalObjectiveValue\n,1,0.5\n,2,0.7\n")
+    with pytest.raises(ValueError, match="hyperparameter column 'x' is empty: all 2 cells are blank"):
+        import_csv(str(path), "no-x", store)
+    assert store.jobs() == []
+    # Where the status column says every trial failed, a blank objective is what it should be.
+    path.write_text("x,y,TrainingJobStatus,FinalObjectiveValue\n0.1,1,Failed,\n0.2,2,Failed,\n")
+    import_csv(str(path), "all-failed", store)
+    assert [t.status for t in store.trials("all-failed")] == ["Failed", "Failed"]

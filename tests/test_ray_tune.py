@@ -147,3 +147,44 @@ def test_a_stored_job_of_the_other_direction_is_negated(tmp_path):
     restored.restore(str(path))
     assert [p["objective_type"] for p in json.loads(path.read_text())["parents"]] == ["Maximize"]
     np.testing.assert_array_equal(restored._optimizer()._parent_y, searcher._optimizer()._parent_y)  # negated again
+
+
+def _design_only(n):
+    """Options for a searcher that only runs its first ``n`` (quasi-random) suggestions: no
+    GP programs compiled ahead for asks that never come (a second each)."""
+    return {"n_initial_points": n, "max_observations": n}
+
+
+def test_a_choice_of_dicts_is_suggested_as_given():
+    """``tune.choice([{"a": 1}, {"b": 2}])``: the suggested config was flattened back into
+    "m/a", read as a parameter of its own, and the first suggest failed ("lacks parameter 'm'")."""
+    s = WarmStartSearcher({"m": tune.choice([{"a": 1}, {"b": 2}]), "x": tune.uniform(0, 1)}, metric="loss", mode="min", **_design_only(4))
+    configs = [s.suggest(str(i)) for i in range(4)]
+    assert all(c["m"] in ({"a": 1}, {"b": 2}) for c in configs) and {"a": 1} in [c["m"] for c in configs]
+
+
+def test_a_choice_of_true_and_1_suggests_both():
+    """``True == 1``: the choice's index lookup read 1 as True, so 1 was never suggested."""
+    s = WarmStartSearcher({"v": tune.choice([True, 1]), "w": tune.choice([1, 1.0])}, metric="loss", mode="min", **_design_only(8))
+    configs = [s.suggest(str(i)) for i in range(8)]
+    assert {(type(c["v"]), c["v"]) for c in configs} == {(bool, True), (int, 1)}
+    assert {type(c["w"]) for c in configs} == {int, float}
+
+
+def test_tuples_stay_tuples_across_save_and_restore(tmp_path):
+    """JSON has no tuples: a restored searcher suggested ``[1, 2]`` for the choice ``(1, 2)``."""
+    space = {"shape": tune.choice([(1, 2), (3, 4)]), "fixed": (5, 6), "x": tune.uniform(0, 1)}
+    a = WarmStartSearcher(space, metric="loss", mode="min", **_design_only(4))
+    a.suggest("t0")
+    path = tmp_path / "searcher.json"
+    a.save(str(path))
+    b = WarmStartSearcher()
+    b.restore(str(path))
+    assert b.get_state() == json.loads(path.read_text())
+    configs = [b.suggest(str(i)) for i in range(3)]
+    assert all(c["shape"] in ((1, 2), (3, 4)) and isinstance(c["shape"], tuple) and c["fixed"] == (5, 6) for c in configs)
+
+
+def test_a_point_to_evaluate_outside_a_choice_names_the_parameter():
+    with pytest.raises(ValueError, match=r"parameter 'opt': value 'rmsprop' is not one of its choices \['sgd', 'adam'\]"):
+        WarmStartSearcher({"opt": tune.choice(["sgd", "adam"])}, metric="loss", mode="min", points_to_evaluate=[{"opt": "rmsprop"}])

@@ -3,15 +3,21 @@ warm-start parents with :mod:`warmstart_bo.integrations.importers`).
 
 - :func:`export_optuna_study`: every finished trial of a job as an Optuna trial with the
   job's distributions: Completed as COMPLETE, Stopped (early-stopped) as PRUNED with its
-  reported curve, Failed as FAIL. The trial's name, metrics and failure reason go in its
-  user attributes. Optuna has no reverse-log scale: such a range becomes a linear one.
+  reported curve and its objective as the value (as Optuna's ``tell`` gives a pruned trial
+  its last intermediate value; a trial without a curve gets its objective as a one-step
+  curve, step 0, which Optuna's samplers read), Failed as FAIL. The trial's name, metrics
+  and failure reason go in its user attributes. Optuna has no reverse-log scale: such a
+  range becomes a linear one.
 - :func:`export_csv`: the job's analytics table (SageMaker's columns), as
-  ``HyperparameterTuningJobAnalytics(...).export_csv`` writes it.
+  ``HyperparameterTuningJobAnalytics(...).export_csv`` writes it, and beside it a JSON
+  sidecar (``<path>.json``) with the objective's name and direction, the ranges and the
+  static hyperparameters, which ``import_csv`` reads back.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -85,7 +91,9 @@ def export_optuna_study(job_name: str, store: Store | str | None = None, storage
         if t.status == "Completed" and t.objective is not None:
             trial = create_trial(state=TrialState.COMPLETE, value=float(t.objective), **common)
         elif t.status == "Stopped" and t.objective is not None:
-            trial = create_trial(state=TrialState.PRUNED, **common)
+            if not common["intermediate_values"]:  # else the objective was lost: import reads a PRUNED trial's curve
+                common["intermediate_values"] = {0: float(t.objective)}
+            trial = create_trial(state=TrialState.PRUNED, value=float(t.objective), **common)
         elif t.status in ("Failed", "Stopped"):
             trial = create_trial(state=TrialState.FAIL, **common)
         else:
@@ -97,7 +105,26 @@ def export_optuna_study(job_name: str, store: Store | str | None = None, storage
 
 
 def export_csv(job_name: str, path: str | os.PathLike, store: Store | str | None = None, include_parents: bool = False) -> str:
-    """The job's analytics table as CSV (importable with ``import_csv``)."""
-    from warmstart_bo.analytics import HyperparameterTuningJobAnalytics
+    """The job's analytics table as CSV (importable with ``import_csv``); returns its path.
 
-    return HyperparameterTuningJobAnalytics(job_name, store).export_csv(path, include_parents=include_parents)
+    Without ``include_parents`` a sidecar, ``<path>.json``, keeps the objective's name and
+    direction, the ranges and the static hyperparameters, none of which the table holds, so
+    that ``import_csv`` gives the job back as it was. With the parents' rows the table is
+    several jobs (their own ranges, maybe the other direction): no sidecar is written, and
+    one left from an earlier export is removed.
+    """
+    from warmstart_bo.analytics import HyperparameterTuningJobAnalytics
+    from warmstart_bo.integrations.importers import csv_sidecar_path
+
+    analytics = HyperparameterTuningJobAnalytics(job_name, store)
+    out = analytics.export_csv(path, include_parents=include_parents)
+    sidecar = csv_sidecar_path(out)
+    if include_parents:
+        if os.path.exists(sidecar):
+            os.remove(sidecar)
+        return out
+    config = analytics.store.job(job_name).config
+    keep = ("objective_metric_name", "objective_type", "hyperparameter_ranges", "static_hyperparameters")
+    with open(sidecar, "w") as f:
+        json.dump({"job": job_name, **{k: config.get(k) for k in keep}}, f, indent=1)
+    return out

@@ -12,7 +12,9 @@ values (integers, numbers, strings), and with the trials' statuses and times kep
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,9 +24,17 @@ from warmstart_bo.space import (
     IntegerParameter,
     Parameter,
     SearchSpace,
+    ranges_from_json,
     ranges_to_json,
 )
 from warmstart_bo.store import IMPORTED, Store, validate_job_name
+
+
+def csv_sidecar_path(path: str | os.PathLike) -> str:
+    """Where ``export_csv`` keeps what a CSV of trials lacks (direction, ranges, static
+    hyperparameters) and ``import_csv`` looks for it: ``<path>.json``."""
+    return os.fspath(path) + ".json"
+
 
 # Columns of a SageMaker analytics export (and of ours) that are not hyperparameters.
 SAGEMAKER_COLUMNS = (
@@ -68,8 +78,17 @@ def infer_range(name: str, values: list[Any]) -> Parameter | None:
 
 
 def _seconds(value: Any) -> float | None:
+    """A time cell as Unix seconds: a number (or a cell of digits) is Unix seconds already
+    (``pd.Timestamp`` reads a number as nanoseconds, and a numeric string as a year); a
+    string is a date and time, UTC unless it says otherwise."""
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
+    if isinstance(value, str) and _is_number(value):
+        value = float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
     import pandas as pd
 
     ts = pd.Timestamp(value)
@@ -130,13 +149,17 @@ def import_dataframe(
     hyperparameter_ranges: Mapping[str, Parameter] | None = None,
     objective_column: str = "FinalObjectiveValue",
     status_column: str = "TrainingJobStatus",
+    static_hyperparameters: Mapping[str, Any] | None = None,
 ) -> str:
     """Stores a table of trials as a finished job named ``job_name``; returns the name.
 
     Hyperparameter columns are those of ``hyperparameter_ranges``, or else every column
     that is not one of :data:`SAGEMAKER_COLUMNS`; ranges are inferred when not given, and a
-    column with a single value becomes a static hyperparameter. A row whose status is not
-    Completed/Stopped, or whose objective is missing or not finite, is stored Failed.
+    column with a single value becomes a static hyperparameter (``static_hyperparameters``
+    adds more, the table having no column for them). A row whose status is not
+    Completed/Stopped, or whose objective is missing or not finite, is stored Failed; a
+    column without a single value (every cell blank) is refused, unless it is the objective
+    and every row's status is Failed.
     """
     store = store if isinstance(store, Store) else Store(store)
     if objective_type not in ("Minimize", "Maximize"):
@@ -151,8 +174,14 @@ def import_dataframe(
         raise ValueError("the table has no hyperparameter columns")
     if len(frame) == 0:
         raise ValueError(f"the table has no rows, only the columns {list(frame.columns)}")
+    # A blank column is most often the wrong column; a blank objective is right only where
+    # the status column says that every trial failed.
+    all_failed = status_column in frame.columns and frame[status_column].astype(str).eq("Failed").all()
+    for kind, n in [("objective", objective_column)] * (not all_failed) + [("hyperparameter", n) for n in names]:
+        if frame[n].isna().all():
+            raise ValueError(f"{kind} column {n!r} is empty: all {len(frame)} cells are blank")
     columns = {n: [_clean(v) for v in frame[n].tolist()] for n in names}
-    static: dict[str, Any] = {}
+    static: dict[str, Any] = dict(static_hyperparameters or {})
     if hyperparameter_ranges is None:
         ranges = {}
         for n in names:
@@ -206,14 +235,30 @@ def _is_number(v: Any) -> bool:
     return True
 
 
-def import_csv(path: str, job_name: str, store: Store | str | None = None, **kwargs: Any) -> str:
-    """:func:`import_dataframe` of a CSV file (a SageMaker analytics export, say)."""
+def import_csv(path: str | os.PathLike, job_name: str, store: Store | str | None = None, **kwargs: Any) -> str:
+    """:func:`import_dataframe` of a CSV file (a SageMaker analytics export, say).
+
+    A CSV written by :func:`~warmstart_bo.integrations.exporters.export_csv` has a sidecar,
+    ``<path>.json``, with what the table lacks: the objective's name and direction
+    (``Maximize`` or ``Minimize``), the ranges and the static hyperparameters. When it is
+    there they default to its values (arguments given here win), so that the job comes
+    back as it was. Without it (a SageMaker file), pass ``objective_type``: it defaults to
+    ``"Minimize"``, and an accuracy imported as a loss warm-starts towards the worst points.
+    """
     import pandas as pd
 
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path}: the file is empty (no header, no rows)") from None
+    sidecar = csv_sidecar_path(path)
+    if os.path.exists(sidecar):
+        with open(sidecar) as f:
+            saved = json.load(f)
+        kwargs.setdefault("objective_metric_name", saved["objective_metric_name"])
+        kwargs.setdefault("objective_type", saved["objective_type"])
+        kwargs.setdefault("hyperparameter_ranges", ranges_from_json(saved["hyperparameter_ranges"]))
+        kwargs.setdefault("static_hyperparameters", saved.get("static_hyperparameters"))
     return import_dataframe(frame, job_name, store, **kwargs)
 
 
@@ -232,7 +277,8 @@ def _optuna_range(dist) -> Parameter:
 
 def import_optuna_study(study, job_name: str, store: Store | str | None = None, objective_metric_name: str = "objective") -> str:
     """Stores a single-objective Optuna study as a finished job: COMPLETE trials as
-    Completed, PRUNED ones as Stopped at their last intermediate value, FAIL ones as Failed."""
+    Completed, PRUNED ones as Stopped at their value (Optuna gives a pruned trial its last
+    intermediate value) or else their last intermediate value, FAIL ones as Failed."""
     import optuna
 
     store = store if isinstance(store, Store) else Store(store)
@@ -253,6 +299,8 @@ def import_optuna_study(study, job_name: str, store: Store | str | None = None, 
         reason = f"Optuna trial {trial.state.name}"
         if trial.state == states.COMPLETE:
             status, objective = "Completed", float(trial.value)
+        elif trial.state == states.PRUNED and trial.value is not None:  # Optuna's own: the last intermediate value
+            status, objective = "Stopped", float(trial.value)
         elif trial.state == states.PRUNED and trial.intermediate_values:
             status, objective = "Stopped", float(trial.intermediate_values[max(trial.intermediate_values)])
         else:

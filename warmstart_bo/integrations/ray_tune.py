@@ -13,7 +13,9 @@ The space comes from the searcher's ``space`` (our ranges or Tune domains) or fr
 Nested spaces are flattened with ``/`` and nested again in the suggested config.
 
 ``save``/``restore`` write and read JSON: the space, the results in order (failed ones
-included), the running trials' points, the parents' data; never a pickle. A restored
+included), the running trials' points, the parents' data; never a pickle. Tuples (a
+``tune.choice`` of shapes, say) are kept as ``{"__tuple__": [...]}``, so that a restored
+searcher suggests the tuples the live one did, not lists. A restored
 searcher replays that history; its next proposal may differ from the saved one's in the
 last digits of a hyperparameter fit (a live searcher starts each fit from the previous
 optimum, a restored one from several starts). Concurrency is Tune's business (wrap in
@@ -69,6 +71,54 @@ def domain_to_range(name: str, domain: Domain) -> tuple[Parameter, Any]:
     if isinstance(domain, Integer):
         return IntegerParameter(int(domain.lower), int(domain.upper) - 1, scaling), {"q": q}
     raise ValueError(f"parameter {name!r}: unsupported Tune domain {type(domain).__name__}")
+
+
+def choice_index(choices: Sequence[Any], value: Any) -> int | None:
+    """The index of ``value`` among a ``tune.choice``'s ``choices``, or None. A choice of
+    the same type and value comes first: in Python ``True == 1 == 1.0``, and with
+    ``list.index`` a choice of ``[True, 1]`` read 1 as True and could never suggest it.
+    Otherwise an equal value that is not a bool where the choice is not one (say
+    ``numpy.int64(2)`` for 2)."""
+    exact = next((i for i, c in enumerate(choices) if type(c) is type(value) and c == value), None)
+    if exact is not None:
+        return exact
+    return next((i for i, c in enumerate(choices) if isinstance(c, bool) == isinstance(value, bool) and c == value), None)
+
+
+def _lookup(config: Mapping[str, Any], name: str) -> tuple[bool, Any]:
+    """``config``'s value of the flat ``name`` ("opt/lr"), from a flat or a nested config.
+    The config is not flattened: a choice's value may itself be a dict (``tune.choice([{"a": 1},
+    {"b": 2}])``), and flattening read it as more parameters."""
+    if name in config:
+        return True, config[name]
+    node: Any = config
+    for part in name.split("/"):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def _to_json(value: Any) -> Any:
+    """``value`` with each tuple as ``{"__tuple__": [...]}`` (JSON has lists only)."""
+    if isinstance(value, tuple):
+        return {"__tuple__": [_to_json(v) for v in value]}
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    """The inverse of :func:`_to_json`."""
+    if isinstance(value, dict):
+        if set(value) == {"__tuple__"}:
+            return tuple(_from_json(v) for v in value["__tuple__"])
+        return {k: _from_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    return value
 
 
 def _to_config_value(value: Any, how: Mapping[str, Any] | None) -> Any:
@@ -166,6 +216,8 @@ class WarmStartSearcher(Searcher):
         if not ranges:
             raise ValueError("the search space has no parameter to tune")
         self._ranges, self._how, self._constants = ranges, how, constants
+        for point in self._points:  # a point that the space cannot hold is an error now, not at its turn
+            self._internal(point)
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         if self._ranges is not None and self._opt is not None:
@@ -203,18 +255,27 @@ class WarmStartSearcher(Searcher):
         choices = {name: how["choices"] for name, how in self._how.items() if "choices" in how}
         if not choices:
             return parent
-        params = [{k: (choices[k].index(v) if v in choices[k] else f"not a choice: {v!r}") if k in choices else v for k, v in p.items()} for p in parent.params]
+        def index(k: str, v: Any) -> Any:
+            i = choice_index(choices[k], v)
+            return f"not a choice: {v!r}" if i is None else i
+
+        params = [{k: index(k, v) if k in choices else v for k, v in p.items()} for p in parent.params]
         return dataclasses.replace(parent, params=params)
 
     def _internal(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """A configuration (nested or flat, Tune's values) in the ranges' terms."""
-        flat = flatten_dict(dict(config), delimiter="/")
         out = {}
         for name in self._ranges:
-            if name not in flat:
+            found, value = _lookup(config, name)
+            if not found:
                 raise ValueError(f"configuration {dict(config)!r} lacks parameter {name!r}")
             how = self._how.get(name)
-            out[name] = how["choices"].index(flat[name]) if how and "choices" in how else flat[name]
+            if how and "choices" in how:
+                out[name] = choice_index(how["choices"], value)
+                if out[name] is None:
+                    raise ValueError(f"parameter {name!r}: value {value!r} is not one of its choices {how['choices']!r}")
+            else:
+                out[name] = value
         return out
 
     def _config(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -255,7 +316,7 @@ class WarmStartSearcher(Searcher):
         self._record(self._internal(parameters), None if error else float(value))
 
     def get_state(self) -> dict[str, Any]:
-        return {
+        return _to_json({
             "version": STATE_VERSION,
             "metric": self._metric, "mode": self._mode, "random_seed": self._seed, "options": self._options,
             "ranges": None if self._ranges is None else ranges_to_json(self._ranges),
@@ -264,9 +325,10 @@ class WarmStartSearcher(Searcher):
             "parents": [{"name": h.name, "params": [dict(p) for p in h.params], "values": list(h.values), "objective_type": kind} for h, kind in self._parents],
             "points_to_evaluate": self._points, "evaluated_rewards": self._rewards if self._opt is None else None,
             "history": [[p, v] for p, v in self._history], "live": self._live,
-        }
+        })
 
     def set_state(self, state: dict[str, Any]) -> None:
+        state = _from_json(state)
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"searcher state version {state.get('version')!r} is not {STATE_VERSION}")
         self._metric, self._mode, self._seed, self._options = state["metric"], state["mode"], state["random_seed"], state["options"]
