@@ -108,6 +108,12 @@ def test_tune_a_command_line_end_to_end(project, capsys):
     assert cli.main(["--store", db, "analytics", "cli-job", "--csv", str(csv), "--plot", str(png)]) == 0
     out = capsys.readouterr().out
     assert "cli-job-013" in out and csv.exists() and png.read_bytes()[:4] == b"\x89PNG"
+    # The table imports back as the job it was: its metric and ranges from the export's sidecar.
+    assert cli.main(["--store", db, "import", "cli-job-copy", "--csv", str(csv)]) == 0
+    copy, original = store.job("cli-job-copy").config, store.job("cli-job").config
+    assert copy["objective_metric_name"] == "val_loss" and copy["hyperparameter_ranges"] == original["hyperparameter_ranges"]
+    assert cli.main(["--store", db, "import", "cli-job-max", "--csv", str(csv), "--objective-type", "Maximize"]) == 0
+    assert store.job("cli-job-max").config["objective_type"] == "Maximize"  # an option given wins
 
 
 def test_cli_errors_are_one_line(project, capsys, tmp_path):

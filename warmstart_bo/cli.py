@@ -185,7 +185,9 @@ def cmd_analytics(args, store: Store) -> int:
     with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 40):
         print(frame.drop(columns=["FailureReason", "TrainingStartTime"]).to_string(index=False))
     if args.csv:
-        print(f"table written to {analytics.export_csv(args.csv, include_parents=args.include_parents)}")
+        from warmstart_bo.integrations.exporters import export_csv
+
+        print(f"table written to {export_csv(args.name, args.csv, store, include_parents=args.include_parents)}")
     print(best_lines(analytics.description()))
     if args.plot:
         print(f"plot written to {analytics.plot(args.plot, include_parents=args.include_parents, compare=args.compare)}")
@@ -195,7 +197,10 @@ def cmd_analytics(args, store: Store) -> int:
 def cmd_import(args, store: Store) -> int:
     from warmstart_bo.integrations.importers import import_csv
 
-    name = import_csv(args.csv, args.name, store, objective_metric_name=args.objective_metric, objective_type=args.objective_type)
+    # Options given win; the others come from the CSV's sidecar (an export of ours), else
+    # import_csv's defaults.
+    given = {"objective_metric_name": args.objective_metric, "objective_type": args.objective_type}
+    name = import_csv(args.csv, args.name, store, **{k: v for k, v in given.items() if v is not None})
     print(f"imported {len(store.trials(name))} trials from {args.csv} as job {name}")
     return 0
 
@@ -225,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("import", help="store a CSV of trials (a SageMaker analytics export, say) as a job")
     p.add_argument("name")
     p.add_argument("--csv", required=True)
-    p.add_argument("--objective-metric", default="objective")
-    p.add_argument("--objective-type", default="Minimize", choices=["Minimize", "Maximize"])
+    p.add_argument("--objective-metric", default=None, help="default: the CSV's sidecar's (an export of ours), else 'objective'")
+    p.add_argument("--objective-type", default=None, choices=["Minimize", "Maximize"], help="default: the CSV's sidecar's (an export of ours), else Minimize")
     p = sub.add_parser("demo", help="warm start in three short jobs: a parent, a warm-started related task, the same task cold")
     p.add_argument("--trials", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
