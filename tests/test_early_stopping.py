@@ -30,3 +30,30 @@ def test_rule_waits_for_enough_trials_and_for_warmup():
     short = [[(1, 1.0)]] * 3
     assert not should_stop([(1, 0.0), (2, 0.0)], short)  # none reached step 2
     assert not should_stop([(1, 2.0), (2, 0.0)], good)  # its best so far beats the median
+
+
+def test_the_rule_over_unsorted_and_sparse_curves_matches_running_averages():
+    rng = np.random.default_rng(1)
+    finished = [[(float(s), float(v)) for s, v in zip(rng.permutation(rng.integers(1, 12)) + 1, rng.normal(size=12))] for _ in range(6)]
+    for step in np.arange(0.5, 14, 0.5):
+        curve = [(1.0, 0.0), (float(step), float(rng.normal()))]
+        averages = [a for a in (running_average_at(c, step) for c in finished) if a is not None]
+        expected = len(averages) >= 3 and max(v for _, v in curve) < np.median(averages)
+        assert should_stop(curve, finished) == expected
+
+
+def test_a_trial_reporting_every_step_pays_no_quadratic_price():
+    """Each report rescanned every finished curve and the trial's own: 3,000 reports against
+    five finished curves of 3,000 steps took seconds of the trial's time (minutes at 10,000)."""
+    import time
+
+    from warmstart_bo.estimators import Reporter
+
+    steps = 3000
+    finished = [[(s, 1.0 - k / 10 + 1.0 / s) for s in range(1, steps + 1)] for k in range(5)]
+    report = Reporter("acc", sign=1.0, finished_curves=finished, early_stopping=True)
+    start = time.perf_counter()
+    for s in range(1, steps + 1):
+        report(s, 2.0)  # always the best: never stopped
+    assert time.perf_counter() - start < 0.5
+    assert report.early_stopped_at is None and len(report.curve) == steps

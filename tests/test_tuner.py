@@ -676,3 +676,75 @@ def test_a_script_without_a_main_guard_does_not_start_a_job_from_each_process_tr
     assert 'put the tuning code under if __name__ == "__main__":' in out.stderr
     jobs = Store(tmp_path / "s.db").jobs()
     assert len(jobs) == 1 and [t.status for t in Store(tmp_path / "s.db").trials(jobs[0].name)] == ["Failed"]
+
+
+def test_a_process_or_ray_trial_that_interrupts_itself_fails_with_its_reason_and_a_lingering_worker_holds_nothing(store):
+    """A KeyboardInterrupt raised by a trial's own code fails it with that reason in a trial
+    process and in a Ray worker, as in a thread (before: "the trial's process died (exit
+    code 1)", and Ray called it a cancelled task). A worker that lingers after sending its
+    result (a non-daemon thread) is ended at once: before, the tuner's loop waited 5 s
+    for it, and the other trials, timeouts included, waited with it."""
+    from warmstart_bo.estimators import as_estimator
+    from warmstart_bo.executors import ProcessExecutor, _ray_trial
+
+    sys.path.insert(0, str(TESTS))
+    import trial_functions
+
+    reporter = {"objective_metric_name": "loss"}
+    executor = ProcessExecutor()
+    executor.submit("interrupts", as_estimator(trial_functions.interrupts_itself), {}, reporter)
+    executor.submit("lingers", as_estimator(trial_functions.lingers_after_its_result), {}, reporter)
+    results, slowest = {}, 0.0
+    deadline = time.monotonic() + 60
+    while len(results) < 2 and time.monotonic() < deadline:
+        start = time.monotonic()
+        results.update(executor.wait(0.05))
+        slowest = max(slowest, time.monotonic() - start)
+    executor.shutdown()
+    assert results["interrupts"]["status"] == "Failed"
+    assert results["interrupts"]["failure_reason"] == "KeyboardInterrupt: raised by the trial"
+    assert results["lingers"]["status"] == "Completed"
+    assert slowest < 2.0
+    ray_result = _ray_trial(as_estimator(trial_functions.interrupts_itself), {}, reporter)
+    assert ray_result["failure_reason"] == "KeyboardInterrupt: raised by the trial"
+    with pytest.raises(ValueError, match=r"<lambda> at 0x\w+> is not"):  # the user's estimator, not our adapter
+        tuner(lambda hp: 0.0, store, executor="processes")
+
+
+class _PopulationOfOne:
+    """A population estimator that refuses x > 0.5 (in population_key, where the harness
+    checks hyperparameters), or else returns one result fewer than its members."""
+
+    def __init__(self, short=False):
+        self.short = short
+
+    def population_key(self, hp):
+        if hp["x"] > 0.5 and not self.short:
+            raise ValueError(f"hyperparameter 'x': {hp['x']} is too large")
+        return 0
+
+    def fit(self, hp):
+        return hp["x"]
+
+    def fit_population(self, hps, report=None):
+        return [hp["x"] for hp in hps][: -1 if self.short else None]
+
+
+@pytest.mark.parametrize("short", [False, True])
+def test_the_population_executor_fails_a_trial_its_estimator_refuses_never_the_job_nor_waits_forever(store, short):
+    """A refused value failed the whole job ("tuner error", the other trials stopped); a
+    fit_population with too few results left the job waiting for the missing ones forever."""
+    t = tuner(_PopulationOfOne(short), store, max_jobs=6, max_parallel_jobs=3, strategy="Random", random_seed=0, executor="population")
+    t.fit(job_name="pop", wait=False)
+    t._thread.join(20)
+    assert not t._thread.is_alive(), "the job waited for results that never came"
+    t.wait()
+    trials = store.trials("pop")
+    assert store.job("pop").status in ("Completed", "Failed") and len(trials) == 6
+    for tr in trials:
+        if tr.hyperparameters["x"] > 0.5 and not short:
+            assert tr.status == "Failed" and tr.failure_reason == f"ValueError: hyperparameter 'x': {tr.hyperparameters['x']} is too large"
+        elif short:
+            assert tr.status == "Failed" and tr.failure_reason.startswith("fit_population returned ")
+        else:
+            assert tr.status == "Completed" and tr.objective == tr.hyperparameters["x"]

@@ -38,3 +38,15 @@ def pid_then_sleep(hyperparameters):
         f.write(f"{os.getpid()}\n")
     time.sleep(120)
     return 0.0
+
+
+def interrupts_itself(hyperparameters):
+    raise KeyboardInterrupt("raised by the trial")
+
+
+def lingers_after_its_result(hyperparameters):
+    """Returns at once but leaves a non-daemon thread, which keeps its process from exiting."""
+    import threading
+
+    threading.Thread(target=time.sleep, args=(30,)).start()
+    return 0.5

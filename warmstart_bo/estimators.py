@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from warmstart_bo import early_stopping, lifeline
+from warmstart_bo import lifeline
+from warmstart_bo.early_stopping import MedianRule
 
 
 class TrialStopped(Exception):
@@ -48,7 +49,8 @@ class Reporter:
         self.objective_metric_name = objective_metric_name
         self.sign = float(sign)
         self.early_stopping = bool(early_stopping)
-        self._finished = [[(s, self.sign * v) for s, v in c] for c in finished_curves]
+        self._rule = MedianRule([[(s, self.sign * v) for s, v in c] for c in finished_curves]) if self.early_stopping else None
+        self._best: float | None = None  # the best oriented value so far
         self.curve: list[tuple[float, float]] = []
         self.last_metrics: dict[str, float] = {}
         self.early_stopped_at: float | None = None
@@ -68,9 +70,9 @@ class Reporter:
             self.curve.append((step, value))
         if self._stop_reason is not None:
             raise TrialStopped(self._stop_reason)
-        if self.early_stopping and value is not None and math.isfinite(value):
-            oriented = [(s, self.sign * v) for s, v in self.curve]
-            if early_stopping.should_stop(oriented, self._finished):
+        if self._rule is not None and value is not None and math.isfinite(value):
+            self._best = self.sign * value if self._best is None else max(self._best, self.sign * value)
+            if self._rule.should_stop(len(self.curve), step, self._best):
                 self.early_stopped_at = float(step)
                 raise TrialStopped(f"early stopped by the median rule at step {step:g}")
 
@@ -399,6 +401,10 @@ def run_population(estimator: FitEstimator, hyperparameters: list[dict[str, Any]
         outputs = estimator.obj.fit_population(hyperparameters, report=member_report)
     except (Exception, SystemExit) as e:  # the trials' own error: recorded, never raised
         return [failed_result(f"{type(e).__name__}: {e}"[:2000], r) for r in reports]
+    n = len(outputs) if hasattr(outputs, "__len__") and not isinstance(outputs, (str, bytes, Mapping)) else None
+    if n != len(reports):  # one result per trial, or the tuner would wait for the missing ones for ever
+        got = f"{n} results" if n is not None else f"a {type(outputs).__name__}"
+        return [failed_result(f"fit_population returned {got} for {len(reports)} configurations; expected one result each", r) for r in reports]
     results = []
     for i, (out, report) in enumerate(zip(outputs, reports)):
         if i in ended:

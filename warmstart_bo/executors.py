@@ -51,6 +51,21 @@ def _raised(e: BaseException, report: Reporter) -> dict[str, Any]:
     return failed_result(f"{type(e).__name__}: {e}"[:2000], report)
 
 
+def _named(estimator: Any) -> str:
+    """The user's estimator, not the adapter around it, for an error message."""
+    return repr(getattr(estimator, "obj", getattr(estimator, "fn", estimator)))
+
+
+def _run_trial_reporting(estimator: Any, hyperparameters: dict[str, Any], report: Reporter) -> dict[str, Any]:
+    """:func:`run_trial`, with what raises past it (a KeyboardInterrupt from the trial's own
+    code) recorded as the trial's failure: every executor then gives the same reason, where
+    a trial process would die with "exit code 1" and Ray would call it a cancelled task."""
+    try:
+        return run_trial(estimator, hyperparameters, report)
+    except BaseException as e:  # noqa: BLE001 - recorded as the trial's failure, as run_trial records its errors
+        return _raised(e, report)
+
+
 class ThreadExecutor:
     """Runs each trial in a daemon thread."""
 
@@ -68,11 +83,7 @@ class ThreadExecutor:
         thread.start()
 
     def _work(self, key: Any, estimator: Any, hyperparameters: dict[str, Any], report: Reporter) -> None:
-        try:
-            result = run_trial(estimator, hyperparameters, report)
-        except BaseException as e:
-            result = _raised(e, report)
-        self._results.put((key, report, result))
+        self._results.put((key, report, _run_trial_reporting(estimator, hyperparameters, report)))
 
     def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
         """Results of trials that finished within ``timeout`` seconds (maybe none)."""
@@ -121,8 +132,13 @@ class PopulationExecutor(ThreadExecutor):
     def _start_buffered(self) -> None:
         groups: dict[Any, list] = {}
         for item in self._buffer:
-            _, estimator, hp, _ = item
-            groups.setdefault((id(estimator), estimator.obj.population_key(hp)), []).append(item)
+            key, estimator, hp, report = item
+            try:
+                population = estimator.obj.population_key(hp)
+            except Exception as e:  # noqa: BLE001 - the trial's own error (a value the estimator refuses): it fails, not the job
+                self._results.put((key, report, _raised(e, report)))
+                continue
+            groups.setdefault((id(estimator), population), []).append(item)
         self._buffer = []
         for items in groups.values():
             threading.Thread(target=self._work_population, args=(items,), daemon=True, name=f"population-{items[0][0]}").start()
@@ -149,7 +165,7 @@ class PopulationExecutor(ThreadExecutor):
 
 def _process_main(conn, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any], tuner_pid: int, tuner_lifeline) -> None:
     lifeline.die_with_parent(tuner_pid, tuner_lifeline)
-    result = run_trial(estimator, hyperparameters, Reporter(**reporter))
+    result = _run_trial_reporting(estimator, hyperparameters, Reporter(**reporter))
     conn.send(result)
     conn.close()
 
@@ -168,7 +184,7 @@ class ProcessExecutor:
         except Exception as e:
             raise ValueError(
                 f"executor='processes' needs a picklable estimator (a module-level function or class instance); "
-                f"{estimator!r} is not: {e}"
+                f"{_named(estimator)} is not: {e}"
             ) from None
 
     def submit(self, key: Any, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> None:
@@ -199,8 +215,11 @@ class ProcessExecutor:
                 proc.join(5)
                 result = failed_result(f"the trial's process died (exit code {proc.exitcode})")
             conn.close()
-            proc.join(5)
+            # Its lifeline first: a worker that lingers after its result (a non-daemon thread
+            # of the trial's) ends at once, instead of holding this loop, and with it the
+            # other trials' results and timeouts, for the join's seconds.
             held.close()
+            proc.join(5)
             out.append((key, result))
         return out
 
@@ -221,7 +240,7 @@ class ProcessExecutor:
 def _ray_trial(estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> dict[str, Any]:
     """A trial inside a Ray worker: the same :func:`run_trial` as everywhere, early
     stopping included (the reporter carries the finished trials' curves)."""
-    return run_trial(estimator, hyperparameters, Reporter(**reporter))
+    return _run_trial_reporting(estimator, hyperparameters, Reporter(**reporter))
 
 
 class RayExecutor:
@@ -281,7 +300,7 @@ class RayExecutor:
         try:
             ray.cloudpickle.dumps(estimator)
         except Exception as e:
-            raise ValueError(f"executor='ray' needs an estimator that cloudpickle can send to a worker; {estimator!r} is not: {e}") from None
+            raise ValueError(f"executor='ray' needs an estimator that cloudpickle can send to a worker; {_named(estimator)} is not: {e}") from None
 
     def submit(self, key: Any, estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> None:
         self._ray()
