@@ -138,6 +138,44 @@ def test_arrays_and_npz(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "labels, num_classes, match",
+    [
+        ([-1, 0, 1], None, "labels must be integers from 0 \\(class indices\\), got -1"),
+        ([0, 1.5, 1], None, "labels must be integers from 0 \\(class indices\\), got 1.5"),
+        ([0, 2, 2], 2, "has label 2 but num_classes is 2"),
+    ],
+)
+def test_labels_that_index_no_logit_are_refused(labels, num_classes, match):
+    """A label of -1 made num_classes 2 for three classes, and [0, 2] passed as two classes:
+    both trained on the wrong logits without a word."""
+    x = np.random.default_rng(0).random((6, 8, 8, 1))
+    with pytest.raises(ValueError, match=match):
+        from_arrays(x, np.array(labels * 2), num_classes=num_classes)
+
+
+class _Logits:
+    """A stand-in model whose logits are its parameters (hashable, so a static argument)."""
+
+    def apply(self, variables, x, train):
+        return variables["params"]
+
+
+def test_a_diverged_network_has_no_accuracy():
+    """NaN logits have argmax 0 for every image: the accuracy of a diverged network (a
+    learning rate of 1e6) was the share of class 0, 1.0 on a validation set of class 0, and
+    such a trial could be the job's best. Now it is NaN, and the tuner fails the trial."""
+    from warmstart_bo.harness.train import _evaluate_population, evaluate
+
+    y = jnp.array([0, 0, 1])
+    finite = jnp.array([[2.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    diverged = jnp.full((3, 2), jnp.nan)
+    assert [float(a) for a in evaluate(finite, {}, jnp.zeros((3, 1)), y, model=_Logits(), top_k=1)] == pytest.approx([2 / 3, 2 / 3])
+    assert all(np.isnan(evaluate(diverged, {}, jnp.zeros((3, 1)), y, model=_Logits(), top_k=1)))
+    acc, top_k = _evaluate_population(jnp.stack([finite, diverged]), {}, jnp.zeros((3, 1)), y, model=_Logits(), top_k=1)
+    assert acc[0] == top_k[0] == pytest.approx(2 / 3) and np.isnan(acc[1]) and np.isnan(top_k[1])
+
+
+@pytest.mark.parametrize(
     "hp, match",
     [
         ({"num_layers": 10}, "hyperparameter 'num_layers'"),

@@ -130,10 +130,18 @@ def make_optimizer(name: str) -> optax.GradientTransformation:
     return optax.inject_hyperparams(build)(learning_rate=0.1, momentum=0.9, weight_decay=0.0)
 
 
+def _accuracy(logits, correct):
+    """The mean of ``correct`` (..., batch) over the batch, or NaN where the batch's logits
+    (..., batch, classes) are not all finite: a diverged network's argmax is class 0 for
+    every image, and its accuracy, the share of class 0, would pass for a measurement (the
+    tuner fails a trial whose objective is NaN)."""
+    return jnp.where(jnp.all(jnp.isfinite(logits), axis=(-2, -1)), jnp.mean(correct, axis=-1), jnp.nan)
+
+
 def _loss(params, batch_stats, model, x, y):
     logits, updates = model.apply({"params": params, "batch_stats": batch_stats}, x, train=True, mutable=["batch_stats"])
     loss = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), y))
-    return loss, (updates["batch_stats"], jnp.mean(jnp.argmax(logits, -1) == y))
+    return loss, (updates["batch_stats"], _accuracy(logits, jnp.argmax(logits, -1) == y))
 
 
 @functools.partial(jax.jit, static_argnames=("model", "tx", "batch_size", "augmentation_type", "horizontal_flip"))
@@ -161,7 +169,7 @@ def evaluate(params, batch_stats, x, y, *, model, top_k: int):
     """Accuracy and top-k accuracy on (x, y)."""
     logits = model.apply({"params": params, "batch_stats": batch_stats}, x, train=False)
     top = jax.lax.top_k(logits, top_k)[1]
-    return jnp.mean(top[:, 0] == y), jnp.mean(jnp.any(top == y[:, None], axis=-1))
+    return _accuracy(logits, top[:, 0] == y), _accuracy(logits, jnp.any(top == y[:, None], axis=-1))
 
 
 # Hyperparameters that may differ between the members of one population (the rest fix the
@@ -173,7 +181,7 @@ def _population_loss(params, batch_stats, model, x, y):
     """Summed member losses: each member's gradient is that of its own mean loss."""
     logits, updates = model.apply({"params": params, "batch_stats": batch_stats}, x, train=True, mutable=["batch_stats"])
     losses = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), y), axis=1)
-    return jnp.sum(losses), (updates["batch_stats"], losses, jnp.mean(jnp.argmax(logits, -1) == y, axis=1))
+    return jnp.sum(losses), (updates["batch_stats"], losses, _accuracy(logits, jnp.argmax(logits, -1) == y))
 
 
 def _epoch_plan(key, n: int, steps: int, batch_size: int):
@@ -203,7 +211,7 @@ def _evaluate_population(params, batch_stats, x, y, *, model, top_k: int):
     xs = jnp.broadcast_to(x, (jax.tree.leaves(params)[0].shape[0], *x.shape))
     logits = model.apply({"params": params, "batch_stats": batch_stats}, xs, train=False)
     top = jax.lax.top_k(logits, top_k)[1]
-    return jnp.mean(top[..., 0] == y, axis=1), jnp.mean(jnp.any(top == y[:, None], axis=-1), axis=1)
+    return _accuracy(logits, top[..., 0] == y), _accuracy(logits, jnp.any(top == y[:, None], axis=-1))
 
 
 def _over_devices(fn, devices: tuple | None, n_member_args: int):
