@@ -151,6 +151,17 @@ def test_plot_draws_each_jobs_own_best_and_parents_apart(store, tmp_path):
     assert Path(analytics.plot(tmp_path / "warm.png", compare=["cold"])).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_compared_job_must_share_the_objective(store):
+    """A Maximize job compared with a Minimize one was drawn with the Minimize job's best
+    (its best-so-far line was its worst so far); another metric shared the axis unnamed."""
+    analytics = HyperparameterTuningJobAnalytics("job", store=store)
+    for name, key, value in [("maximized", "objective_type", "Maximize"), ("accuracy", "objective_metric_name", "acc")]:
+        store.create_job(name, dict(store.job("job").config, **{key: value}))
+        store.finish_job(name, "Completed", "done")
+        with pytest.raises(ValueError, match=f"cannot compare job '{name}' with 'job': its objective is '{value}', not '"):
+            analytics.figure(compare=[name])
+
+
 def test_best_lines_show_the_jobs_own_best_beside_the_overall_best(store):
     _child(store, "warm", [100.0])
     lines = best_lines(describe_job(store, "warm")).splitlines()

@@ -129,6 +129,19 @@ def test_parent_rules_name_the_parent_at_fault(store):
         run_job(store, "child", strategy="Random", warm_start_config=WarmStartConfig(TRANSFER, ["done"]))
 
 
+def test_a_parent_whose_trials_all_failed_is_heard_of(store):
+    """Its failed trials were left out before the check that warns of a parent with no
+    usable trial: the job ran cold without a word."""
+
+    def fails(hp):
+        raise RuntimeError("out of memory")
+
+    run_job(store, "failed", fn=fails, max_jobs=2, strategy="Random")
+    with pytest.warns(RuntimeWarning, match="warm-start parent 'failed' has no completed or early-stopped trial with an objective value \\(2 trials in all\\)"):
+        run_job(store, "child", max_jobs=1, warm_start_config=WarmStartConfig(TRANSFER, ["failed"]))
+    assert [t.status for t in store.trials("child")] == ["Completed"]
+
+
 def test_identical_warm_start_continues_the_parents_search(store):
     parent = run_job(store, "parent", max_jobs=12)
     child = run_job(store, "child", max_jobs=5, seed=1, warm_start_config=WarmStartConfig(IDENTICAL, ["parent"]))

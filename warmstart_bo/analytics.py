@@ -197,7 +197,12 @@ class HyperparameterTuningJobAnalytics:
         fig = Figure(figsize=(11 if parents else 7, 4.8), dpi=120)
         axes = fig.subplots(1, 2 if parents else 1, squeeze=False, width_ratios=[1, 1.4] if parents else None)[0]
         for job in compare:
-            self.store.job(job)  # a wrong name raises JobNotFoundError before drawing
+            other = self.store.job(job).config  # a wrong name raises JobNotFoundError before drawing
+            # One axis and one direction of "best": another metric, or the other direction,
+            # would be drawn on this job's scale with its best-so-far line upside down.
+            for key in ("objective_metric_name", "objective_type"):
+                if other[key] != config[key]:
+                    raise ValueError(f"cannot compare job {job!r} with {self.name!r}: its objective is {other[key]!r}, not {config[key]!r}")
         panels = [(axes[-1], "this job" + (" and the jobs compared" if compare else ""), [
             _draw_job(axes[-1], self.store.trials(job), sign, f"C{k}", parent=False, label=f"{job} (this job)" if k == 0 else job)
             for k, job in enumerate([self.name, *compare])

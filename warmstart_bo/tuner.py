@@ -27,6 +27,7 @@ import secrets
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -457,7 +458,15 @@ class HyperparameterTuner:
             if c["objective_type"] != self.objective_type:
                 raise ParentError(f"warm-start parent {p!r} is a {c['objective_type']} job; this job is {self.objective_type}")
         for job in _lineage(store, ws):
-            encode_history(self.space, _history(store, job))  # types, added and removed hyperparameters
+            history = _history(store, job)
+            encode_history(self.space, history)  # types, added and removed hyperparameters
+            if not history.params:
+                # Its failed trials never reach encode_history (which warns of a parent whose
+                # trials are all unusable): a warm start that does nothing must still be heard of.
+                warnings.warn(
+                    f"warm-start parent {job.name!r} has no completed or early-stopped trial with an objective value "
+                    f"({len(store.trials(job.name))} trials in all): it cannot warm-start this job", RuntimeWarning, stacklevel=5,
+                )
         return list(ws.parents)
 
     def _run_background(self, store: Store, name: str, seed: int, lease: tuple[str, str]) -> None:
