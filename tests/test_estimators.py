@@ -232,3 +232,24 @@ def test_a_catastrophic_metric_regex_cannot_hold_off_the_timeout(tmp_path):
     assert proc.returncode == 0, proc.stderr
     status, reason = proc.stdout.strip().rsplit(" ", 1)[0].split(" ", 1)
     assert status == "Failed" and reason == "timed out after 2 s"
+
+
+def test_metrics_reported_on_the_way_are_kept_beside_a_returned_number():
+    """A trial that returned its objective as a number lost the other metrics it reported;
+    the objective itself must still be returned (a reported one is no final value)."""
+
+    def train(hp, report):
+        report(1, {"loss": 0.5, "aux": 3.0})
+        report(2, {"loss": 0.4, "aux": 2.0})
+        return 0.35
+
+    result = run_trial(as_estimator(train), {}, Reporter("loss", sign=-1.0))
+    assert result["status"] == "Completed" and result["metrics"] == {"loss": 0.35, "aux": 2.0}
+
+    def no_objective(hp, report):
+        report(1, {"loss": 0.5})
+        return {"aux": 1.0}
+
+    result = run_trial(as_estimator(no_objective), {}, Reporter("loss", sign=-1.0))
+    assert result["status"] == "Failed" and "objective metric 'loss' is missing" in result["failure_reason"]
+

@@ -353,10 +353,13 @@ def failed_result(reason: str, report: Reporter | None = None) -> dict[str, Any]
 
 
 def _result(metrics: dict[str, float], report: Reporter) -> dict[str, Any]:
-    """A finished trial's result from its metrics (see :func:`run_trial`)."""
+    """A finished trial's result from its metrics (see :func:`run_trial`): those it returned,
+    beside the last value of each other metric it reported on the way (as SageMaker keeps
+    every metric a training job emitted). The objective is the one returned."""
     name = report.objective_metric_name
+    returned, metrics = sorted(metrics), {**{k: v for k, v in report.last_metrics.items() if k != name}, **metrics}
     if name not in metrics:
-        return {**failed_result(f"objective metric {name!r} is missing from the metrics the trial returned: {sorted(metrics)}", report), "metrics": metrics}
+        return {**failed_result(f"objective metric {name!r} is missing from the metrics the trial returned: {returned}", report), "metrics": metrics}
     value = metrics[name]
     if not math.isfinite(value):
         return {**failed_result(f"objective metric {name!r} is {value!r}", report), "metrics": metrics}
