@@ -1,6 +1,8 @@
 """Warm start: the rules on parents, the search-space policy, and the tuner and optimizer
 wiring (IDENTICAL_DATA_AND_ALGORITHM and TRANSFER_LEARNING)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -140,6 +142,17 @@ def test_a_parent_whose_trials_all_failed_is_heard_of(store):
     with pytest.warns(RuntimeWarning, match="warm-start parent 'failed' has no completed or early-stopped trial with an objective value \\(2 trials in all\\)"):
         run_job(store, "child", max_jobs=1, warm_start_config=WarmStartConfig(TRANSFER, ["failed"]))
     assert [t.status for t in store.trials("child")] == ["Completed"]
+
+
+def test_a_parent_the_job_cannot_place_is_warned_of_once(store):
+    """The tuner's parent check and the job's optimizer both warned, the same words twice."""
+    run_job(store, "old-choices", max_jobs=2, strategy="Random")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_job(store, "new-choices", space={**SPACE, "opt": CategoricalParameter(["adamw", "rmsprop"])}, max_jobs=1,
+                warm_start_config=WarmStartConfig(TRANSFER, ["old-choices"]))
+    heard = [str(w.message) for w in caught if "can warm-start this job" in str(w.message)]
+    assert len(heard) == 1 and heard[0].startswith("parent 'old-choices': none of its 2 trials can warm-start this job")
 
 
 def test_identical_warm_start_continues_the_parents_search(store):
