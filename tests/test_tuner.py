@@ -678,7 +678,7 @@ def test_a_script_without_a_main_guard_does_not_start_a_job_from_each_process_tr
     assert len(jobs) == 1 and [t.status for t in Store(tmp_path / "s.db").trials(jobs[0].name)] == ["Failed"]
 
 
-def test_a_process_or_ray_trial_that_interrupts_itself_fails_with_its_reason_and_a_lingering_worker_holds_nothing(store):
+def test_a_process_or_ray_trial_that_interrupts_itself_fails_with_its_reason_and_a_lingering_worker_holds_nothing(store, tmp_path):
     """A KeyboardInterrupt raised by a trial's own code fails it with that reason in a trial
     process and in a Ray worker, as in a thread (before: "the trial's process died (exit
     code 1)", and Ray called it a cancelled task). A worker that lingers after sending its
@@ -692,19 +692,27 @@ def test_a_process_or_ray_trial_that_interrupts_itself_fails_with_its_reason_and
 
     reporter = {"objective_metric_name": "loss"}
     executor = ProcessExecutor()
+    executor.EXIT_GRACE_S = 3.0
+    mark = tmp_path / "exited"
     executor.submit("interrupts", as_estimator(trial_functions.interrupts_itself), {}, reporter)
     executor.submit("lingers", as_estimator(trial_functions.lingers_after_its_result), {}, reporter)
+    executor.submit("marks", as_estimator(trial_functions.leaves_a_mark_at_exit), {"mark": str(mark)}, reporter)
     results, slowest = {}, 0.0
     deadline = time.monotonic() + 60
-    while len(results) < 2 and time.monotonic() < deadline:
+    while len(results) < 3 and time.monotonic() < deadline:
         start = time.monotonic()
         results.update(executor.wait(0.05))
         slowest = max(slowest, time.monotonic() - start)
+    lingering = [proc for proc, _, _ in executor._exiting if proc.name == "trial-lingers"]
     executor.shutdown()
     assert results["interrupts"]["status"] == "Failed"
     assert results["interrupts"]["failure_reason"] == "KeyboardInterrupt: raised by the trial"
-    assert results["lingers"]["status"] == "Completed"
+    assert results["lingers"]["status"] == "Completed" and results["marks"]["status"] == "Completed"
     assert slowest < 2.0
+    # A trial's process exits in its own time, its exit handlers run (ending it through its
+    # lifeline at once skipped them), and one that lingers past its grace is ended.
+    assert mark.exists()
+    assert lingering and not lingering[0].is_alive() and executor._exiting == []
     ray_result = _ray_trial(as_estimator(trial_functions.interrupts_itself), {}, reporter)
     assert ray_result["failure_reason"] == "KeyboardInterrupt: raised by the trial"
     with pytest.raises(ValueError, match=r"<lambda> at 0x\w+> is not"):  # the user's estimator, not our adapter

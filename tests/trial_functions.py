@@ -50,3 +50,11 @@ def lingers_after_its_result(hyperparameters):
 
     threading.Thread(target=time.sleep, args=(30,)).start()
     return 0.5
+
+
+def leaves_a_mark_at_exit(hyperparameters):
+    """Registers an exit handler (as loggers and experiment trackers do) that writes a file."""
+    import atexit
+
+    atexit.register(lambda: open(hyperparameters["mark"], "w").close())
+    return 0.25

@@ -29,6 +29,7 @@ import os
 import pickle
 import queue
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -173,9 +174,14 @@ def _process_main(conn, estimator: Any, hyperparameters: dict[str, Any], reporte
 class ProcessExecutor:
     """Runs each trial in its own process (``spawn`` by default: safe with JAX and threads)."""
 
+    # How long a trial's process may take to exit after sending its result (its atexit
+    # handlers: logging, experiment trackers' flushes) before its lifeline ends it.
+    EXIT_GRACE_S = 10.0
+
     def __init__(self, start_method: str = "spawn"):
         self._ctx = multiprocessing.get_context(start_method)
         self._running: dict[Any, tuple[Any, Any]] = {}
+        self._exiting: list[tuple[Any, Any, float]] = []  # (process, lifeline, deadline) of trials that have reported
 
     def check(self, estimator: Any) -> None:
         """Fails early, with a clear message, for an estimator a new process cannot receive."""
@@ -199,6 +205,7 @@ class ProcessExecutor:
         self._running[key] = (proc, receive, held)
 
     def wait(self, timeout: float) -> list[tuple[Any, dict[str, Any]]]:
+        self._reap()
         if not self._running:
             return []
         by_handle = {}
@@ -215,13 +222,26 @@ class ProcessExecutor:
                 proc.join(5)
                 result = failed_result(f"the trial's process died (exit code {proc.exitcode})")
             conn.close()
-            # Its lifeline first: a worker that lingers after its result (a non-daemon thread
-            # of the trial's) ends at once, instead of holding this loop, and with it the
-            # other trials' results and timeouts, for the join's seconds.
-            held.close()
-            proc.join(5)
+            # Never joined here: a worker that lingers after its result (a non-daemon thread
+            # of the trial's) would hold this loop, and with it the other trials' results
+            # and timeouts. It exits in its own time, within EXIT_GRACE_S (see _reap).
+            self._exiting.append((proc, held, time.monotonic() + self.EXIT_GRACE_S))
             out.append((key, result))
         return out
+
+    def _reap(self, wait: bool = False) -> None:
+        """Joins the reported trials' processes that have exited; one past its grace ends
+        through its lifeline. ``wait``: first give each the rest of its grace (at shutdown)."""
+        pending = []
+        for proc, held, deadline in self._exiting:
+            if wait:
+                proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.is_alive() and time.monotonic() < deadline:
+                pending.append((proc, held, deadline))
+                continue
+            held.close()
+            proc.join(5)
+        self._exiting = pending
 
     def cancel(self, key: Any, reason: str) -> None:
         entry = self._running.pop(key, None)
@@ -235,6 +255,7 @@ class ProcessExecutor:
     def shutdown(self) -> None:
         for key in list(self._running):
             self.cancel(key, "executor shut down")
+        self._reap(wait=True)
 
 
 def _ray_trial(estimator: Any, hyperparameters: dict[str, Any], reporter: Mapping[str, Any]) -> dict[str, Any]:
