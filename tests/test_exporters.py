@@ -7,6 +7,7 @@ from warmstart_bo import (
     CategoricalParameter,
     ContinuousParameter,
     HyperparameterTuner,
+    HyperparameterTuningJobAnalytics,
     IntegerParameter,
     Store,
     WarmStartConfig,
@@ -117,3 +118,24 @@ def test_csv_round_trip_keeps_direction_static_hyperparameters_and_ranges(tmp_pa
     assert [t.hyperparameters for t in store.trials("back")] == [t.hyperparameters for t in store.trials("acc")]
     import_csv(path, "given", store=store, objective_type="Minimize")  # an argument wins over the sidecar
     assert store.job("given").config["objective_type"] == "Minimize"
+
+
+def test_a_table_changed_since_its_export_is_read_without_its_sidecar(tmp_path):
+    """Another job's table written over the export (the analytics method writes no sidecar)
+    was read with the first job's direction and ranges; a file object had no path to find a
+    sidecar by, and raised."""
+    import io
+
+    store = Store(tmp_path / "s.db")
+    HyperparameterTuner(lambda hp: {"accuracy": hp["layers"] / 10}, "accuracy", RANGES, objective_type="Maximize",
+                        max_jobs=3, strategy="Random", random_seed=0, store=store, progress=False).fit(job_name="acc")
+    HyperparameterTuner(lambda hp: {"loss": hp["lr"]}, "loss", RANGES, objective_type="Minimize",
+                        max_jobs=3, strategy="Random", random_seed=1, store=store, progress=False).fit(job_name="loss")
+    path = export_csv("acc", tmp_path / "t.csv", store=store)
+    HyperparameterTuningJobAnalytics("loss", store).export_csv(path)
+    with pytest.warns(RuntimeWarning, match="t.csv.json was written with another table than .*t.csv"):
+        import_csv(path, "back", store=store, objective_metric_name="loss")
+    assert store.job("back").config["objective_type"] == "Minimize"
+    text = (tmp_path / "t.csv").read_text()
+    import_csv(io.StringIO(text), "from-buffer", store=store)
+    assert len(store.trials("from-buffer")) == 3

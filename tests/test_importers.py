@@ -186,6 +186,10 @@ def test_numeric_times_are_unix_seconds(tmp_path):
     frame = pd.DataFrame({"x": [0.1, 0.2], "FinalObjectiveValue": [1.0, 2.0], "TrainingStartTime": [1733600000, 1733600001]})
     import_dataframe(frame, "ints", store)
     assert [t.start_time for t in store.trials("ints")] == [1733600000.0, 1733600001.0]
+    # A datetime64 (of nanoseconds) is a time, not a number of seconds.
+    stamps = np.array(["2024-12-07T19:33:20", "2024-12-07T19:34:20"], dtype="datetime64[ns]")
+    import_dataframe(frame.assign(TrainingStartTime=pd.Series(list(stamps), dtype=object)), "stamps", store)
+    assert [t.start_time for t in store.trials("stamps")] == [1733600000.0, 1733600060.0]
 
 
 def test_an_empty_column_is_named(tmp_path):
@@ -201,6 +205,6 @@ def test_an_empty_column_is_named(tmp_path):
         import_csv(str(path), "no-x", store)
     assert store.jobs() == []
     # Where the status column says every trial failed, a blank objective is what it should be.
-    path.write_text("x,y,TrainingJobStatus,FinalObjectiveValue\n0.1,1,Failed,\n0.2,2,Failed,\n")
-    import_csv(str(path), "all-failed", store)
-    assert [t.status for t in store.trials("all-failed")] == ["Failed", "Failed"]
+    path.write_text("x,y,TrainingJobStatus,FinalObjectiveValue\n0.1,1,Failed,\n0.2,2,Stopped,\n")
+    import_csv(str(path), "none-finished", store)
+    assert [t.status for t in store.trials("none-finished")] == ["Failed", "Failed"]

@@ -171,6 +171,18 @@ def test_a_choice_of_true_and_1_suggests_both():
     assert {type(c["w"]) for c in configs} == {int, float}
 
 
+def test_numpy_truth_values_and_keys_with_a_slash_are_found():
+    """A point holding ``numpy.True_`` for the choice True, and a nested key holding "/"
+    (found by Tune's flattening before the lookup stopped flattening). As in Tune's own
+    searchers, which flatten with "/" too, the suggested config splits such a key."""
+    import numpy as np
+
+    space = {"flag": tune.choice([True, 1]), "opt": {"a/b": tune.uniform(0, 1)}}
+    s = WarmStartSearcher(space, metric="loss", mode="min", points_to_evaluate=[{"flag": np.True_, "opt": {"a/b": 0.5}}], **_design_only(2))
+    first = s.suggest("t0")
+    assert first["flag"] is True and first["opt"] == {"a": {"b": 0.5}}
+
+
 def test_tuples_stay_tuples_across_save_and_restore(tmp_path):
     """JSON has no tuples: a restored searcher suggested ``[1, 2]`` for the choice ``(1, 2)``."""
     space = {"shape": tune.choice([(1, 2), (3, 4)]), "fixed": (5, 6), "x": tune.uniform(0, 1)}

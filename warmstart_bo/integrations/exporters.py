@@ -11,7 +11,8 @@ warm-start parents with :mod:`warmstart_bo.integrations.importers`).
 - :func:`export_csv`: the job's analytics table (SageMaker's columns), as
   ``HyperparameterTuningJobAnalytics(...).export_csv`` writes it, and beside it a JSON
   sidecar (``<path>.json``) with the objective's name and direction, the ranges and the
-  static hyperparameters, which ``import_csv`` reads back.
+  static hyperparameters, and the table's SHA-256, which ``import_csv`` reads back while
+  the table is unchanged.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def export_csv(job_name: str, path: str | os.PathLike, store: Store | str | None
     one left from an earlier export is removed.
     """
     from warmstart_bo.analytics import HyperparameterTuningJobAnalytics
-    from warmstart_bo.integrations.importers import csv_sidecar_path
+    from warmstart_bo.integrations.importers import csv_digest, csv_sidecar_path
 
     analytics = HyperparameterTuningJobAnalytics(job_name, store)
     out = analytics.export_csv(path, include_parents=include_parents)
@@ -126,5 +127,5 @@ def export_csv(job_name: str, path: str | os.PathLike, store: Store | str | None
     config = analytics.store.job(job_name).config
     keep = ("objective_metric_name", "objective_type", "hyperparameter_ranges", "static_hyperparameters")
     with open(sidecar, "w") as f:
-        json.dump({"job": job_name, **{k: config.get(k) for k in keep}}, f, indent=1)
+        json.dump({"job": job_name, "csv_sha256": csv_digest(out), **{k: config.get(k) for k in keep}}, f, indent=1)
     return out

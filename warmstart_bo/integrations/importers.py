@@ -12,11 +12,15 @@ values (integers, numbers, strings), and with the trials' statuses and times kep
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from warmstart_bo.space import (
     CategoricalParameter,
@@ -34,6 +38,13 @@ def csv_sidecar_path(path: str | os.PathLike) -> str:
     """Where ``export_csv`` keeps what a CSV of trials lacks (direction, ranges, static
     hyperparameters) and ``import_csv`` looks for it: ``<path>.json``."""
     return os.fspath(path) + ".json"
+
+
+def csv_digest(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes: a sidecar holds its table's, so that a table written
+    over or edited since is not read with another table's direction and ranges."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 # Columns of a SageMaker analytics export (and of ours) that are not hyperparameters.
@@ -81,7 +92,7 @@ def _seconds(value: Any) -> float | None:
     """A time cell as Unix seconds: a number (or a cell of digits) is Unix seconds already
     (``pd.Timestamp`` reads a number as nanoseconds, and a numeric string as a year); a
     string is a date and time, UTC unless it says otherwise."""
-    if hasattr(value, "item") and not isinstance(value, str):
+    if isinstance(value, np.number):  # not a datetime64, whose item() may be nanoseconds
         value = value.item()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -159,7 +170,7 @@ def import_dataframe(
     adds more, the table having no column for them). A row whose status is not
     Completed/Stopped, or whose objective is missing or not finite, is stored Failed; a
     column without a single value (every cell blank) is refused, unless it is the objective
-    and every row's status is Failed.
+    and no row's status is Completed.
     """
     store = store if isinstance(store, Store) else Store(store)
     if objective_type not in ("Minimize", "Maximize"):
@@ -175,9 +186,10 @@ def import_dataframe(
     if len(frame) == 0:
         raise ValueError(f"the table has no rows, only the columns {list(frame.columns)}")
     # A blank column is most often the wrong column; a blank objective is right only where
-    # the status column says that every trial failed.
-    all_failed = status_column in frame.columns and frame[status_column].astype(str).eq("Failed").all()
-    for kind, n in [("objective", objective_column)] * (not all_failed) + [("hyperparameter", n) for n in names]:
+    # the status column says that no trial completed (a stopped one may have no value: a
+    # job interrupted mid-trial); every row is then stored Failed.
+    none_completed = status_column in frame.columns and not frame[status_column].astype(str).eq("Completed").any()
+    for kind, n in [("objective", objective_column)] * (not none_completed) + [("hyperparameter", n) for n in names]:
         if frame[n].isna().all():
             raise ValueError(f"{kind} column {n!r} is empty: all {len(frame)} cells are blank")
     columns = {n: [_clean(v) for v in frame[n].tolist()] for n in names}
@@ -241,9 +253,11 @@ def import_csv(path: str | os.PathLike, job_name: str, store: Store | str | None
     A CSV written by :func:`~warmstart_bo.integrations.exporters.export_csv` has a sidecar,
     ``<path>.json``, with what the table lacks: the objective's name and direction
     (``Maximize`` or ``Minimize``), the ranges and the static hyperparameters. When it is
-    there they default to its values (arguments given here win), so that the job comes
-    back as it was. Without it (a SageMaker file), pass ``objective_type``: it defaults to
-    ``"Minimize"``, and an accuracy imported as a loss warm-starts towards the worst points.
+    there and the table is the one it was written with (its SHA-256), they default to its
+    values (arguments given here win), so that the job comes back as it was; a table
+    changed since is read without it, with a warning. Without it (a SageMaker file), pass
+    ``objective_type``: it defaults to ``"Minimize"``, and an accuracy imported as a loss
+    warm-starts towards the worst points. ``path`` may also be a file object (no sidecar).
     """
     import pandas as pd
 
@@ -251,10 +265,17 @@ def import_csv(path: str | os.PathLike, job_name: str, store: Store | str | None
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path}: the file is empty (no header, no rows)") from None
-    sidecar = csv_sidecar_path(path)
-    if os.path.exists(sidecar):
-        with open(sidecar) as f:
+    saved = None
+    if isinstance(path, (str, os.PathLike)) and os.path.exists(csv_sidecar_path(path)):
+        with open(csv_sidecar_path(path)) as f:
             saved = json.load(f)
+        if saved.get("csv_sha256") != csv_digest(path):
+            warnings.warn(
+                f"{csv_sidecar_path(path)} was written with another table than {os.fspath(path)!r} (it changed since its export): "
+                "ignored, so pass objective_type and the rest yourself", RuntimeWarning, stacklevel=2,
+            )
+            saved = None
+    if saved is not None:
         kwargs.setdefault("objective_metric_name", saved["objective_metric_name"])
         kwargs.setdefault("objective_type", saved["objective_type"])
         kwargs.setdefault("hyperparameter_ranges", ranges_from_json(saved["hyperparameter_ranges"]))

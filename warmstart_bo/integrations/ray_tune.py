@@ -10,7 +10,8 @@ The space comes from the searcher's ``space`` (our ranges or Tune domains) or fr
 (Linear), ``loguniform``/``qloguniform`` -> Continuous (Logarithmic), ``randint``/
 ``qrandint`` -> Integer (Tune's upper bound is exclusive), ``lograndint`` -> Integer
 (Logarithmic), ``choice`` -> Categorical; quantized domains are rounded to their grid.
-Nested spaces are flattened with ``/`` and nested again in the suggested config.
+Nested spaces are flattened with ``/`` and nested again in the suggested config (so, as in
+Tune's own searchers, a key that holds ``/`` comes back split at it).
 
 ``save``/``restore`` write and read JSON: the space, the results in order (failed ones
 included), the running trials' points, the parents' data; never a pickle. Tuples (a
@@ -30,6 +31,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from ray.tune.search import Searcher
 from ray.tune.search.sample import (
     Categorical,
@@ -73,30 +75,36 @@ def domain_to_range(name: str, domain: Domain) -> tuple[Parameter, Any]:
     raise ValueError(f"parameter {name!r}: unsupported Tune domain {type(domain).__name__}")
 
 
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
 def choice_index(choices: Sequence[Any], value: Any) -> int | None:
-    """The index of ``value`` among a ``tune.choice``'s ``choices``, or None. A choice of
-    the same type and value comes first: in Python ``True == 1 == 1.0``, and with
-    ``list.index`` a choice of ``[True, 1]`` read 1 as True and could never suggest it.
-    Otherwise an equal value that is not a bool where the choice is not one (say
-    ``numpy.int64(2)`` for 2)."""
-    exact = next((i for i, c in enumerate(choices) if type(c) is type(value) and c == value), None)
-    if exact is not None:
-        return exact
-    return next((i for i, c in enumerate(choices) if isinstance(c, bool) == isinstance(value, bool) and c == value), None)
+    """The index of ``value`` among a ``tune.choice``'s ``choices``, or None. The choice
+    itself, or one of the same type and value, comes first: in Python ``True == 1 == 1.0``,
+    and with ``list.index`` a choice of ``[True, 1]`` read 1 as True and could never suggest
+    it. Otherwise an equal value that is a truth value (NumPy's included) exactly where the
+    choice is one (say ``numpy.int64(2)`` for 2, ``numpy.True_`` for True)."""
+    for same in (lambda c: c is value, lambda c: type(c) is type(value) and c == value, lambda c: _is_bool(c) == _is_bool(value) and c == value):
+        found = next((i for i, c in enumerate(choices) if same(c)), None)
+        if found is not None:
+            return found
+    return None
 
 
 def _lookup(config: Mapping[str, Any], name: str) -> tuple[bool, Any]:
-    """``config``'s value of the flat ``name`` ("opt/lr"), from a flat or a nested config.
-    The config is not flattened: a choice's value may itself be a dict (``tune.choice([{"a": 1},
-    {"b": 2}])``), and flattening read it as more parameters."""
+    """``config``'s value of the flat ``name`` ("opt/lr"), from a flat, nested or partly
+    flattened config, whose keys may hold "/" themselves. The config is not flattened: a
+    choice's value may itself be a dict (``tune.choice([{"a": 1}, {"b": 2}])``), and
+    flattening read it as more parameters."""
     if name in config:
         return True, config[name]
-    node: Any = config
-    for part in name.split("/"):
-        if not isinstance(node, Mapping) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
+    for key, node in config.items():
+        if isinstance(key, str) and name.startswith(key + "/") and isinstance(node, Mapping):
+            found, value = _lookup(node, name[len(key) + 1:])
+            if found:
+                return True, value
+    return False, None
 
 
 def _to_json(value: Any) -> Any:
