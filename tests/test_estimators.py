@@ -253,3 +253,28 @@ def test_metrics_reported_on_the_way_are_kept_beside_a_returned_number():
     result = run_trial(as_estimator(no_objective), {}, Reporter("loss", sign=-1.0))
     assert result["status"] == "Failed" and "objective metric 'loss' is missing" in result["failure_reason"]
 
+
+
+def test_a_population_may_yield_its_results():
+    """``fit_population`` returning a generator failed every member ("returned a
+    generator") once the result count was checked; a count that differs still fails."""
+    from warmstart_bo.estimators import run_population
+
+    class Population:
+        def __init__(self, missing=0):
+            self.missing = missing
+
+        def fit(self, hp):
+            return hp["x"]
+
+        def population_key(self, hp):
+            return 0
+
+        def fit_population(self, hps, report):
+            return (hp["x"] for hp in hps[self.missing:])
+
+    hps = [{"x": 0.1}, {"x": 0.2}]
+    results = run_population(as_estimator(Population()), hps, [reporter(), reporter()])
+    assert [(r["status"], r["objective"]) for r in results] == [("Completed", 0.1), ("Completed", 0.2)]
+    results = run_population(as_estimator(Population(missing=1)), hps, [reporter(), reporter()])
+    assert all("fit_population returned 1 results for 2 configurations" in r["failure_reason"] for r in results)

@@ -404,9 +404,14 @@ def run_population(estimator: FitEstimator, hyperparameters: list[dict[str, Any]
         outputs = estimator.obj.fit_population(hyperparameters, report=member_report)
     except (Exception, SystemExit) as e:  # the trials' own error: recorded, never raised
         return [failed_result(f"{type(e).__name__}: {e}"[:2000], r) for r in reports]
-    n = len(outputs) if hasattr(outputs, "__len__") and not isinstance(outputs, (str, bytes, Mapping)) else None
+    kind = type(outputs).__name__
+    try:  # a list, a tuple, an array or a generator of results
+        outputs = None if isinstance(outputs, (str, bytes, Mapping)) else list(outputs)
+    except TypeError:  # not iterable: a number, a 0-d array
+        outputs = None
+    n = None if outputs is None else len(outputs)
     if n != len(reports):  # one result per trial, or the tuner would wait for the missing ones for ever
-        got = f"{n} results" if n is not None else f"a {type(outputs).__name__}"
+        got = f"{n} results" if n is not None else f"a {kind}"
         return [failed_result(f"fit_population returned {got} for {len(reports)} configurations; expected one result each", r) for r in reports]
     results = []
     for i, (out, report) in enumerate(zip(outputs, reports)):

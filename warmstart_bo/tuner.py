@@ -459,11 +459,9 @@ class HyperparameterTuner:
                 raise ParentError(f"warm-start parent {p!r} is a {c['objective_type']} job; this job is {self.objective_type}")
         for job in _lineage(store, ws):
             history = _history(store, job)
-            with warnings.catch_warnings():
-                # Its warning of unusable trials comes once, from the job's optimizer (built
-                # next, and again on each resume).
-                warnings.simplefilter("ignore", RuntimeWarning)
-                encode_history(self.space, history)  # types, added and removed hyperparameters
+            # Types, added and removed hyperparameters; its warning of unusable trials comes
+            # once, from the job's optimizer (built next, and again on each resume).
+            encode_history(self.space, history, warn=False)
             if not history.params:
                 # Its failed trials never reach encode_history (which warns of a parent whose
                 # trials are all unusable): a warm start that does nothing must still be heard of.

@@ -76,9 +76,13 @@ def _split(x: np.ndarray, y: np.ndarray, num_classes: int, val_fraction: float, 
 def _check_classes(y: np.ndarray, num_classes: int | None, source: str) -> int:
     # Labels index the logits: a negative, fractional or too large one would train on
     # another class's logit (or none), silently.
-    bad = next((v for v in y.tolist() if isinstance(v, (str, bytes)) or not float(v).is_integer() or v < 0), None) if y.dtype.kind != "u" else None
-    if bad is not None:
-        raise ValueError(f"{source}: labels must be integers from 0 (class indices), got {bad!r}")
+    try:
+        values = y if y.dtype.kind in "uib" else y.astype(np.float64)  # an object array of numbers too
+    except (TypeError, ValueError):
+        raise ValueError(f"{source}: labels must be integers from 0 (class indices), got an array of {y.dtype}") from None
+    bad = values < 0 if values.dtype.kind != "f" else (values < 0) | ~np.isfinite(values) | (np.mod(values, 1) != 0)
+    if bad.any():
+        raise ValueError(f"{source}: labels must be integers from 0 (class indices), got {np.asarray(y[np.argmax(bad)]).item()!r}")
     found = int(y.max()) + 1 if len(y) else 0
     if num_classes is not None and found > num_classes:
         raise ValueError(f"{source} has label {found - 1} but num_classes is {num_classes}: labels must be 0 to {num_classes - 1}")

@@ -84,8 +84,9 @@ def check_types(space: SearchSpace, parent: ParentHistory) -> None:
             )
 
 
-def encode_history(space: SearchSpace, parent: ParentHistory) -> tuple[np.ndarray, np.ndarray, int]:
-    """The parent's trials in the child's encoding: x (n, d), y (n,), and how many were dropped."""
+def encode_history(space: SearchSpace, parent: ParentHistory, warn: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+    """The parent's trials in the child's encoding: x (n, d), y (n,), and how many were dropped;
+    ``warn``: of a parent none of whose trials can be used (a RuntimeWarning)."""
     check_types(space, parent)
     if len(parent.params) != len(parent.values):
         raise ParentError(f"parent {parent.name!r}: {len(parent.params)} trials but {len(parent.values)} values")
@@ -126,7 +127,7 @@ def encode_history(space: SearchSpace, parent: ParentHistory) -> tuple[np.ndarra
         ys.append(value)
     x = np.array(xs).reshape(-1, space.dim)
     y = np.array(ys)
-    if dropped and not len(y):
+    if dropped and not len(y) and warn:
         # Not an error (a parent whose trials all failed teaches nothing), but the job is a
         # cold start for it, which the caller should hear of.
         warnings.warn(
