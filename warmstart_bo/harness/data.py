@@ -86,8 +86,8 @@ def _check_classes(y: np.ndarray, num_classes: int | None, source: str) -> int:
     found = int(y.max()) + 1 if len(y) else 0
     if num_classes is not None and found > num_classes:
         raise ValueError(f"{source} has label {found - 1} but num_classes is {num_classes}: labels must be 0 to {num_classes - 1}")
-    if num_classes is not None and num_classes != len(np.unique(y)):
-        raise ValueError(f"{source} has {len(np.unique(y))} classes but num_classes is {num_classes}")
+    if num_classes is not None and num_classes != (distinct := len(np.unique(y))):
+        raise ValueError(f"{source} has {distinct} classes but num_classes is {num_classes}")
     return num_classes or found
 
 

@@ -265,13 +265,13 @@ def import_csv(path: str | os.PathLike, job_name: str, store: Store | str | None
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path}: the file is empty (no header, no rows)") from None
-    saved = None
-    if isinstance(path, (str, os.PathLike)) and os.path.exists(csv_sidecar_path(path)):
-        with open(csv_sidecar_path(path)) as f:
+    saved, sidecar = None, csv_sidecar_path(path) if isinstance(path, (str, os.PathLike)) else None
+    if sidecar is not None and os.path.exists(sidecar):
+        with open(sidecar) as f:
             saved = json.load(f)
         if saved.get("csv_sha256") != csv_digest(path):
             warnings.warn(
-                f"{csv_sidecar_path(path)} was written with another table than {os.fspath(path)!r} (it changed since its export): "
+                f"{sidecar} was written with another table than {os.fspath(path)!r} (it changed since its export): "
                 "ignored, so pass objective_type and the rest yourself", RuntimeWarning, stacklevel=2,
             )
             saved = None
