@@ -315,3 +315,16 @@ def test_a_store_on_a_read_only_mount_can_be_listed(tmp_path):
     assert proc.returncode == 2 and "open read-only" in proc.stderr  # jobs stop writes: refused in one line
     assert "Traceback" not in proc.stderr
     assert _snapshot(src) == before
+
+
+def test_lineage_names_the_missing_parent_and_the_job_that_names_it(tmp_path):
+    store = Store(tmp_path / "s.db")
+    store.create_job("grandparent", {})
+    store.create_job("parent", {}, parents=["grandparent"])
+    store.create_job("child", {}, parents=["parent"])
+    assert [j.name for j in store.iter_lineage("child")] == ["parent", "grandparent"]
+    with sqlite3.connect(tmp_path / "s.db") as db:  # a job deleted by hand: no API deletes one
+        db.execute("DELETE FROM jobs WHERE name = 'grandparent'")
+    with pytest.raises(JobNotFoundError, match="warm-start parent 'grandparent' of job 'parent' is missing"):
+        list(store.iter_lineage("child"))
+    assert [j.name for j in store.iter_lineage("child", include_ancestors=False)] == ["parent"]

@@ -585,16 +585,19 @@ class Store:
     def iter_lineage(self, name: str, include_ancestors: bool = True) -> Iterator[JobRecord]:
         """The job's warm-start parents (and, if asked, theirs), each once, nearest first."""
         seen = {name}
-        frontier = list(self.job(name).parents)
+        frontier = [(p, name) for p in self.job(name).parents]
         while frontier:
-            p = frontier.pop(0)
+            p, child = frontier.pop(0)
             if p in seen:
                 continue
             seen.add(p)
-            record = self.job(p)
+            try:
+                record = self.job(p)
+            except JobNotFoundError as e:
+                raise JobNotFoundError(f"warm-start parent {p!r} of job {child!r} is missing: {e}") from e
             yield record
             if include_ancestors:
-                frontier.extend(record.parents)
+                frontier.extend((q, p) for q in record.parents)
 
 
 _TRIAL_COLUMNS = "job_name, trial_index, name, status, hyperparameters, objective, metrics, intermediate, start_time, end_time, failure_reason, attempts"
