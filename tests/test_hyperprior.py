@@ -174,7 +174,7 @@ def test_parents_with_too_few_or_constant_outcomes_leave_cold_starts_priors():
     assert opt.priors == base and len(opt._initial_design) >= 3
 
 
-@pytest.mark.parametrize("prior", ["best-first", "hyperprior"])
+@pytest.mark.parametrize("prior", ["best-first", "best-first-local", "hyperprior"])
 def test_an_opening_never_proposes_a_parent_point_outside_a_narrowed_range(prior):
     """A parent tuned x over [0, 10], the target over [0, 1]: its trials at x = 4.1, 7.5 and
     5.6 lie outside the target's box and are never proposed (clipped, each was x = 1 again);

@@ -106,15 +106,18 @@ def candidate_set(
     incumbents: np.ndarray,
     num_local: int,
     local_scale: float = 0.05,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Scrambled Sobol points plus Gaussian perturbations of incumbent points, in the box."""
-    sobol = qmc.Sobol(dim, scramble=True, seed=rng).random(num_sobol)
+    """Scrambled Sobol points plus Gaussian perturbations of incumbent points, in the unit
+    box or in ``bounds`` (lower, upper) within it."""
+    lo, hi = (np.zeros(dim), np.ones(dim)) if bounds is None else bounds
+    sobol = lo + (hi - lo) * qmc.Sobol(dim, scramble=True, seed=rng).random(num_sobol)
     if len(incumbents) == 0 or num_local == 0:
         return sobol
     centers = incumbents[rng.integers(len(incumbents), size=num_local)]
     # A spread of scales: some candidates refine, some look a little further out.
     scales = local_scale * np.exp(rng.uniform(np.log(0.02), np.log(2.0), size=(num_local, 1)))
-    local = np.clip(centers + scales * rng.standard_normal((num_local, dim)), 0.0, 1.0)
+    local = np.clip(centers + scales * rng.standard_normal((num_local, dim)), lo, hi)
     return np.concatenate([sobol, local])
 
 
@@ -180,8 +183,10 @@ def propose(
     num_steps: int = 60,
     screen_in_float32: bool = False,
     exclude: np.ndarray | None = None,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float]:
-    """One point maximizing the acquisition among valid points of the space.
+    """One point maximizing the acquisition among valid points of the space (within
+    ``bounds``, a trust region, when given).
 
     Args:
       post: the model: a GP posterior or any pytree with ``predict(x) -> (mean, var)``
@@ -197,6 +202,9 @@ def propose(
       exclude: (k, d) encoded points not to propose (a batch's earlier members, pending
         trials): the best point found elsewhere is taken instead; when every point the
         ascent reached is one of them, the best of as many quasi-random valid points.
+      bounds: (lower, upper), each (d,), a box within the unit box: the candidates are
+        drawn in it, and every point scored is clipped to it before ``snap`` (the ascent's
+        steps are not, so an ascended point leaving the box lands on its boundary).
 
     Returns:
       The encoded point (d,) and its acquisition value.
@@ -205,8 +213,14 @@ def propose(
     dim = incumbents.shape[1]
     n_choices = np.zeros(dim, np.int64) if n_choices is None else np.asarray(n_choices)
     dtype = next(leaf.dtype for leaf in jax.tree.leaves(post) if jnp.issubdtype(leaf.dtype, jnp.floating))
+    if bounds is not None:
+        lo, hi, unboxed = np.asarray(bounds[0]), np.asarray(bounds[1]), snap
+
+        def snap(u: np.ndarray) -> np.ndarray:
+            return unboxed(np.clip(u, lo, hi))
+
     # Host arrays: in a new process each eager jnp conversion's first call loads a program.
-    cands = snap(candidate_set(rng, dim, num_sobol, incumbents, num_local))
+    cands = snap(candidate_set(rng, dim, num_sobol, incumbents, num_local, bounds=bounds))
     points, _ = _gradient_ascent(
         low_precision(post) if screen_in_float32 else post, np.asarray(best, dtype), np.asarray(beta, dtype), np.asarray(cands, dtype),
         np.asarray(n_choices == 0), name=name, num_restarts=num_restarts, num_steps=num_steps,

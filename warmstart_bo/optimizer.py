@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.stats import qmc
 
-from warmstart_bo import gp, optimize, runtime, transfer
+from warmstart_bo import gp, optimize, runtime, transfer, trust_region
 from warmstart_bo.space import Parameter, SearchSpace, is_finite_number
 from warmstart_bo.transfer import hyperprior, icm, rgpe, selection, shifted, stacked
 from warmstart_bo.transfer.common import Task, is_constant, standardize
@@ -27,6 +27,9 @@ from warmstart_bo.transfer.histories import ParentHistory, encode_history
 from warmstart_bo.warmstart import WarmStartTypes
 
 OBJECTIVE_TYPES = ("Minimize", "Maximize")
+# The priors whose design opens with the parents' best points and whose jobs are cold
+# starts; best-first-local then searches a trust region while they prove good.
+BEST_FIRST = ("best-first", "best-first-local")
 
 _fit_posterior = runtime.Program(gp.fit_posterior, static_argnames=("max_iter", "tol"))
 _refine = runtime.Program(gp.refine, static_argnames=("max_iter", "tol", "min_steps"))
@@ -340,7 +343,7 @@ class Optimizer:
         fallback = self._cold_design if self._hyperprior_check else self._fallback_design
         # The best-first opening takes the place of the design's first points; the others'
         # openings come before theirs.
-        replaced = len(self._opening) if self.transfer_prior == "best-first" else 0
+        replaced = len(self._opening) if self.transfer_prior in BEST_FIRST else 0
         n_sobol = 1 << max(0, max(self.n_initial_points - len(self._opening) + replaced, fallback) - 1).bit_length()
         sobol = qmc.Sobol(self.space.dim, scramble=True, seed=np.random.default_rng(self.random_seed)).random(max(2 * n_sobol, SPARE_DESIGN))
         self._initial_design = np.concatenate([self._opening, self.space.snap(sobol[:n_sobol])[replaced:]])
@@ -396,7 +399,11 @@ class Optimizer:
             self._opening = hyperprior.opening_points(warped)
             self.last_transfer = {"prior": prior, "used": True, "opening_points": len(self._opening)}
             self._hyperprior_check = bool(guard) and len(self._opening) > 0
-        if kind == WarmStartTypes.TRANSFER_LEARNING and prior == "best-first" and encoded:
+        # best-first-local's gate (trust_region.gate): None until the points it compares are
+        # in, or without its opening.
+        self._local_gate: bool | None = None
+        self._local_design = np.zeros((0, self.space.dim))  # its opening and design, once passed
+        if kind == WarmStartTypes.TRANSFER_LEARNING and prior in BEST_FIRST and encoded:
             # Only the ranking of each parent's outcomes matters (larger better); ties in the
             # benchmark baseline's order, so that its stored runs are this option's.
             self._opening = hyperprior.opening_points([Task(x, self._sign * y) for x, y in encoded], stable=False)
@@ -407,7 +414,7 @@ class Optimizer:
             elif prior == "hyperprior":
                 design = hyperprior.CHECK_POINTS if self._hyperprior_check else hyperprior.DESIGN_POINTS
                 self.n_initial_points = len(self._opening) + design
-            elif prior == "best-first":
+            elif prior in BEST_FIRST:
                 pass  # cold start's design, opened by the parents' best points
             else:
                 # The design becomes the guard's: interleaved early, and taken on rejected steps.
@@ -422,7 +429,7 @@ class Optimizer:
     def _transfer(self) -> bool:
         """Whether asks go through a transfer model (the hyperprior's and best-first's jobs are
         cold starts)."""
-        return self.warm_start_type == WarmStartTypes.TRANSFER_LEARNING and len(self._tasks) > 0 and self.transfer_prior not in ("hyperprior", "best-first")
+        return self.warm_start_type == WarmStartTypes.TRANSFER_LEARNING and len(self._tasks) > 0 and self.transfer_prior not in ("hyperprior", *BEST_FIRST)
 
     @property
     def _sign(self) -> float:
@@ -524,12 +531,9 @@ class Optimizer:
         hyperprior if the target confirms the parents (:func:`hyperprior.parents_confirmed`),
         else make the job a cold start (cold start's priors and the rest of its design)."""
         k = len(self._opening)
-        design: list[np.ndarray] = []  # the design's points as asked after the opening (_design_point)
-        for i in range(k, k + hyperprior.CHECK_POINTS if self._cold_design else self.n_initial_points):
-            design.append(self._design_point(i, np.array([*self._opening, *design])))
-        told = [[self._sign * y for x, y in zip(self._x, self._y) if _same_point(x, p)] for p in [*self._opening, *design]]
-        failed = [any(_same_point(x, p) for x in self._failed) for p in [*self._opening, *design]]
-        if not all(t or f for t, f in zip(told, failed)):
+        design = self._design_after_opening(k + hyperprior.CHECK_POINTS if self._cold_design else self.n_initial_points)
+        told = self._outcomes_at([*self._opening, *design])
+        if told is None:
             return
         opening = [v for t in told[:k] for v in t]
         checked = [v for t in told[k:] for v in t]
@@ -545,6 +549,8 @@ class Optimizer:
     def _ask_encoded(self, n: int) -> list[np.ndarray]:
         if self._hyperprior_check:
             self._check_hyperprior()
+        if self._local_gate is None and self.transfer_prior == "best-first-local" and len(self._opening):
+            self._decide_local_gate()
         chosen: list[np.ndarray] = []
         start = len(self._y) + len(self._pending) + len(self._failed)
         seen = self._seen() if start < self.n_initial_points else None
@@ -565,6 +571,50 @@ class Optimizer:
             rng = self._rng(1)
             return chosen + [self.space.snap(rng.random(self.space.dim)) for _ in range(n - len(chosen))]
         return chosen + self._ask_bayesian(n - len(chosen), chosen)
+
+    def _design_after_opening(self, stop: int) -> list[np.ndarray]:
+        """The design's points ``len(opening)`` to ``stop`` as the job asks them
+        (:meth:`_design_point`)."""
+        design: list[np.ndarray] = []
+        for i in range(len(self._opening), stop):
+            design.append(self._design_point(i, np.array([*self._opening, *design]).reshape(-1, self.space.dim)))
+        return design
+
+    def _outcomes_at(self, points: list[np.ndarray]) -> list[list[float]] | None:
+        """Each point's told outcomes (larger better; none where it failed), or None while
+        one of them is neither told nor failed."""
+        told = [[self._sign * y for x, y in zip(self._x, self._y) if _same_point(x, p)] for p in points]
+        failed = [any(_same_point(x, p) for x in self._failed) for p in points]
+        return told if all(t or f for t, f in zip(told, failed)) else None
+
+    def _decide_local_gate(self) -> None:
+        """best-first-local's gate (:func:`trust_region.gate`), once the opening and the
+        design points after it are told or failed: on a pass the rest of the design is
+        dropped and the Bayesian asks search the trust region."""
+        k = len(self._opening)
+        design = self._design_after_opening(min(k + trust_region.GATE_POINTS, self.n_initial_points))
+        told = self._outcomes_at([*self._opening, *design])
+        if told is None:
+            return
+        self._local_gate = trust_region.gate([v for t in told[:k] for v in t], [v for t in told[k:] for v in t])
+        self.last_transfer["local_search"] = self._local_gate
+        if self._local_gate:
+            self.n_initial_points = k + len(design)
+            self._local_design = np.array([*self._opening, *design])
+
+    def _local_bounds(self, x_obs: np.ndarray, y_obs: np.ndarray, model: gp.Posterior) -> tuple[np.ndarray, np.ndarray] | None:
+        """best-first-local's trust region for this ask, around the incumbent, or None
+        (gate not passed, or the region spent): the region's state replays the outcomes
+        told so far, the asks after the design being its own."""
+        if not self._local_gate:
+            return None
+        local = [not _among(x, self._local_design) for x in x_obs]
+        region = trust_region.replay(y_obs, local, self.space.dim)
+        self.last_transfer["trust_region_side"] = region.side if region.alive else None
+        if not region.alive:
+            return None
+        lengthscales = np.exp(np.asarray(model.params.log_lengthscales, dtype=float))
+        return trust_region.box(x_obs[int(np.argmax(y_obs))], lengthscales, region.side, free=self.space.categorical_mask)
 
     def _seen(self) -> np.ndarray:
         """The encoded points this job has asked (told, pending or failed), and for identical
@@ -622,6 +672,7 @@ class Optimizer:
         name, beta = self.acquisition, self.ucb_beta
         no_target_data = self._transfer and not len(y_std)
         design: list[np.ndarray] = []
+        bounds = None
         if self._transfer:
             model = self._transfer_model(x_obs, y_std, capacity, dtype)
             design = self._guard_design(n, already)
@@ -634,6 +685,7 @@ class Optimizer:
                 n -= len(design)
         else:
             model = self._gp_posterior("target", x_obs, y_std, capacity, dtype)
+            bounds = self._local_bounds(x_obs, y_obs, model)
             # Larger padded sizes compile beside the asks. When the job's size is known, every
             # size it will reach, in order, from its first Bayesian ask (loading one size from
             # a warm cache takes about half a second of CPU, more than a small bucket's worth
@@ -669,7 +721,7 @@ class Optimizer:
                     name, beta = "ucb", 0.0
             x, value = optimize.propose(
                 post, best, rng, incumbents, snap=self.space.snap, n_choices=self.space.n_choices,
-                name=name, beta=beta, exclude=np.array(fantasies).reshape(-1, self.space.dim), **acquisition_budget(model),
+                name=name, beta=beta, exclude=np.array(fantasies).reshape(-1, self.space.dim), bounds=bounds, **acquisition_budget(model),
             )
             if not np.isfinite(value):
                 warnings.warn("the acquisition is not finite at any point not already pending or in this batch: proposing a quasi-random point", RuntimeWarning, stacklevel=3)

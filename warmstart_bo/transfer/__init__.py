@@ -15,6 +15,10 @@
   their best points replace the first points of cold start's design, and the job is a
   cold start (Feurer et al. 2015's initialization; the ``best-first`` baseline of
   ``experiments/transfer_bench.py``).
+- ``"best-first-local"``: best-first, and where the parents' best beats cold start's
+  first two design points, the rest of the design is dropped and the GP's asks search a
+  trust region around the incumbent (:mod:`warmstart_bo.trust_region`, TuRBO's rule)
+  until it shrinks away, then the whole space.
 
 Every model has ``predict(x) -> (mean, var)``, so the acquisition optimizer takes any of
 them. Parent outcomes are normalized per task with a Gaussian copula before use; the
@@ -43,7 +47,7 @@ from warmstart_bo.transfer.guard import GuardDecision, guard
 from warmstart_bo.transfer.histories import ParentError, ParentHistory, encode_history
 from warmstart_bo.transfer.selection import Selection, select
 
-PRIORS = ("stacked", "icm", "rgpe", "select", "hyperprior", "best-first", "shifted")
+PRIORS = ("stacked", "icm", "rgpe", "select", "hyperprior", "best-first", "best-first-local", "shifted")
 # Chosen by the transfer protocol's paired tests (README, "Why the default"): ahead of
 # stacked on both suites, best average rank on model tuning, and its worst seed with
 # adversarial parents within 1.15x of cold start's over 30 seeds. Choosing among the
