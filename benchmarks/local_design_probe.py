@@ -81,11 +81,11 @@ def unit(pid: str, seed: int, variants, config: dict) -> list[dict]:
     return rows
 
 
-def summary(paths: list[str], t: int = 25) -> None:
+def summary(paths: list[str], t: int = 25, variants=VARIANTS[1:]) -> None:
     """Per problem and variant: median paired saving against cold start, mean log10 regret
     difference and the worst seed's regret over cold start's worst, at trial t."""
     table = curves([json.loads(line) for p in paths for line in Path(p).read_text().splitlines()])
-    variants = [v for v in VARIANTS[1:] if any(v in m for m in table.values())]
+    variants = [v for v in variants if any(v in m for m in table.values())]
     print(f"trial {t}: median saving / mean log10 regret - cold / worst seed over cold's worst")
     print("| problem | seeds | " + " | ".join(variants) + " |")
     print("|---|---|" + "---|" * len(variants))
@@ -99,7 +99,8 @@ def summary(paths: list[str], t: int = 25) -> None:
             worst = max(by[v][s][t - 1] for s in seeds) / max(by["cold"][s][t - 1] for s in seeds)
             saving, diff = np.median([p[0] for p in pairs]), np.mean([p[1] for p in pairs])
             cells.append(f"{saving:.2f} / {diff:+.2f} / {worst:.2f}")
-            pooled[(v, "related" if "/sim" in pid else "adversarial")] += pairs
+            if "/sim" not in pid or float(pid.split("/sim")[1]) >= 0.75:  # other similarities: not pooled
+                pooled[(v, "related" if "/sim" in pid else "adversarial")] += pairs
         print(f"| {pid} | {len(seeds)} | " + " | ".join(cells) + " |")
     for (v, band), pairs in pooled.items():
         if pairs:
