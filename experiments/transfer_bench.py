@@ -22,7 +22,7 @@ all methods of that seed. Methods:
   beats that point by more than the opening's spread;
 - ``identical``: the parents' trials pooled as if from the same task (IDENTICAL_DATA_AND_ALGORITHM);
 - ``transfer-<prior>``: TRANSFER_LEARNING with the ``stacked``, ``icm``, ``rgpe``,
-  ``hyperprior`` or ``best-first`` prior
+  ``hyperprior``, ``best-first`` or ``best-first-local`` prior
   (``transfer-<prior>:unguarded``: without the negative-transfer guard;
   ``transfer-<prior>:ranking-guard``: the guard's ranking comparison without its design;
   ``transfer-hyperprior:cold-priors``: the hyperprior's opening, check and design under
@@ -31,7 +31,9 @@ all methods of that seed. Methods:
   move instead of its mode, ``shifted.SAMPLE_SHIFT``; ``transfer-shifted:oracle-move``
   (synthetic suites): unguarded, with the true move of the parent it chose, its ceiling;
   ``transfer-shifted:sharp-evidence``: the second pass scores moves under the residual GP
-  with its signal variance times ``SHARP_EVIDENCE``, ``shifted.EVIDENCE_SIGNAL``);
+  with its signal variance times ``SHARP_EVIDENCE``, ``shifted.EVIDENCE_SIGNAL``;
+  ``transfer-best-first-local:beat-gate``: its first gate, the opening's best against the
+  design points, ``trust_region.GATE = "beat"``);
 - ``optuna-gp``: Optuna's GPSampler with the same ``top_k`` points enqueued first;
 - ``botorch``: SingleTaskGP + LogEI with its tutorials' settings (10 restarts, 512 raw samples);
 - ``syne-bounding-box``, ``syne-quantile``, ``syne-zeroshot``: Syne Tune's transfer-learning
@@ -63,6 +65,7 @@ import numpy as np
 from benchmarks import transfer_suite as S
 from benchmarks.transfer_runs import bo_run
 from experiments.results_file import RESULTS, append, arguments, installed, more_seeds, provenance, resume
+from warmstart_bo import trust_region
 from warmstart_bo.optimizer import default_initial_points
 from warmstart_bo.space import IntegerParameter, SearchSpace
 from warmstart_bo.transfer import ParentHistory, hyperprior, shifted
@@ -302,12 +305,14 @@ def run_seed(pid: str, seed: int, config: dict, methods: list[str]) -> list[dict
             r, cost = bo_run(problem.space, problem.target, budget, seed, parents, "IdenticalDataAndAlgorithm"), charged
         elif method.startswith("transfer-"):
             prior, _, variant = method.split("-", 1)[1].partition(":")
-            guards = {"": True, "unguarded": False, "ranking-guard": "ranking", "cold-priors": True, "sampled-shift": True, "oracle-move": False, "sharp-evidence": True}
+            guards = {"": True, "unguarded": False, "ranking-guard": "ranking", "cold-priors": True, "sampled-shift": True, "oracle-move": False, "sharp-evidence": True, "beat-gate": True}
             if (variant not in guards or (variant == "cold-priors" and prior != "hyperprior") or (variant in ("sampled-shift", "oracle-move", "sharp-evidence") and prior != "shifted")
+                    or (variant == "beat-gate" and prior != "best-first-local")
                     or (variant == "oracle-move" and any(getattr(t, "argmin", None) is None for t in (problem.target, *problem.parents)))):
                 raise ValueError(f"unknown variant {variant!r} of {method!r}")
             with (_learned_priors(variant != "cold-priors"), mock.patch.object(shifted, "SAMPLE_SHIFT", variant == "sampled-shift"),
                   mock.patch.object(shifted, "EVIDENCE_SIGNAL", SHARP_EVIDENCE if variant == "sharp-evidence" else 1.0),
+                  mock.patch.object(trust_region, "GATE", "beat" if variant == "beat-gate" else trust_region.GATE),
                   _oracle_move(problem) if variant == "oracle-move" else contextlib.nullcontext()):
                 r = bo_run(problem.space, problem.target, budget, seed, parents, "TransferLearning", prior, guard=guards[variant])
             cost = charged

@@ -70,10 +70,11 @@ def test_box_scales_by_lengthscales_keeps_volume_and_frees_categoricals():
     np.testing.assert_allclose(lo, [0.3, 0.0]) and np.testing.assert_allclose(hi, [0.7, 1.0])
 
 
-def test_gate():
-    assert gate([1.0, 3.0], [2.0, 2.5]) and not gate([1.0, 2.0], [2.0, 0.0])
-    assert not gate([], [1.0]) and not gate([1.0], [])
-    assert not gate([2.0], [2.0])  # a tie is no evidence for the parents
+def test_the_beat_gate_asks_the_best_opening_point_to_beat_the_design():
+    assert gate([1.0, 3.0], [2.0, 2.5], rule="beat") and not gate([1.0, 2.0], [2.0, 0.0], rule="beat")
+    assert not gate([], [1.0], rule="beat") and not gate([1.0], [], rule="beat")
+    assert not gate([2.0], [2.0], rule="beat")  # a tie is no evidence for the parents
+    assert trust_region.GATE == "gap" and gate([1.0, 3.0], [2.0, 2.5]) == gate([1.0, 3.0], [2.0, 2.5], rule="gap") is False
 
 
 def parent(best: np.ndarray, seed: int) -> ParentHistory:
@@ -171,3 +172,10 @@ def test_propose_within_bounds_and_the_unit_box_unchanged():
         boxed, value = optimize.propose(post, 2.0, np.random.default_rng(0), x[:2], num_sobol=128, num_local=64, num_steps=20, bounds=(lo, hi))
     assert not (np.all(free >= lo) and np.all(free <= hi))
     assert np.all(boxed >= lo) and np.all(boxed <= hi) and np.isfinite(value)
+
+
+def test_the_gap_gate_asks_the_opening_to_beat_the_design_by_its_spread():
+    assert gate([5.0, 4.9, 4.8], [4.0, 3.0], rule="gap")  # median 4.9 less range 0.2 beats 4.0
+    assert not gate([5.0, 1.0, 4.8], [4.0, 3.0], rule="gap")  # one good point in a poor opening
+    assert gate([5.0, 1.0, 4.8], [4.0, 3.0], rule="beat")
+    assert not gate([], [1.0], rule="gap") and not gate([1.0], [], rule="gap")

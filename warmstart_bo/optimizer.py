@@ -241,7 +241,7 @@ class Optimizer:
         ``WarmStartTypes.TRANSFER_LEARNING`` (each parent is a related task under
         ``transfer_prior``).
       transfer_prior: ``"best-first"`` (the default, ``transfer.DEFAULT_PRIOR``),
-        ``"stacked"``, ``"icm"``, ``"rgpe"``, ``"shifted"``, ``"select"`` or ``"hyperprior"``. The
+        ``"best-first-local"``, ``"stacked"``, ``"icm"``, ``"rgpe"``, ``"shifted"``, ``"select"`` or ``"hyperprior"``. The
         stacked, ICM, RGPE and shifted priors model the parents' values and have no initial design:
         the first point is the parents' predicted best. ``"shifted"`` moves one parent's
         landscape onto the target by an inferred shift (:mod:`warmstart_bo.transfer.shifted`;
@@ -253,7 +253,11 @@ class Optimizer:
         the parents once after its opening and four design points and becomes a cold start
         if the target refutes them. ``"best-first"`` is a cold start whose design's first
         points are the parents' best (each parent's best in turn, then second best, ...);
-        ``transfer_guard`` does not apply to it.
+        ``transfer_guard`` does not apply to it. ``"best-first-local"`` is best-first whose
+        Bayesian asks search a trust region around the incumbent
+        (:mod:`warmstart_bo.trust_region`) where the parents' points beat cold start's next
+        two design points clearly (:func:`trust_region.gate`), the rest of the design dropped
+        (``last_transfer["local_search"]``, ``["trust_region_side"]``).
       max_observations: the most points this optimizer will be told (a job's ``max_jobs``),
         if known: the padded sizes the job will reach are compiled ahead in background
         threads, from the first ask on, ``SIZES_AHEAD`` past the one it is at; unknown, the

@@ -2,7 +2,8 @@
 (Eriksson et al., 2019, "Scalable Global Optimization via Local Bayesian Optimization").
 
 The ``best-first-local`` warm start (:mod:`warmstart_bo.transfer`) searches a box around
-the incumbent once the parents' best points have beaten cold start's first design points:
+the incumbent once the parents' best points have beaten cold start's first design points
+clearly (:func:`gate`):
 the acquisition is maximized over the box only, whose side is ``side`` times each
 coordinate's lengthscale over their geometric mean. The side doubles after
 ``SUCCESS_TOL`` improvements in a row and halves after ``max(4, d)`` asks in a row without
@@ -23,6 +24,10 @@ MIN_SIDE, MAX_SIDE = 2.0**-7, 1.6
 SUCCESS_TOL = 3
 IMPROVEMENT = 1e-3  # an improvement beats the incumbent by this fraction of its magnitude
 GATE_POINTS = 2  # cold start's design points the parents' best must beat
+# "gap": the median of the parents' points' outcomes, less their range, beats every design
+# point; "beat": their best does (the first rule, kept for comparison: it let openings that
+# all lay in one flat, poor region through).
+GATE = "gap"
 
 
 class Region(NamedTuple):
@@ -70,9 +75,15 @@ def box(centre: np.ndarray, lengthscales: np.ndarray, side: float, free: np.ndar
     return lo, hi
 
 
-def gate(opening: Iterable[float], design: Iterable[float]) -> bool:
-    """Whether the parents' best points earn a local search: the best of their outcomes
-    (larger better) beats every one of cold start's first design points. Failed points are
-    left out; without an outcome on either side, no."""
+def gate(opening: Iterable[float], design: Iterable[float], rule: str | None = None) -> bool:
+    """Whether the parents' best points earn a local search: the median of their outcomes
+    (larger better) less their range beats every one of cold start's first design points
+    (``rule`` "gap", the default :data:`GATE`), or the best of them does ("beat": openings
+    that all lie in one flat, poor region pass it by a hair). Failed points are left out;
+    without an outcome on either side, no."""
     opening, design = list(opening), list(design)
-    return bool(opening and design and max(opening) > max(design))
+    if not (opening and design):
+        return False
+    if (rule or GATE) == "gap":
+        return bool(np.median(opening) - (max(opening) - min(opening)) > max(design))
+    return bool(max(opening) > max(design))

@@ -37,7 +37,7 @@ class WarmStartConfig:
       include_ancestors: also use the parents' own warm-start parents, recursively (the
         service this mirrors uses direct parents only).
       transfer_prior: for TRANSFER_LEARNING, ``"stacked"``, ``"icm"``, ``"rgpe"``, ``"shifted"``, ``"select"``,
-        ``"hyperprior"`` or ``"best-first"``; None takes the default chosen by benchmark
+        ``"hyperprior"``, ``"best-first"`` or ``"best-first-local"``; None takes the default chosen by benchmark
         (``transfer.DEFAULT_PRIOR``), which a tuning job stores as its own
         (:meth:`resolved`), so it keeps its prior when the default changes.
     """

@@ -15,8 +15,9 @@
   their best points replace the first points of cold start's design, and the job is a
   cold start (Feurer et al. 2015's initialization; the ``best-first`` baseline of
   ``experiments/transfer_bench.py``).
-- ``"best-first-local"``: best-first, and where the parents' best beats cold start's
-  first two design points, the rest of the design is dropped and the GP's asks search a
+- ``"best-first-local"``: best-first, and where the parents' best points beat cold
+  start's first two design points clearly (the median of their outcomes less their range
+  beats both), the rest of the design is dropped and the GP's asks search a
   trust region around the incumbent (:mod:`warmstart_bo.trust_region`, TuRBO's rule)
   until it shrinks away, then the whole space.
 
