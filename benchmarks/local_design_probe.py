@@ -70,13 +70,16 @@ def run(problem, opening: list[dict], seed: int, variant: str, budget: int) -> l
     return values
 
 
-def unit(pid: str, seed: int, variants, config: dict) -> list[dict]:
+def unit(pid: str, seed: int, variants, config: dict, job=None) -> list[dict]:
+    """Every variant on one problem and seed; ``job(problem, opening, seed, variant,
+    budget)`` runs one (this probe's :func:`run` by default)."""
+    job = job or run
     problem = TB.make_problem(pid, seed, config)
     opening = TB.top_points(TB.parent_histories(problem, pid, seed, config), config["top_k"])
     rows = []
     for v in variants:
         start = time.perf_counter()
-        values = run(problem, opening, seed, v, config["budget"])
+        values = job(problem, opening, seed, v, config["budget"])
         rows.append({"problem": pid, "seed": seed, "method": v, "optimum": problem.optimum, "values": values, "seconds": time.perf_counter() - start})
     return rows
 
@@ -118,14 +121,18 @@ def main(argv=None) -> None:
     if args.summary:
         summary(args.summary)
         return
-    config = json.loads(CONFIG.read_text())
-    out = Path(args.out)
+    run_units(Path(args.out), [int(s) for s in args.seeds.split(",")], PROBLEMS, args.variants.split(","), json.loads(CONFIG.read_text()))
+
+
+def run_units(out: Path, seeds, problems, variants, config: dict, job=None) -> None:
+    """Every (problem, seed) unit not yet in ``out``, appended there one unit at a time
+    (so a run resumes)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     done = {(r["problem"], r["seed"]) for r in map(json.loads, out.read_text().splitlines())} if out.exists() else set()
-    for seed in (int(s) for s in args.seeds.split(",")):
-        for pid in PROBLEMS:
+    for seed in seeds:
+        for pid in problems:
             if (pid, seed) not in done:
-                rows = unit(pid, seed, args.variants.split(","), config)
+                rows = unit(pid, seed, variants, config, job)
                 with out.open("a") as f:
                     f.write("".join(json.dumps(r) + "\n" for r in rows))
                 print(pid, seed, flush=True)

@@ -45,7 +45,6 @@ import argparse
 import contextlib
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -53,14 +52,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 from scipy.stats import qmc
 
-from benchmarks.local_design_probe import design, summary
+from benchmarks.local_design_probe import design, run_units, summary
 from benchmarks.transfer_metrics import (
     curves,
     paired_trials,
     wilcoxon_vs_cold,
     win_tie_loss,
 )
-from experiments import transfer_bench as TB
 from warmstart_bo import Optimizer, optimize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,17 +173,6 @@ def run(problem, opening: list[dict], seed: int, variant: str, budget: int) -> l
     return values
 
 
-def unit(pid: str, seed: int, variants, config: dict) -> list[dict]:
-    problem = TB.make_problem(pid, seed, config)
-    opening = TB.top_points(TB.parent_histories(problem, pid, seed, config), config["top_k"])
-    rows = []
-    for v in variants:
-        start = time.perf_counter()
-        values = run(problem, opening, seed, v, config["budget"])
-        rows.append({"problem": pid, "seed": seed, "method": v, "optimum": problem.optimum, "values": values, "seconds": time.perf_counter() - start})
-    return rows
-
-
 def band(pid: str) -> str:
     tail = pid.split("/")[1]
     if not tail.startswith("sim"):
@@ -247,16 +234,7 @@ def main(argv=None) -> None:
         bands(args.summary, args.variants.split(",")[1:])
         return
     config = json.loads(Path(args.config).read_text())
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    done = {(r["problem"], r["seed"]) for r in map(json.loads, out.read_text().splitlines())} if out.exists() else set()
-    for seed in seeds_arg(args.seeds):
-        for pid in args.problems.split(","):
-            if (pid, seed) not in done:
-                rows = unit(pid, seed, args.variants.split(","), config)
-                with out.open("a") as f:
-                    f.write("".join(json.dumps(r) + "\n" for r in rows))
-                print(pid, seed, flush=True)
+    run_units(Path(args.out), seeds_arg(args.seeds), args.problems.split(","), args.variants.split(","), config, job=run)
 
 
 if __name__ == "__main__":
